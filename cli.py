@@ -1,0 +1,124 @@
+"""``cspcost``: the command line. Each command parses, calls one library function, prints or saves.
+
+A ``SpecError`` (bad input) becomes one line on stderr and exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from costmodel import MODELS, SpecError, analyze, expand, resolve
+from costmodel.families.common import Fusion
+from costmodel.zoo import knobs
+from reports.tables import Format, render_profile
+
+app = typer.Typer(
+    name="cspcost",
+    help="Analytic costs of DenseNet, CSPDenseNet, PeleeNet and friends: MACs, FLOPs, params, CIO "
+    "memory traffic and the computational bottleneck, layer by layer, in milliseconds without a GPU.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def fail(message: str) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(2)
+
+
+def friendly(fn: F) -> F:
+    """Turn cspcost's own errors into one line and exit code 2."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except SpecError as err:
+            raise fail(str(err)) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+ModelArg = Annotated[
+    str, typer.Argument(help="A named model (see 'cspcost models') or a darknet .cfg path.")
+]
+GammaOpt = Annotated[
+    float | None,
+    typer.Option("--gamma", "-g", help="Partial ratio γ in [0, 1): fraction of channels bypassing "
+                 "each dense block. Setting it on a plain model selects fusion csp."),
+]
+FusionOpt = Annotated[
+    Fusion | None, typer.Option("--fusion", "-f", help="Fusion strategy (paper Figure 3).")
+]
+GrowthOpt = Annotated[int | None, typer.Option("--growth-rate", "-k", help="Growth rate k.")]
+InputOpt = Annotated[int, typer.Option("--input", "-i", help="Square input size in pixels.")]
+PrecisionOpt = Annotated[
+    str, typer.Option("--precision", "-p", help="Bytes per element: fp32, fp16, bf16 or int8.")
+]
+FormatOpt = Annotated[Format, typer.Option("--format", help="Output format.")]
+
+
+def load_profile(model: str, gamma: float | None, fusion: Fusion | None,
+                 growth_rate: int | None, input_size: int | None, precision: str):
+    """Profile a named model or a darknet cfg with the CLI's knobs."""
+    if model.endswith(".cfg") or Path(model).is_file():
+        from costmodel import darknet  # type: ignore[attr-defined]
+
+        if gamma is not None or fusion is not None or growth_rate is not None:
+            raise SpecError(f"{model} is a cfg file: --gamma, --fusion and --growth-rate do not "
+                            f"apply; edit the file instead")
+        return analyze(darknet.load(model, input_size), precision)
+    config = resolve(model, gamma=gamma, fusion=fusion, growth_rate=growth_rate)
+    size = input_size if input_size is not None else MODELS[model].default_input
+    return analyze(expand(config, size), precision)
+
+
+@app.command()
+@friendly
+def table(
+    model: ModelArg,
+    gamma: GammaOpt = None,
+    fusion: FusionOpt = None,
+    growth_rate: GrowthOpt = None,
+    input_size: Annotated[int | None, typer.Option(
+        "--input", "-i", help="Square input size in pixels [default: 224, or the cfg's size]")] = None,
+    precision: PrecisionOpt = "fp32",
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """Per-layer costs of one model, with a totals row and the bottleneck summary."""
+    profile = load_profile(model, gamma, fusion, growth_rate, input_size, precision)
+    sys.stdout.write(render_profile(profile, fmt))
+
+
+@app.command()
+@friendly
+def models() -> None:
+    """List the named models and the knobs each one takes."""
+    from rich.console import Console
+    from rich.table import Table
+
+    t = Table(title="cspcost models (any .cfg path works too)")
+    for h in ("name", "description", "knobs", "defaults"):
+        t.add_column(h)
+    for name, entry in MODELS.items():
+        cfg = entry.config
+        defaults = f"k={cfg.growth_rate}, blocks={cfg.block_config}"
+        if cfg.fusion != "none":
+            defaults += f", γ={cfg.part_ratio}, fusion={cfg.fusion}"
+        t.add_row(name, entry.description, ", ".join(knobs(cfg)), defaults)
+    Console().print(t)
+    typer.echo("Fusion strategies: none, fusion_first, fusion_last, csp (paper Figure 3). "
+               "γ splits p1 = ⌊γ·c + ½⌋ channels past each block.")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,171 @@
+"""``analyze``: a ``Network`` in, a ``Profile`` of per-layer ``Cost`` rows and totals out.
+
+Bytes are element counts times the precision's size (fp32 4, fp16/bf16 2, int8 1). Arithmetic
+intensity is ``(flops + flops_other) / (activation bytes read + written + weight bytes)`` per layer:
+every access counted (traffic), not the unique bytes a layer touches (footprint).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from costmodel.bottleneck import Bottleneck, bottleneck
+from costmodel.cost import Cost
+from costmodel.errors import SpecError
+from costmodel.formulas import FORMULAS
+from costmodel.graph import Layer, Network
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["CONVENTIONS", "PRECISIONS", "Profile", "analyze", "bytes_per_element"]
+
+PRECISIONS: dict[str, int] = {"fp32": 4, "fp16": 2, "bf16": 2, "int8": 1}
+
+CONVENTIONS: dict[str, str] = {
+    "macs": "fused multiply-adds of conv and linear layers (fvcore's 'flops'), batch 1",
+    "flops": "2 × macs",
+    "flops_other": "other arithmetic: BN 2/element, activation 1/element, add (n−1)/element, "
+    "pool k²/output element, global pool 1/input element, bias 1/output element",
+    "params": "all learnable parameters, sum(p.numel()) of the built torch model",
+    "params_conv": "conv and classifier weights only, no BN or bias (CSPNet README #Parameter)",
+    "cio_conv": "HarDNet CIO: input + output elements of conv and classifier layers (batch 1)",
+    "cio_conv_pool": "CIO over conv, classifier, max-, average- and global-pool layers",
+    "concat_elements": "elements read + written by channel concatenations",
+    "bflops_darknet": "(2·conv/FC MACs + Σ pool k²·C·H_out·W_out) / 1e9, darknet's convention",
+    "act_bytes": "activation elements read + written × bytes per element",
+    "weight_bytes": "params × bytes per element",
+    "intensity": "(flops + flops_other) / (act_bytes + weight_bytes), FLOP per byte",
+}
+
+
+def bytes_per_element(precision: str) -> int:
+    try:
+        return PRECISIONS[precision]
+    except KeyError:
+        raise SpecError(
+            f"precision {precision!r} is not one of {', '.join(PRECISIONS)}; pick one of those"
+        ) from None
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Per-layer costs of one network at one precision, in execution order."""
+
+    network: Network
+    costs: tuple[Cost, ...]
+    precision: str = "fp32"
+    unsupported: tuple[tuple[str, str], ...] = ()
+    totals: Cost = field(default_factory=Cost)
+
+    # --- derived ----------------------------------------------------------------------------
+
+    @property
+    def name(self) -> str:
+        return self.network.name
+
+    @property
+    def bytes_per_element(self) -> int:
+        return PRECISIONS[self.precision]
+
+    @property
+    def complete(self) -> bool:
+        """False when some layer kind had no formula (see ``unsupported``)."""
+        return not self.unsupported
+
+    def __len__(self) -> int:
+        return len(self.costs)
+
+    def rows(self) -> Iterator[tuple[Layer, Cost]]:
+        return zip(self.network.layers, self.costs)
+
+    def stage_totals(self) -> dict[str, Cost]:
+        """Cost per stage label, in network order."""
+        out: dict[str, Cost] = {}
+        for layer, cost in self.rows():
+            out[layer.stage] = out.get(layer.stage, Cost()) + cost
+        return out
+
+    def bottleneck(self) -> Bottleneck:
+        """Peak, peak/mean and spread of the per-layer MACs of layers that do MACs."""
+        return bottleneck(
+            [(layer.name, cost.macs) for layer, cost in self.rows() if cost.macs > 0]
+        )
+
+    @property
+    def bflops_darknet(self) -> float:
+        return self.totals.flops_darknet / 1e9
+
+    def layer_dict(self, layer: Layer, cost: Cost) -> dict[str, Any]:
+        b = self.bytes_per_element
+        act_bytes = (cost.read_elements + cost.write_elements) * b
+        weight_bytes = cost.params * b
+        moved = act_bytes + weight_bytes
+        work = cost.flops + cost.flops_other
+        return {
+            "name": layer.name,
+            "kind": layer.kind,
+            "stage": layer.stage,
+            "in_shape": [list(s) for s in layer.in_shapes],
+            "out_shape": list(layer.out_shape),
+            **cost.as_dict(),
+            "flops": cost.flops,
+            "act_bytes": act_bytes,
+            "weight_bytes": weight_bytes,
+            "intensity": (work / moved) if moved else 0.0,
+        }
+
+    def totals_dict(self) -> dict[str, Any]:
+        t = self.totals
+        b = self.bytes_per_element
+        return {
+            **t.as_dict(),
+            "flops": t.flops,
+            "bflops_darknet": t.flops_darknet / 1e9,
+            "act_bytes": (t.read_elements + t.write_elements) * b,
+            "weight_bytes": t.params * b,
+            "layers": len(self.costs),
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        """The stable JSON contract of ``cspcost table --format json``."""
+        net = self.network
+        return {
+            "model": net.name,
+            "input": list(net.input_shape),
+            "precision": self.precision,
+            "bytes_per_element": self.bytes_per_element,
+            "conventions": dict(CONVENTIONS),
+            "complete": self.complete,
+            "unsupported": [{"name": n, "kind": k} for n, k in self.unsupported],
+            "layers": [self.layer_dict(layer, cost) for layer, cost in self.rows()],
+            "totals": self.totals_dict(),
+            "bottleneck": self.bottleneck().as_dict(),
+        }
+
+    def to_frame(self) -> pd.DataFrame:
+        """Per-layer rows as a pandas DataFrame (pandas is imported only here, on demand)."""
+        from reports.frames import profile_frame
+
+        return profile_frame(self)
+
+
+def analyze(network: Network, precision: str = "fp32") -> Profile:
+    """Cost every layer of ``network``. Unknown kinds become ``unsupported`` rows costing nothing, and
+    the profile says so (``Profile.complete`` is False); they are never silently zero."""
+    bytes_per_element(precision)
+    formulas = FORMULAS
+    costs: list[Cost] = []
+    unsupported: list[tuple[str, str]] = []
+    empty = Cost()
+    for layer in network.layers:
+        fn = formulas.get(layer.kind)
+        if fn is None:
+            unsupported.append((layer.name, layer.kind))
+            costs.append(empty)
+        else:
+            costs.append(fn(layer))
+    totals = Cost(*map(sum, zip(*costs))) if costs else empty
+    return Profile(network, tuple(costs), precision, tuple(unsupported), totals)

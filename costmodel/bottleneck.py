@@ -1,0 +1,58 @@
+"""The computational bottleneck of a network: how unevenly its MACs are spread over its layers.
+
+The CSPNet paper (§3.1, §4.5) argues that a CSP stage evens out the per-layer computation, cutting the
+peak ("the computational bottleneck") of PeleeNet about in half. ``bottleneck`` summarises a per-layer
+MACs profile in execution order: the peak layer, its share of the total, peak ÷ mean, and the
+coefficient of variation (population standard deviation ÷ mean). ``bottleneck_reduction`` is
+``1 − peak(candidate) / peak(baseline)``: 0.5 means the peak halved.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import NamedTuple
+
+from costmodel.errors import SpecError
+
+__all__ = ["Bottleneck", "bottleneck", "bottleneck_reduction"]
+
+
+class Bottleneck(NamedTuple):
+    peak_layer: str
+    peak_macs: int
+    total_macs: int
+    layers: int
+    peak_share: float
+    """peak ÷ total"""
+    peak_to_mean: float
+    cv: float
+    """coefficient of variation of per-layer MACs"""
+
+    def as_dict(self) -> dict[str, object]:
+        return self._asdict()
+
+
+def bottleneck(profile: Sequence[tuple[str, int]]) -> Bottleneck:
+    """Summarise ``(layer name, macs)`` pairs of the layers that do MACs, in execution order."""
+    if not profile:
+        raise SpecError("the network has no layer with MACs, so it has no computational bottleneck")
+    n = len(profile)
+    total = sum(m for _, m in profile)
+    peak_name, peak = max(profile, key=lambda item: item[1])
+    mean = total / n
+    var = sum((m - mean) ** 2 for _, m in profile) / n
+    return Bottleneck(
+        peak_layer=peak_name,
+        peak_macs=peak,
+        total_macs=total,
+        layers=n,
+        peak_share=peak / total if total else 0.0,
+        peak_to_mean=peak / mean if mean else 0.0,
+        cv=math.sqrt(var) / mean if mean else 0.0,
+    )
+
+
+def bottleneck_reduction(baseline: Bottleneck, candidate: Bottleneck) -> float:
+    """``1 − peak(candidate) / peak(baseline)``; positive when the candidate's peak is lower."""
+    return 1.0 - candidate.peak_macs / baseline.peak_macs

@@ -1,0 +1,141 @@
+"""DenseNet-BC (Huang et al., CVPR 2017) in torchvision's layout, and CSPDenseNet (CSPNet paper §3.1).
+
+Stem: 7×7/2 conv → BN → ReLU → 3×3/2 max pool. Dense layer: BN → ReLU → 1×1 conv (``bn_size·k``) →
+BN → ReLU → 3×3 conv (``k``); with ``bn_size = 0`` the paper's plain dense layer BN → ReLU → 3×3 conv
+(``k``). Each dense layer reads the concatenation of everything before it, as torchvision does
+(``torch.cat`` on entry; the first layer of a block reads its one input without a copy), and the block
+ends with the concatenation of all its features. Transition: BN → ReLU → 1×1 conv (``⌊θ·C⌋``) → 2×2/2
+average pool. Head: BN → ReLU → global pool → FC. Layer names equal torchvision's module names where
+torchvision has a module (``features.denseblock1.denselayer1.conv1``).
+
+CSPDenseNet applies ``costmodel.families.common.csp_stage`` to every block.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from costmodel.errors import SpecError
+from costmodel.families.common import Fusion, check_csp, csp_stage
+from costmodel.graph import INPUT, GraphBuilder, Network, Shape
+
+__all__ = ["DenseNetConfig", "dense_block_network", "expand_densenet"]
+
+
+def _positive_int(name: str, value: object, fix: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise SpecError(f"{name} = {value!r} must be a positive integer; {fix}")
+
+
+def check_blocks(block_config: tuple[int, ...]) -> None:
+    if not isinstance(block_config, tuple) or not block_config:
+        raise SpecError(
+            f"block config {block_config!r} is empty; give the number of layers per block, "
+            f"e.g. (6, 12, 24, 16)"
+        )
+    for n in block_config:
+        _positive_int("a block's layer count", n, "each block needs at least one layer")
+
+
+@dataclass(frozen=True)
+class DenseNetConfig:
+    """DenseNet-BC and CSPDenseNet. ``part_ratio`` (γ) and ``fusion`` make it CSP."""
+
+    growth_rate: int = 32
+    block_config: tuple[int, ...] = (6, 12, 24, 16)
+    num_init_features: int = 64
+    bn_size: int = 4
+    compression: float = 0.5
+    num_classes: int = 1000
+    in_channels: int = 3
+    part_ratio: float = 0.0
+    fusion: Fusion | str = Fusion.none
+    name: str = "densenet"
+
+    def __post_init__(self) -> None:
+        _positive_int("growth rate", self.growth_rate, "use e.g. 32")
+        check_blocks(self.block_config)
+        _positive_int("num_init_features", self.num_init_features, "use e.g. 64")
+        _positive_int("num_classes", self.num_classes, "use e.g. 1000")
+        _positive_int("in_channels", self.in_channels, "use 3 for RGB")
+        if isinstance(self.bn_size, bool) or not isinstance(self.bn_size, int) or self.bn_size < 0:
+            raise SpecError(f"bn_size = {self.bn_size!r} must be an integer ≥ 0 (0: no bottleneck)")
+        if not 0.0 < self.compression <= 1.0:
+            raise SpecError(f"compression = {self.compression} must be in (0, 1]; DenseNet-BC uses 0.5")
+        check_csp(self.part_ratio, self.fusion)
+
+    @property
+    def label(self) -> str:
+        if self.fusion == Fusion.none:
+            return self.name
+        return f"{self.name}(γ={self.part_ratio:g}, {self.fusion})"
+
+
+def _dense_block(g: GraphBuilder, prefix: str, src: str, layers: int, growth: int,
+                 bn_size: int) -> str:
+    features = [src]
+    for j in range(1, layers + 1):
+        lp = f"{prefix}.denselayer{j}"
+        x = features[0] if len(features) == 1 else g.concat(f"{lp}.cat", features)
+        if bn_size:
+            x = g.bn_act_conv(lp, x, bn_size * growth, 1, suffix="1")
+            x = g.bn_act_conv(lp, x, growth, 3, suffix="2")
+        else:
+            x = g.bn_act_conv(lp, x, growth, 3, suffix="1")
+        features.append(x)
+    return g.concat(f"{prefix}.cat", features)
+
+
+def _transition(g: GraphBuilder, prefix: str, src: str, out_c: int) -> str:
+    x = g.bn(f"{prefix}.norm", src)
+    x = g.act(f"{prefix}.relu", x)
+    return g.conv(f"{prefix}.conv", x, out_c, 1)
+
+
+def expand_densenet(cfg: DenseNetConfig, shape: Shape) -> Network:
+    g = GraphBuilder(cfg.label, shape)
+    g.stage = "stem"
+    x = g.conv("features.conv0", INPUT, cfg.num_init_features, 7, 2, 3)
+    x = g.bn("features.norm0", x)
+    x = g.act("features.relu0", x)
+    x = g.maxpool("features.pool0", x, 3, 2, 1)
+    last = len(cfg.block_config)
+    for i, layers in enumerate(cfg.block_config, start=1):
+        g.stage = f"stage{i}"
+        x = csp_stage(
+            g,
+            i,
+            x,
+            gamma=cfg.part_ratio,
+            fusion=cfg.fusion,
+            dense=lambda s, i=i, n=layers: _dense_block(
+                g, f"features.denseblock{i}", s, n, cfg.growth_rate, cfg.bn_size
+            ),
+            transition=lambda p, s, c: _transition(g, p, s, c),
+            compression=cfg.compression,
+            pool=i < last,
+            baseline_transition=i < last,
+        )
+    g.stage = "head"
+    x = g.bn("features.norm5", x)
+    x = g.act("features.relu5", x)
+    x = g.gap("avgpool", x)
+    x = g.flatten("flatten", x)
+    g.linear("classifier", x, cfg.num_classes)
+    return g.build()
+
+
+def dense_block_network(c: int, m: int, d: int, gamma: float, h: int, w: int) -> Network:
+    """A lone partial dense block of ``m`` plain layers (BN → ReLU → 3×3 conv of ``d``) on a ``c×h×w``
+    input, split by ``gamma`` (0: the whole input enters the block). Used to check the paper's CIO
+    closed forms against the per-layer sum."""
+    from costmodel.families.common import split_channels
+
+    g = GraphBuilder("dense_block", Shape(c, h, w))
+    g.stage = "block"
+    src = INPUT
+    p1, _ = split_channels(c, gamma)
+    if p1:
+        src = g.split("part2", INPUT, p1, c)
+    _dense_block(g, "block", src, m, d, 0)
+    return g.build()

@@ -1,0 +1,152 @@
+"""Build a runnable torch ``nn.Module`` from a ``Network``: the one place the engine meets torch.
+
+Every layer of the graph becomes one module registered under the layer's dotted name, so
+``dict(model.named_modules())`` has exactly the engine's layer names and per-layer numbers from fvcore
+compare with the engine's as dictionaries. Parameter-free operations (concat, split, add, flatten) are
+small modules too, so that each is a named node a profiler can see.
+
+The forward pass walks the layers in order, keeping each output only until its last reader has run.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+from costmodel.errors import SpecError
+from costmodel.graph import INPUT, Layer, Network
+
+__all__ = ["GraphModule", "build", "build_model"]
+
+
+class Concat(nn.Module):
+    def forward(self, *xs: torch.Tensor) -> torch.Tensor:
+        return torch.cat(xs, dim=1)
+
+
+class Split(nn.Module):
+    def __init__(self, start: int, stop: int) -> None:
+        super().__init__()
+        self.start, self.stop = start, stop
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x[:, self.start : self.stop]
+
+    def extra_repr(self) -> str:
+        return f"channels=[{self.start}, {self.stop})"
+
+
+class Add(nn.Module):
+    def forward(self, *xs: torch.Tensor) -> torch.Tensor:
+        out = xs[0]
+        for x in xs[1:]:
+            out = out + x
+        return out
+
+
+_ACTIVATIONS: dict[str, Any] = {
+    "relu": lambda: nn.ReLU(),
+    "leaky": lambda: nn.LeakyReLU(0.1),
+    "mish": lambda: nn.Mish(),
+    "swish": lambda: nn.SiLU(),
+    "logistic": lambda: nn.Sigmoid(),
+    "linear": lambda: nn.Identity(),
+}
+
+
+def _module(layer: Layer) -> nn.Module:
+    kind = layer.kind
+    if kind == "conv":
+        (s,) = layer.in_shapes
+        return nn.Conv2d(s.c, layer.out_shape.c, layer.kernel, layer.stride, layer.padding,
+                         groups=layer.groups, bias=layer.bias)
+    if kind == "linear":
+        (s,) = layer.in_shapes
+        return nn.Linear(s.numel, layer.out_shape.c, bias=layer.bias)
+    if kind == "bn":
+        return nn.BatchNorm2d(layer.out_shape.c)
+    if kind == "act":
+        return _ACTIVATIONS[layer.op]()
+    if kind == "maxpool":
+        return nn.MaxPool2d(layer.kernel, layer.stride, layer.padding, ceil_mode=layer.ceil_mode)
+    if kind == "avgpool":
+        return nn.AvgPool2d(layer.kernel, layer.stride, layer.padding, ceil_mode=layer.ceil_mode,
+                            count_include_pad=False)
+    if kind == "gap":
+        return nn.AdaptiveAvgPool2d(1)
+    if kind == "concat":
+        return Concat()
+    if kind == "split":
+        return Split(*layer.slice_)
+    if kind == "add":
+        return Add()
+    if kind == "flatten":
+        return nn.Flatten(1)
+    if kind == "dropout":
+        return nn.Dropout(0.0)
+    if kind == "softmax":
+        return nn.Softmax(dim=1)
+    raise SpecError(f"layer {layer.name!r} has kind {kind!r}, which the torch builder cannot build")
+
+
+def _attach(root: nn.Module, name: str, module: nn.Module) -> None:
+    """Register ``module`` at dotted path ``name``, creating plain container modules on the way."""
+    *parents, leaf = name.split(".")
+    node = root
+    for part in parents:
+        child = node._modules.get(part)
+        if child is None:
+            child = nn.Module()
+            node.add_module(part, child)
+        node = child
+    node.add_module(leaf, module)
+
+
+class GraphModule(nn.Module):
+    """A torch model that runs a ``Network`` layer by layer.
+
+    Linear layers read the flattened output of a ``flatten`` layer; shapes are the engine's, so a
+    mismatch between the engine's arithmetic and torch's surfaces as a torch error, not a silent
+    difference.
+    """
+
+    def __init__(self, network: Network) -> None:
+        super().__init__()
+        self.network_name = network.name
+        steps: list[tuple[nn.Module, tuple[str, ...], str]] = []
+        for layer in network.layers:
+            module = _module(layer)
+            _attach(self, layer.name, module)
+            steps.append((module, layer.inputs, layer.name))
+        last_use: dict[str, int] = {}
+        for i, (_, inputs, _) in enumerate(steps):
+            for src in inputs:
+                last_use[src] = i
+        # Plain Python list: the modules are registered above, by name, exactly once.
+        self._steps = steps
+        self._frees = [tuple(s for s in inputs if last_use[s] == i)
+                       for i, (_, inputs, _) in enumerate(steps)]
+        self._output = network.layers[-1].name
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        values: dict[str, torch.Tensor] = {INPUT: x}
+        for (module, inputs, name), frees in zip(self._steps, self._frees):
+            values[name] = module(*[values[s] for s in inputs])
+            for s in frees:
+                if s != name:
+                    del values[s]
+        return values[self._output]
+
+
+def build(network: Network) -> GraphModule:
+    """A freshly initialised torch model of ``network``."""
+    return GraphModule(network)
+
+
+def build_model(config: Any, input_size: int | tuple[int, int] = 224) -> GraphModule:
+    """``build(expand(config, input_size))``: the torch twin of a config."""
+    from costmodel.zoo import expand
+
+    return build(expand(config, input_size))

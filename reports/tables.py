@@ -1,0 +1,141 @@
+"""Per-layer cost tables in four formats: a rich terminal table, CSV, Markdown and JSON.
+
+Every column header names its unit and convention (``MACs (M)``, ``CIO conv (K elem)``); the JSON
+format is the machine contract (``Profile.to_dict``) and keeps counts as plain integers.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Callable, Sequence
+from enum import StrEnum
+from typing import Any
+
+from costmodel.analyze import Profile
+
+__all__ = ["COLUMNS", "Format", "render_profile", "summary_lines"]
+
+
+class Format(StrEnum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+    markdown = "markdown"
+
+
+def _m(v: float) -> str:
+    return f"{v / 1e6:,.3f}"
+
+
+def _k(v: float) -> str:
+    return f"{v / 1e3:,.1f}"
+
+
+def _int(v: float) -> str:
+    return f"{int(v):,}"
+
+
+# (key in layer dict, header with unit, formatter for human formats)
+COLUMNS: tuple[tuple[str, str, Callable[[Any], str]], ...] = (
+    ("macs", "MACs (M)", _m),
+    ("flops", "FLOPs=2·MACs (M)", _m),
+    ("flops_other", "other FLOPs (M)", _m),
+    ("params", "params (all)", _int),
+    ("params_conv", "params (conv W)", _int),
+    ("cio_conv", "CIO conv (K elem)", _k),
+    ("cio_conv_pool", "CIO conv+pool (K elem)", _k),
+    ("concat_elements", "concat traffic (K elem)", _k),
+    ("act_bytes", "act bytes (KB)", _k),
+    ("weight_bytes", "weight bytes (KB)", _k),
+    ("intensity", "intensity (FLOP/B)", lambda v: f"{v:,.1f}"),
+)
+
+
+def summary_lines(profile: Profile) -> list[str]:
+    t = profile.totals
+    b = profile.bottleneck()
+    shape = profile.network.input_shape
+    lines = [
+        f"{profile.name} at {shape.c}×{shape.h}×{shape.w}, batch 1, {profile.precision}: "
+        f"{t.macs / 1e9:,.4f} GMACs = {t.flops / 1e9:,.4f} GFLOPs (2·MACs), "
+        f"{t.params:,} params ({t.params_conv:,} conv weights), "
+        f"darknet {profile.bflops_darknet:.3f} BFLOPs",
+        f"CIO {t.cio_conv / 1e6:,.2f} M elem (conv) / {t.cio_conv_pool / 1e6:,.2f} M elem "
+        f"(conv+pool); concat traffic {t.concat_elements / 1e6:,.2f} M elem",
+        f"bottleneck: peak {b.peak_layer} = {b.peak_macs / 1e6:,.2f} MMACs "
+        f"({b.peak_share:.1%} of total), peak/mean {b.peak_to_mean:.2f}, CV {b.cv:.2f} "
+        f"over {b.layers} layers with MACs",
+    ]
+    if not profile.complete:
+        names = ", ".join(f"{n} ({k})" for n, k in profile.unsupported)
+        lines.append(f"unsupported layers, not counted: {names}")
+    return lines
+
+
+def _records(profile: Profile) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    rows = [profile.layer_dict(layer, cost) for layer, cost in profile.rows()]
+    totals = profile.totals_dict()
+    moved = totals["act_bytes"] + totals["weight_bytes"]
+    totals["intensity"] = (totals["flops"] + totals["flops_other"]) / moved if moved else 0.0
+    return rows, totals
+
+
+def _shape(s: Sequence[int]) -> str:
+    return "×".join(map(str, s))
+
+
+def _text_rows(profile: Profile) -> tuple[list[str], list[list[str]]]:
+    rows, totals = _records(profile)
+    header = ["layer", "kind", "output (C×H×W)", *[h for _, h, _ in COLUMNS]]
+    body = [[r["name"], r["kind"], _shape(r["out_shape"]), *[f(r[k]) for k, _, f in COLUMNS]]
+            for r in rows]
+    body.append(["TOTAL", "", "", *[f(totals[k]) for k, _, f in COLUMNS]])
+    return header, body
+
+
+def render_profile(profile: Profile, fmt: Format | str = Format.table) -> str:
+    """The per-layer table with a totals row and the bottleneck summary, as text."""
+    fmt = Format(fmt)
+    if fmt is Format.json:
+        return json.dumps(profile.to_dict(), indent=2, ensure_ascii=False)
+    if fmt is Format.csv:
+        rows, totals = _records(profile)
+        out = io.StringIO()
+        keys = ["name", "kind", "stage", "out_shape", *[k for k, _, _ in COLUMNS],
+                "read_elements", "write_elements", "flops_darknet"]
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(keys)
+        for r in rows:
+            writer.writerow([_shape(r[k]) if k == "out_shape" else r[k] for k in keys])
+        writer.writerow(["TOTAL", "", "", "", *[totals[k] for k in keys[4:]]])
+        return out.getvalue()
+    header, body = _text_rows(profile)
+    if fmt is Format.markdown:
+        lines = ["| " + " | ".join(header) + " |",
+                 "|" + "|".join("---" if i < 3 else "---:" for i in range(len(header))) + "|"]
+        lines += ["| " + " | ".join(r) + " |" for r in body]
+        return "\n".join([*lines, "", *[f"- {s}" for s in summary_lines(profile)]]) + "\n"
+    return _rich_table(profile, header, body)
+
+
+def _rich_table(profile: Profile, header: list[str], body: list[list[str]]) -> str:
+    from rich.console import Console
+    from rich.table import Table
+
+    peak = profile.bottleneck().peak_layer
+    table = Table(title=f"{profile.name} — per-layer costs", show_lines=False)
+    for i, h in enumerate(header):
+        table.add_column(h, justify="left" if i < 3 else "right", no_wrap=i == 0)
+    for row in body[:-1]:
+        table.add_row(*row, style="bold red" if row[0] == peak else None)
+    table.add_section()
+    table.add_row(*body[-1], style="bold")
+    console = Console(width=max(200, sum(len(h) for h in header) + 60), record=True,
+                      force_terminal=False)
+    with console.capture() as cap:
+        console.print(table)
+        for line in summary_lines(profile):
+            console.print(line, highlight=False)
+    return cap.get()
