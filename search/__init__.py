@@ -1,0 +1,34 @@
+"""cspcost's architecture search: Optuna over a CSP family's γ, growth rate and fusion strategy, with
+analytic costs first, then measured latency, then a short seeded training run (CSPNet paper, §3.1)."""
+
+from __future__ import annotations
+
+from search.space import FAMILIES, Design, Family, family, suggest
+from search.study import (
+    BUDGETS,
+    DEFAULT_STORAGE,
+    OBJECTIVES,
+    SearchResult,
+    SearchSpec,
+    Snapshot,
+    is_feasible,
+    pareto_trials,
+    run_search,
+)
+
+__all__ = [
+    "BUDGETS",
+    "DEFAULT_STORAGE",
+    "FAMILIES",
+    "OBJECTIVES",
+    "Design",
+    "Family",
+    "SearchResult",
+    "SearchSpec",
+    "Snapshot",
+    "family",
+    "is_feasible",
+    "pareto_trials",
+    "run_search",
+    "suggest",
+]

@@ -1,0 +1,149 @@
+"""A finished search as a DataFrame, a Pareto table and a Pareto-front plot.
+
+Each row is one trial of the study (``search.study``): its design (fusion strategy, γ, growth rate,
+multipliers), the analytic costs (MFLOPs = 2·MACs/1e6 at batch 1, params, CIO over conv and pool
+layers), the measured latency (median and IQR, ms, with batch size and threads) and the held-out
+accuracy. Plots take ``ax=None`` and return the ``Axes``; they never show or save.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from optuna.trial import FrozenTrial
+
+__all__ = ["PARETO_COLUMNS", "pareto_plot", "plot_axes", "render_pareto", "trials_frame"]
+
+PARETO_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("number", "trial"),
+    ("design", "design"),
+    ("mflops", "MFLOPs=2·MACs (M)"),
+    ("params", "params (all)"),
+    ("cio", "CIO conv+pool (elem)"),
+    ("accuracy", "held-out acc"),
+    ("latency_ms", "latency median (ms)"),
+    ("latency_iqr_ms", "latency IQR (ms)"),
+)
+
+AXIS_LABELS = {
+    "mflops": "MFLOPs = 2·MACs, batch 1 (M)",
+    "params": "parameters",
+    "cio": "CIO, conv+pool (elements)",
+    "accuracy": "held-out accuracy",
+    "latency_ms": "median latency (ms)",
+}
+
+
+def trials_frame(trials: Sequence[FrozenTrial], pareto: Sequence[FrozenTrial] = ()) -> pd.DataFrame:
+    """One row per trial, indexed by trial number, with ``feasible`` and ``pareto`` flags."""
+    from search.study import is_feasible
+
+    front = {t.number for t in pareto}
+    rows: list[dict[str, Any]] = []
+    for t in trials:
+        a = t.user_attrs
+        lat = next((v for k, v in a.items() if k.startswith("latency_") and isinstance(v, dict)),
+                   {})
+        rows.append({
+            "number": t.number,
+            "state": t.state.name,
+            "design": a.get("design", ""),
+            **{k: t.params.get(k) for k in ("fusion", "gamma", "growth_rate", "depth", "width")},
+            "mflops": a.get("mflops"),
+            "params": a.get("params"),
+            "cio": a.get("cio"),
+            "accuracy": a.get("accuracy"),
+            "latency_ms": a.get("latency_ms"),
+            "latency_iqr_ms": a.get("latency_iqr_ms"),
+            "latency_batch": lat.get("batch_size"),
+            "latency_threads": lat.get("threads"),
+            "feasible": is_feasible(t),
+            "skipped": a.get("skipped"),
+            "error": a.get("error"),
+            "duplicate_of": a.get("duplicate_of"),
+            "pareto": t.number in front,
+        })
+    frame = pd.DataFrame(rows)
+    return frame.set_index("number", drop=False) if len(frame) else frame
+
+
+def _cell(key: str, value: Any) -> str:
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return "—"
+    if key == "mflops":
+        return f"{value:,.3f}"
+    if key in ("params", "cio"):
+        return f"{int(value):,}"
+    if key == "accuracy":
+        return f"{value:.4f}"
+    if key.startswith("latency"):
+        return f"{value:.3f}"
+    return str(value)
+
+
+def render_pareto(frame: pd.DataFrame, title: str = "Pareto front") -> str:
+    """The Pareto rows of ``frame`` as a rich text table (plain text when not a terminal)."""
+    import io
+
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title)
+    keys = [k for k, _ in PARETO_COLUMNS if k in frame.columns]
+    for k, header in PARETO_COLUMNS:
+        if k in keys:
+            table.add_column(header, justify="left" if k == "design" else "right")
+    for _, row in frame[frame["pareto"]].iterrows():
+        table.add_row(*[_cell(k, row[k]) for k in keys])
+    buf = io.StringIO()
+    Console(file=buf, width=160, force_terminal=False).print(table)
+    return buf.getvalue()
+
+
+OBJECTIVE_COLUMNS = {"accuracy": "accuracy", "macs": "mflops", "params": "params", "cio": "cio",
+                     "latency": "latency_ms"}
+
+
+def plot_axes(objectives: Sequence[str]) -> tuple[str, str]:
+    """``(x, y)`` columns for the Pareto plot: accuracy up the y axis when it is an objective, the
+    first cost objective along x."""
+    cols = [OBJECTIVE_COLUMNS[o] for o in objectives]
+    costs = [c for c in cols if c != "accuracy"] or ["mflops"]
+    if "accuracy" in cols:
+        return costs[0], "accuracy"
+    if len(costs) > 1:
+        return costs[0], costs[1]
+    return costs[0], "params" if costs[0] != "params" else "mflops"
+
+
+def pareto_plot(frame: pd.DataFrame, x: str = "mflops", y: str = "accuracy",
+                ax: Axes | None = None) -> Axes:
+    """Every evaluated design as a point, infeasible ones crossed out, and the Pareto front joined."""
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6.4, 4.4))
+    data = frame.dropna(subset=[x, y]) if len(frame) else frame
+    feasible = data[data["feasible"]] if len(data) else data
+    over = data[~data["feasible"]] if len(data) else data
+    if len(over):
+        ax.scatter(over[x], over[y], marker="x", color="tab:red", alpha=0.6,
+                   label="over budget / failed")
+    if len(feasible):
+        ax.scatter(feasible[x], feasible[y], color="tab:gray", alpha=0.7, label="feasible")
+        front = feasible[feasible["pareto"]].sort_values(x)
+        ax.plot(front[x], front[y], "o-", color="tab:blue", label="Pareto front")
+        for _, row in front.iterrows():
+            ax.annotate(row["design"], (row[x], row[y]), textcoords="offset points",
+                        xytext=(4, 4), fontsize=7)
+    ax.set_xlabel(AXIS_LABELS.get(x, x))
+    ax.set_ylabel(AXIS_LABELS.get(y, y))
+    ax.grid(True, alpha=0.3)
+    if len(data):
+        ax.legend(loc="best", fontsize=8)
+    return ax

@@ -1,0 +1,654 @@
+"""The search: an Optuna study over a CSP family's γ, growth rate and fusion strategy, under a budget.
+
+The CSPNet paper (Wang et al., CVPRW 2020) picks γ = 0.5 and the ``csp`` fusion by ablation (Table 1
+and Figure 3). This module runs that ablation as a search, with the user's objectives and budget. Inside
+a trial the order is fixed so that money is spent last:
+
+1. analytic costs (``costmodel.analyze(expand(config, size))``, microseconds): a design over a MFLOPs,
+   params or CIO budget is recorded as infeasible and never built, timed or trained;
+2. measured latency on each target device (only when latency is an objective or has a budget): a design
+   over the latency budget is never trained;
+3. a short seeded training run (only when accuracy is an objective).
+
+Budgets are Optuna ≥ 5 constraints (``trial.set_constraint``: value − budget, feasible when ≤ 0).
+Storage is any Optuna RDB URL: SQLite by default, PostgreSQL for many workers on many machines. Each
+worker claims trials under a lock (a file lock for SQLite, an advisory lock for PostgreSQL), so a study
+ends with exactly the requested number of finished trials; heartbeats mark a killed worker's trial as
+failed and ``RetryHeartbeatStaleTrialCallback`` queues its design again. A design already evaluated in
+the study is never evaluated again: its trial reuses the stored result.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import math
+import multiprocessing
+import os
+import socket
+import tempfile
+import threading
+import time
+import warnings
+import zlib
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+import optuna
+from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
+from optuna.trial import FrozenTrial, TrialState
+
+from costmodel import SpecError, analyze, expand
+from search.space import Design, Family, family, suggest
+
+__all__ = [
+    "BUDGETS",
+    "DEFAULT_STORAGE",
+    "OBJECTIVES",
+    "SearchResult",
+    "SearchSpec",
+    "Snapshot",
+    "explain_infeasible",
+    "is_feasible",
+    "open_storage",
+    "pareto_trials",
+    "run_search",
+    "run_worker",
+    "snapshot",
+]
+
+DEFAULT_STORAGE = "sqlite:///cspcost-search.db"
+HEARTBEAT_S = 5
+SPEC_ATTR = "cspcost.spec"
+
+OBJECTIVES: dict[str, str] = {
+    "accuracy": "maximize",
+    "macs": "minimize",
+    "params": "minimize",
+    "cio": "minimize",
+    "latency": "minimize",
+}
+"""Objective name → direction. ``latency`` is the median on the first device, in ms."""
+
+BUDGETS: dict[str, str] = {
+    "max_mflops": "mflops",
+    "max_params": "params",
+    "max_cio": "cio",
+    "max_latency_ms": "latency_ms",
+}
+"""Budget field → the trial attribute it bounds (``mflops`` is 2·MACs/1e6 at batch 1)."""
+
+FINISHED = (TrialState.COMPLETE, TrialState.FAIL, TrialState.PRUNED)
+
+
+@dataclass(frozen=True)
+class SearchSpec:
+    """What a study searches and how it scores a design; stored with the study so that a resumed
+    study (or a worker on another machine) evaluates exactly the same way."""
+
+    family: str = "cspdensenet"
+    objectives: tuple[str, ...] = ("accuracy", "macs")
+    max_mflops: float | None = None
+    max_params: float | None = None
+    max_cio: float | None = None
+    max_latency_ms: float | None = None
+    data: str = "mnist"
+    input_size: int = 32
+    epochs: int = 2
+    devices: tuple[str, ...] = ("cpu",)
+    multipliers: bool = False
+    seed: int = 0
+    latency_batch: int = 1
+
+    def __post_init__(self) -> None:
+        if not self.objectives:
+            raise SpecError(f"no objective given; pick from {', '.join(OBJECTIVES)}")
+        for name in self.objectives:
+            if name not in OBJECTIVES:
+                raise SpecError(
+                    f"unknown objective {name!r}; pick from {', '.join(OBJECTIVES)} "
+                    f"(e.g. --objectives accuracy,macs)"
+                )
+        if len(set(self.objectives)) != len(self.objectives):
+            raise SpecError(f"objectives {','.join(self.objectives)} repeat a name; list each once")
+        family(self.family)
+        for budget in BUDGETS:
+            value = getattr(self, budget)
+            if value is not None and (not math.isfinite(value) or value < 0):
+                flag = "--" + budget.replace("_", "-")
+                raise SpecError(f"{flag} {value} must be a non-negative number (an upper bound)")
+        for name, least in (("epochs", 1), ("input_size", 1), ("latency_batch", 1)):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < least:
+                raise SpecError(f"{name} = {value!r} must be an integer ≥ {least}")
+
+    @property
+    def directions(self) -> list[str]:
+        return [OBJECTIVES[o] for o in self.objectives]
+
+    @property
+    def trains(self) -> bool:
+        return "accuracy" in self.objectives
+
+    @property
+    def times(self) -> bool:
+        return "latency" in self.objectives or self.max_latency_ms is not None
+
+    def budgets(self) -> dict[str, float]:
+        """Trial attribute → upper bound, for the budgets that are set."""
+        return {attr: getattr(self, b) for b, attr in BUDGETS.items() if getattr(self, b) is not None}
+
+    def to_attrs(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_attrs(cls, attrs: dict[str, Any]) -> SearchSpec:
+        known = {f.name for f in fields(cls)}
+        values = {k: tuple(v) if isinstance(v, list) else v for k, v in attrs.items() if k in known}
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Where a study stands: finished trials against the target, and the best feasible design."""
+
+    finished: int
+    target: int
+    running: int
+    feasible: int
+    best: str
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    study_name: str
+    storage: str
+    spec: SearchSpec
+    requested: int
+    trials: list[FrozenTrial]
+    pareto: list[FrozenTrial]
+    worker_exits: tuple[int, ...] = ()
+    notes: list[str] = field(default_factory=list)
+
+    def count(self, *states: TrialState) -> int:
+        return sum(t.state in states for t in self.trials)
+
+    @property
+    def feasible(self) -> list[FrozenTrial]:
+        return [t for t in self.trials if is_feasible(t)]
+
+
+# --- storage ---------------------------------------------------------------------------------------
+
+
+def _masked(url: str) -> str:
+    """``url`` without its password, for messages."""
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        cred, host = rest.rsplit("@", 1)
+        user = cred.split(":", 1)[0]
+        return f"{scheme}://{user}:***@{host}"
+    return url
+
+
+def normalize_url(url: str | None) -> str:
+    url = url or DEFAULT_STORAGE
+    if url.startswith(("postgresql://", "postgres://")):
+        # Only psycopg 3 is a dependency; SQLAlchemy's bare scheme means psycopg2.
+        url = "postgresql+psycopg://" + url.split("://", 1)[1]
+    if not url.startswith(("sqlite:///", "postgresql+", "mysql")):
+        raise SpecError(
+            f"storage {_masked(url)!r} is not a database URL; use e.g. sqlite:///search.db or "
+            f"postgresql://user:password@host:5432/db"
+        )
+    return url
+
+
+def open_storage(url: str, heartbeat_interval: int = HEARTBEAT_S) -> RDBStorage:
+    """An RDB storage with heartbeats; a URL that does not answer becomes a ``SpecError``."""
+    import sqlalchemy.exc
+
+    engine_kwargs: dict[str, Any] = {}
+    if url.startswith("postgresql"):
+        engine_kwargs = {"connect_args": {"connect_timeout": 5}, "pool_pre_ping": True}
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return RDBStorage(
+                url,
+                engine_kwargs=engine_kwargs,
+                heartbeat_interval=heartbeat_interval,
+                grace_period=3 * heartbeat_interval,
+                heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=3),
+            )
+    except (sqlalchemy.exc.SQLAlchemyError, ImportError, OSError) as err:
+        reason = str(err).strip().splitlines()[0][:200] if str(err).strip() else type(err).__name__
+        raise SpecError(
+            f"storage {_masked(url)} does not answer ({reason}); start the database or fix "
+            f"--storage"
+        ) from None
+
+
+@contextlib.contextmanager
+def claim_lock(storage: RDBStorage, url: str, study_name: str) -> Iterator[None]:
+    """Serialise trial claims of one study across processes (and machines, for PostgreSQL)."""
+    if url.startswith("postgresql"):
+        from sqlalchemy import text
+
+        key = zlib.crc32(f"cspcost:{study_name}".encode())
+        with storage.engine.connect() as conn:
+            conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": key})
+            try:
+                yield
+            finally:
+                conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+                conn.commit()
+        return
+    where = os.path.abspath(url.removeprefix("sqlite:///")) + "\0" + study_name
+    path = Path(tempfile.gettempdir()) / f"cspcost-{hashlib.sha1(where.encode()).hexdigest()[:16]}.lock"
+    with open(path, "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+@contextlib.contextmanager
+def heartbeat(storage: RDBStorage, trial_id: int, interval: float) -> Iterator[None]:
+    """Record the trial's heartbeat every ``interval`` seconds while the body runs."""
+    stop = threading.Event()
+
+    def beat() -> None:
+        while not stop.wait(interval):
+            with contextlib.suppress(Exception):  # a missed beat only risks a retry
+                storage.record_heartbeat(trial_id)
+
+    thread = threading.Thread(target=beat, name=f"heartbeat-{trial_id}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+
+
+# --- trial accounting ------------------------------------------------------------------------------
+
+
+def _superseded(trials: Sequence[FrozenTrial]) -> set[int]:
+    """Numbers of failed trials that a retry replaced."""
+    out: set[int] = set()
+    for t in trials:
+        out.update(RetryHeartbeatStaleTrialCallback.retry_history(t))
+    return out
+
+
+def _claimed(trials: Sequence[FrozenTrial]) -> int:
+    """Trials that count towards the target: finished, running or queued, minus retried failures."""
+    gone = _superseded(trials)
+    return sum(t.state != TrialState.FAIL or t.number not in gone for t in trials)
+
+
+def is_feasible(t: FrozenTrial) -> bool:
+    return (t.state == TrialState.COMPLETE and "skipped" not in t.user_attrs
+            and all(v <= 0 for v in t.constraints.values()))
+
+
+def _claim(study: optuna.Study, target: int) -> optuna.Trial | None | bool:
+    """A new trial, ``True`` to wait for running trials of other workers, or ``None`` when done."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        optuna.storages.fail_stale_trials(study)
+    trials = study.get_trials(deepcopy=False)
+    waiting = any(t.state == TrialState.WAITING for t in trials)
+    if waiting or _claimed(trials) < target:
+        trial = study.ask()
+        study._storage.record_heartbeat(trial._trial_id)  # type: ignore[attr-defined]
+        return trial
+    return True if any(t.state == TrialState.RUNNING for t in trials) else None
+
+
+def snapshot(trials: Sequence[FrozenTrial], spec: SearchSpec, target: int) -> Snapshot:
+    gone = _superseded(trials)
+    finished = sum(t.state in FINISHED and t.number not in gone for t in trials)
+    running = sum(t.state == TrialState.RUNNING for t in trials)
+    good = [t for t in trials if is_feasible(t)]
+    best = "no feasible design yet"
+    if good:
+        sign = 1 if spec.directions[0] == "maximize" else -1
+        top = max(good, key=lambda t: sign * t.values[0])
+        best = f"{top.user_attrs.get('design', '?')}: {_describe(spec.objectives[0], top.values[0])}"
+    return Snapshot(finished, target, running, len(good), best)
+
+
+def _describe(objective: str, value: float) -> str:
+    if objective == "accuracy":
+        return f"acc {value:.3f}"
+    if objective == "macs":
+        return f"{2 * value / 1e6:.3g} MFLOPs"
+    if objective == "latency":
+        return f"{value:.3g} ms"
+    return f"{objective} {value:,.0f}"
+
+
+def pareto_trials(trials: Sequence[FrozenTrial], spec: SearchSpec) -> list[FrozenTrial]:
+    """Feasible trials that no other feasible trial dominates, one per design, best first."""
+    good: dict[str, FrozenTrial] = {}
+    for t in trials:
+        if is_feasible(t):
+            good.setdefault(t.user_attrs.get("design", str(t.params)), t)
+    signs = [1.0 if d == "minimize" else -1.0 for d in spec.directions]
+
+    def key(t: FrozenTrial) -> list[float]:
+        return [s * v for s, v in zip(signs, t.values)]
+
+    def dominates(a: list[float], b: list[float]) -> bool:
+        return all(x <= y for x, y in zip(a, b)) and any(x < y for x, y in zip(a, b))
+
+    keys = {n: key(t) for n, t in good.items()}
+    front = [t for n, t in good.items()
+             if not any(dominates(keys[m], keys[n]) for m in good if m != n)]
+    return sorted(front, key=key)
+
+
+# --- one trial -------------------------------------------------------------------------------------
+
+
+def design_costs(config: Any, size: int) -> tuple[Any, dict[str, float]]:
+    """The network of ``config`` at ``size`` px and its analytic costs at batch 1."""
+    network = expand(config, size)
+    t = analyze(network).totals
+    return network, {"macs": t.macs, "mflops": 2 * t.macs / 1e6, "params": t.params,
+                     "cio": t.cio_conv_pool}
+
+
+class Evaluator:
+    """Scores one trial: analytic costs, then latency, then accuracy, each only when needed."""
+
+    def __init__(self, spec: SearchSpec, num_classes: int, in_channels: int) -> None:
+        self.spec = spec
+        self.family: Family = family(spec.family)
+        self.num_classes = num_classes
+        self.in_channels = in_channels
+        self.data: Any = None
+        if spec.trains:
+            from search.data import load_dataset
+
+            self.data = load_dataset(spec.data, spec.input_size)
+
+    def values(self, attrs: dict[str, Any]) -> list[float]:
+        table = {"accuracy": attrs.get("accuracy", 0.0), "macs": attrs["macs"],
+                 "params": attrs["params"], "cio": attrs["cio"],
+                 "latency": attrs.get("latency_ms", math.inf)}
+        return [float(table[o]) for o in self.spec.objectives]
+
+    def __call__(self, study: optuna.Study, trial: optuna.Trial) -> list[float]:
+        design = suggest(trial, self.family, self.spec.multipliers)
+        trial.set_user_attr("design", design.label)
+        previous = _same_design(study, trial)
+        if previous is not None:
+            for key, value in previous.constraints.items():
+                trial.set_constraint(key, value)
+            for key, value in previous.user_attrs.items():
+                if key not in ("design", "worker"):
+                    trial.set_user_attr(key, value)
+            trial.set_user_attr("duplicate_of", previous.number)
+            return list(previous.values)
+        config = self.family.config(design, self.num_classes, self.in_channels)
+        network, attrs = design_costs(config, self.spec.input_size)
+        budgets = self.spec.budgets()
+        over = [k for k in ("mflops", "params", "cio") if k in budgets and attrs[k] > budgets[k]]
+        for key in ("mflops", "params", "cio"):
+            if key in budgets:
+                trial.set_constraint(key, attrs[key] - budgets[key])
+        if over:
+            attrs["skipped"] = f"over the {', '.join(over)} budget"
+            return self._finish(trial, attrs)
+        from costmodel.torch_build import build
+
+        model = build(network)
+        if self.spec.times:
+            from search.latency import measure_latency
+
+            shape = (self.in_channels, self.spec.input_size, self.spec.input_size)
+            worst = 0.0
+            for device in self.spec.devices:
+                lat = measure_latency(model, shape, device, self.spec.latency_batch)
+                attrs[f"latency_{device}"] = lat.as_dict()
+                worst = max(worst, lat.median_ms)
+            model.to("cpu")
+            first = attrs[f"latency_{self.spec.devices[0]}"]
+            attrs["latency_ms"], attrs["latency_iqr_ms"] = first["median_ms"], first["iqr_ms"]
+            if "latency_ms" in budgets:
+                trial.set_constraint("latency_ms", worst - budgets["latency_ms"])
+                if worst > budgets["latency_ms"]:
+                    attrs["skipped"] = "over the latency budget"
+                    return self._finish(trial, attrs)
+        if self.spec.trains:
+            from search.train import TrainSettings, train_and_score
+
+            result = train_and_score(
+                model, self.data, TrainSettings(epochs=self.spec.epochs, seed=self.spec.seed)
+            )
+            attrs.update(accuracy=result.accuracy, train_loss=result.loss,
+                         train_seconds=result.seconds, holdout_images=result.holdout_images)
+        return self._finish(trial, attrs)
+
+    def _finish(self, trial: optuna.Trial, attrs: dict[str, Any]) -> list[float]:
+        for key, value in attrs.items():
+            trial.set_user_attr(key, value)
+        return self.values(attrs)
+
+
+def _same_design(study: optuna.Study, trial: optuna.Trial) -> FrozenTrial | None:
+    params = trial.params
+    for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
+        if t.params == params and t.number != trial.number:
+            return t
+    return None
+
+
+# --- workers ---------------------------------------------------------------------------------------
+
+
+def _quiet() -> None:
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+    # We run our own heartbeat thread around ask/tell (see ``heartbeat``), which Optuna warns about.
+    warnings.filterwarnings("ignore", message="Heartbeat of storage is supposed to be used")
+
+
+def run_worker(url: str, study_name: str, target: int, index: int = 0,
+               heartbeat_interval: int = HEARTBEAT_S, threads: int | None = None,
+               progress: Callable[[Snapshot], None] | None = None) -> None:
+    """Claim and evaluate trials of ``study_name`` until it holds ``target`` finished trials."""
+    _quiet()
+    storage = open_storage(url, heartbeat_interval)
+    attrs = optuna.load_study(study_name=study_name, storage=storage).user_attrs
+    spec = SearchSpec.from_attrs(attrs[SPEC_ATTR])
+    seed = spec.seed + 1000 * index + len(storage.get_all_trials(
+        storage.get_study_id_from_name(study_name), deepcopy=False))
+    sampler = optuna.samplers.TPESampler(seed=seed, constant_liar=True)
+    study = optuna.load_study(study_name=study_name, storage=storage, sampler=sampler)
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
+    evaluate = Evaluator(spec, attrs["num_classes"], attrs["in_channels"])
+    worker = f"{socket.gethostname()}:{os.getpid()}"
+    while True:
+        with claim_lock(storage, url, study_name):
+            got = _claim(study, target)
+        if got is None:
+            return
+        if got is True:
+            time.sleep(heartbeat_interval)
+            continue
+        assert isinstance(got, optuna.Trial)
+        trial = got
+        trial.set_user_attr("worker", worker)
+        values: list[float] | None = None
+        with heartbeat(storage, trial._trial_id, heartbeat_interval):
+            try:
+                values = evaluate(study, trial)
+            except KeyboardInterrupt:
+                study.tell(trial, state=TrialState.FAIL)
+                raise
+            except Exception as err:  # the study goes on; the reason stays with the trial
+                trial.set_user_attr("error", f"{type(err).__name__}: {err}"[:500])
+        if values is None:
+            study.tell(trial, state=TrialState.FAIL)
+        else:
+            study.tell(trial, values)
+        if progress is not None:
+            progress(snapshot(study.get_trials(deepcopy=False), spec, target))
+
+
+# --- the study -------------------------------------------------------------------------------------
+
+
+def _check_budget_reachable(spec: SearchSpec, fam: Family, num_classes: int,
+                            in_channels: int) -> None:
+    """Refuse, before any study exists, an analytic budget that no design of the space meets."""
+    budgets = {k: v for k, v in spec.budgets().items() if k != "latency_ms"}
+    if not budgets:
+        return
+    cheapest: dict[str, tuple[float, str]] = {}
+    for design in fam.designs(spec.multipliers):
+        try:
+            costs = design_costs(fam.config(design, num_classes, in_channels), spec.input_size)[1]
+        except SpecError:
+            continue
+        if all(costs[k] <= v for k, v in budgets.items()):
+            return
+        for k in budgets:
+            if k not in cheapest or costs[k] < cheapest[k][0]:
+                cheapest[k] = (costs[k], design.label)
+    parts = [f"the smallest {k} is {cheapest[k][0]:,.4g} ({cheapest[k][1]}) against {v:,.4g}"
+             for k, v in budgets.items() if k in cheapest]
+    raise SpecError(
+        f"no {spec.family} design at {spec.input_size} px meets the budget: {'; '.join(parts)}; "
+        f"raise the budget{'' if spec.multipliers else ' or add --multipliers'}"
+    )
+
+
+def _spec_for(storage: RDBStorage, url: str, name: str, given: dict[str, Any],
+              resume: bool) -> SearchSpec:
+    """The spec a run will use; refuses a name clash or a resume that changes settings. Reads only."""
+    names = {s.study_name for s in optuna.get_all_study_summaries(storage, include_best_trial=False)}
+    if not resume:
+        if name in names:
+            raise SpecError(
+                f"study {name!r} already exists in {_masked(url)}; pass --resume to continue it, "
+                f"or --study with a new name"
+            )
+        return SearchSpec(**given)
+    if name not in names:
+        raise SpecError(
+            f"there is no study {name!r} in {_masked(url)} to resume"
+            + (f"; it holds {', '.join(sorted(names))}" if names else "")
+            + "; drop --resume to start it"
+        )
+    stored = SearchSpec.from_attrs(optuna.load_study(study_name=name, storage=storage)
+                                   .user_attrs[SPEC_ATTR])
+    clash = [f"{k}={given[k]!r} (stored {getattr(stored, k)!r})"
+             for k in given if given[k] != getattr(stored, k)]
+    if clash:
+        raise SpecError(
+            f"study {name!r} was started with other settings: {', '.join(clash)}; resume "
+            f"without those options, or start a new --study"
+        )
+    return stored
+
+
+def run_search(given: dict[str, Any], trials: int = 20, storage: str | None = None,
+               study_name: str = "cspcost", workers: int = 1, resume: bool = False,
+               progress: Callable[[Snapshot], None] | None = None,
+               heartbeat_interval: int = HEARTBEAT_S) -> SearchResult:
+    """Run (or resume) a study until it holds ``trials`` finished trials.
+
+    ``given`` holds the ``SearchSpec`` fields the user set; on ``resume`` they must match the stored
+    ones and the rest come from the study. Everything is checked before the study is created or
+    changed, so bad input leaves an existing study untouched.
+    """
+    from search.data import load_dataset
+    from search.latency import check_devices
+
+    _quiet()
+    if trials < 1:
+        raise SpecError(f"--trials {trials} must be at least 1")
+    if workers < 1:
+        raise SpecError(f"--workers {workers} must be at least 1")
+    url = normalize_url(storage)
+    SearchSpec(**given)  # bad options fail before any storage is opened
+    rdb = open_storage(url, heartbeat_interval)
+    spec = _spec_for(rdb, url, study_name, given, resume)
+    check_devices(spec.devices)
+    data = load_dataset(spec.data, spec.input_size)
+    fam = family(spec.family)
+    design_costs(fam.config(Design("none", 0.0, fam.base.growth_rate), data.num_classes,
+                            data.in_channels), spec.input_size)  # input size fits the family
+    _check_budget_reachable(spec, fam, data.num_classes, data.in_channels)
+    if resume:
+        study = optuna.load_study(study_name=study_name, storage=rdb)
+        if study.user_attrs.get("data_fingerprint") != data.fingerprint():
+            raise SpecError(
+                f"the data {spec.data!r} changed since study {study_name!r} started; resume with "
+                f"the same data, or start a new --study"
+            )
+    else:
+        study = optuna.create_study(study_name=study_name, storage=rdb,
+                                    directions=spec.directions)
+        for key, value in (("num_classes", data.num_classes), ("in_channels", data.in_channels),
+                           ("data_fingerprint", data.fingerprint()),
+                           (SPEC_ATTR, spec.to_attrs())):
+            study.set_user_attr(key, value)
+    del data
+    exits: tuple[int, ...] = ()
+    if workers == 1:
+        run_worker(url, study_name, trials, 0, heartbeat_interval, progress=progress)
+    else:
+        exits = _run_workers(url, study_name, trials, workers, heartbeat_interval, spec, progress)
+    done = optuna.load_study(study_name=study_name, storage=rdb).get_trials()
+    return SearchResult(study_name, _masked(url), spec, trials, done, pareto_trials(done, spec),
+                        exits)
+
+
+def _run_workers(url: str, study_name: str, trials: int, workers: int, heartbeat_interval: int,
+                 spec: SearchSpec, progress: Callable[[Snapshot], None] | None) -> tuple[int, ...]:
+    threads = max(1, (os.cpu_count() or 1) // workers)
+    ctx = multiprocessing.get_context("spawn")
+    procs = [ctx.Process(target=run_worker, name=f"cspcost-worker-{i}",
+                         args=(url, study_name, trials, i, heartbeat_interval, threads))
+             for i in range(workers)]
+    for p in procs:
+        p.start()
+    watcher = open_storage(url, heartbeat_interval)
+    study_id = watcher.get_study_id_from_name(study_name)
+    while any(p.is_alive() for p in procs):
+        for p in procs:
+            p.join(timeout=1.0 / workers)
+        if progress is not None:
+            progress(snapshot(watcher.get_all_trials(study_id, deepcopy=False), spec, trials))
+    return tuple(p.exitcode if p.exitcode is not None else -1 for p in procs)
+
+
+def explain_infeasible(result: SearchResult) -> str:
+    """Why a finished search has no feasible design, and what to change."""
+    done = [t for t in result.trials if t.state == TrialState.COMPLETE]
+    if not done:
+        errors = [t.user_attrs["error"] for t in result.trials if "error" in t.user_attrs]
+        why = f"; first error: {errors[0]}" if errors else ""
+        return f"no trial of study {result.study_name!r} completed{why}"
+    budgets = result.spec.budgets()
+    parts = []
+    for key, bound in budgets.items():
+        seen = [t.user_attrs[key] for t in done if key in t.user_attrs]
+        if seen:
+            parts.append(f"the smallest {key} seen is {min(seen):,.4g} against {bound:,.4g}")
+    return (f"no design of the {len(done)} evaluated met the budget: {'; '.join(parts)}; raise the "
+            f"budget or search more trials")

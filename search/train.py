@@ -1,0 +1,94 @@
+"""A short, seeded training run that scores a design by held-out accuracy.
+
+Not a benchmark result: a few epochs of Adam on a fixed stratified split, enough to rank designs of
+one family against each other on the same data (the CSPNet paper compares γ and fusion by ImageNet
+top-1; this is the laptop-sized stand-in). The same seed gives the same split, the same initial
+weights and the same batch order, so two trials of one design agree.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from search.data import Dataset
+
+__all__ = ["TrainResult", "TrainSettings", "TrialFailure", "holdout_split", "train_and_score"]
+
+
+class TrialFailure(RuntimeError):
+    """A design that could not be evaluated (NaN loss, out of memory): the trial fails, the study
+    goes on."""
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    epochs: int = 2
+    batch_size: int = 64
+    lr: float = 3e-3
+    holdout: float = 0.2
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    accuracy: float
+    loss: float
+    seconds: float
+    train_images: int
+    holdout_images: int
+
+
+def holdout_split(y: np.ndarray, holdout: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Stratified ``(train, held-out)`` indices: ``holdout`` of every class (at least one image)."""
+    rng = np.random.default_rng(seed)
+    train, test = [], []
+    for c in np.unique(y):
+        idx = rng.permutation(np.flatnonzero(y == c))
+        n = max(1, round(len(idx) * holdout)) if len(idx) > 1 else 0
+        test.append(idx[:n])
+        train.append(idx[n:])
+    return np.sort(np.concatenate(train)), np.sort(np.concatenate(test))
+
+
+def train_and_score(model: nn.Module, data: Dataset, settings: TrainSettings) -> TrainResult:
+    """Train ``model`` on the training split of ``data`` and return its held-out accuracy."""
+    start = time.perf_counter()
+    train_idx, test_idx = holdout_split(data.y, settings.holdout, settings.seed)
+    x = torch.from_numpy(data.x)
+    y = torch.from_numpy(data.y)
+    mean, std = x[train_idx].mean(), x[train_idx].std().clamp_min(1e-6)
+    x = (x - mean) / std
+    torch.manual_seed(settings.seed)
+    optimizer = torch.optim.Adam(model.parameters(), lr=settings.lr)
+    order = torch.Generator().manual_seed(settings.seed)
+    tr = torch.from_numpy(train_idx)
+    loss = torch.tensor(math.nan)
+    try:
+        for _ in range(settings.epochs):
+            model.train()
+            perm = tr[torch.randperm(len(tr), generator=order)]
+            for i in range(0, len(perm), settings.batch_size):
+                batch = perm[i : i + settings.batch_size]
+                loss = F.cross_entropy(model(x[batch]), y[batch])
+                if not torch.isfinite(loss):
+                    raise TrialFailure(f"training diverged: loss is {loss.item()}")
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+        model.eval()
+        correct = 0
+        with torch.inference_mode():
+            for i in range(0, len(test_idx), 256):
+                batch = torch.from_numpy(test_idx[i : i + 256])
+                correct += int((model(x[batch]).argmax(1) == y[batch]).sum())
+    except (torch.OutOfMemoryError, MemoryError) as err:
+        raise TrialFailure(f"out of memory while training: {err}") from None
+    return TrainResult(correct / len(test_idx), float(loss.detach()), time.perf_counter() - start,
+                       len(train_idx), len(test_idx))
