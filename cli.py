@@ -181,7 +181,7 @@ def search(
     from tqdm import tqdm
 
     from reports.search_report import pareto_plot, plot_axes, render_pareto, trials_frame
-    from search.study import explain_infeasible, run_search
+    from search.study import Snapshot, explain_infeasible, run_search
 
     options = {
         "family": family, "objectives": _csv(objectives), "max_mflops": max_mflops,
@@ -190,16 +190,20 @@ def search(
         "multipliers": multipliers, "seed": seed,
     }
     given = {k: v for k, v in options.items() if v is not None}
-    bar = tqdm(total=trials, desc=f"search {study}", unit="trial", dynamic_ncols=True)
+    bars: list[tqdm] = []  # opened once the study starts, so that bad input prints one line
 
-    def progress(snap):  # type: ignore[no-untyped-def]
-        bar.update(snap.finished - bar.n)
-        bar.set_postfix_str(f"{snap.feasible} feasible, best {snap.best}", refresh=True)
+    def progress(snap: Snapshot) -> None:
+        if not bars:
+            bars.append(tqdm(total=snap.target, desc=f"search {study}", unit="trial",
+                             dynamic_ncols=True))
+        bars[0].update(snap.finished - bars[0].n)
+        bars[0].set_postfix_str(f"{snap.feasible} feasible, best {snap.best}", refresh=True)
 
     try:
         result = run_search(given, trials, storage, study, workers, resume, progress)
     finally:
-        bar.close()
+        for bar in bars:
+            bar.close()
     frame = trials_frame(result.trials, result.pareto)
     counts = frame["state"].value_counts().to_dict() if len(frame) else {}
     typer.echo(

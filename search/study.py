@@ -55,6 +55,7 @@ __all__ = [
     "is_feasible",
     "open_storage",
     "pareto_trials",
+    "prepare_study",
     "run_search",
     "run_worker",
     "snapshot",
@@ -282,8 +283,10 @@ def heartbeat(storage: RDBStorage, trial_id: int, interval: float) -> Iterator[N
 def _superseded(trials: Sequence[FrozenTrial]) -> set[int]:
     """Numbers of failed trials that a retry replaced."""
     out: set[int] = set()
-    for t in trials:
-        out.update(RetryHeartbeatStaleTrialCallback.retry_history(t))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        for t in trials:
+            out.update(RetryHeartbeatStaleTrialCallback.retry_history(t))
     return out
 
 
@@ -485,8 +488,8 @@ def run_worker(url: str, study_name: str, target: int, index: int = 0,
             got = _claim(study, target)
         if got is None:
             return
-        if got is True:
-            time.sleep(heartbeat_interval)
+        if got is True:  # others still run the last trials: wait, in case one of them dies
+            time.sleep(min(1.0, heartbeat_interval))
             continue
         assert isinstance(got, optuna.Trial)
         trial = got
@@ -565,24 +568,19 @@ def _spec_for(storage: RDBStorage, url: str, name: str, given: dict[str, Any],
     return stored
 
 
-def run_search(given: dict[str, Any], trials: int = 20, storage: str | None = None,
-               study_name: str = "cspcost", workers: int = 1, resume: bool = False,
-               progress: Callable[[Snapshot], None] | None = None,
-               heartbeat_interval: int = HEARTBEAT_S) -> SearchResult:
-    """Run (or resume) a study until it holds ``trials`` finished trials.
+def prepare_study(given: dict[str, Any], storage: str | None = None,
+                  study_name: str = "cspcost", resume: bool = False,
+                  heartbeat_interval: int = HEARTBEAT_S) -> tuple[str, SearchSpec]:
+    """Check everything, then create the study (or check the one to resume); ``(url, spec)``.
 
     ``given`` holds the ``SearchSpec`` fields the user set; on ``resume`` they must match the stored
-    ones and the rest come from the study. Everything is checked before the study is created or
-    changed, so bad input leaves an existing study untouched.
+    ones and the rest come from the study. All checks run before the study is created or changed,
+    so bad input leaves an existing study untouched.
     """
     from search.data import load_dataset
     from search.latency import check_devices
 
     _quiet()
-    if trials < 1:
-        raise SpecError(f"--trials {trials} must be at least 1")
-    if workers < 1:
-        raise SpecError(f"--workers {workers} must be at least 1")
     url = normalize_url(storage)
     SearchSpec(**given)  # bad options fail before any storage is opened
     rdb = open_storage(url, heartbeat_interval)
@@ -600,14 +598,28 @@ def run_search(given: dict[str, Any], trials: int = 20, storage: str | None = No
                 f"the data {spec.data!r} changed since study {study_name!r} started; resume with "
                 f"the same data, or start a new --study"
             )
-    else:
-        study = optuna.create_study(study_name=study_name, storage=rdb,
-                                    directions=spec.directions)
-        for key, value in (("num_classes", data.num_classes), ("in_channels", data.in_channels),
-                           ("data_fingerprint", data.fingerprint()),
-                           (SPEC_ATTR, spec.to_attrs())):
-            study.set_user_attr(key, value)
-    del data
+        return url, spec
+    study = optuna.create_study(study_name=study_name, storage=rdb, directions=spec.directions)
+    for key, value in (("num_classes", data.num_classes), ("in_channels", data.in_channels),
+                       ("data_fingerprint", data.fingerprint()), (SPEC_ATTR, spec.to_attrs())):
+        study.set_user_attr(key, value)
+    return url, spec
+
+
+def run_search(given: dict[str, Any], trials: int = 20, storage: str | None = None,
+               study_name: str = "cspcost", workers: int = 1, resume: bool = False,
+               progress: Callable[[Snapshot], None] | None = None,
+               heartbeat_interval: int = HEARTBEAT_S) -> SearchResult:
+    """Run (or resume) a study until it holds ``trials`` finished trials (see ``prepare_study``)."""
+    if trials < 1:
+        raise SpecError(f"--trials {trials} must be at least 1")
+    if workers < 1:
+        raise SpecError(f"--workers {workers} must be at least 1")
+    url, spec = prepare_study(given, storage, study_name, resume, heartbeat_interval)
+    rdb = open_storage(url, heartbeat_interval)
+    if progress is not None:
+        progress(snapshot(rdb.get_all_trials(rdb.get_study_id_from_name(study_name)), spec,
+                          trials))
     exits: tuple[int, ...] = ()
     if workers == 1:
         run_worker(url, study_name, trials, 0, heartbeat_interval, progress=progress)
@@ -629,11 +641,14 @@ def _run_workers(url: str, study_name: str, trials: int, workers: int, heartbeat
         p.start()
     watcher = open_storage(url, heartbeat_interval)
     study_id = watcher.get_study_id_from_name(study_name)
+    last: Snapshot | None = None
     while any(p.is_alive() for p in procs):
         for p in procs:
-            p.join(timeout=1.0 / workers)
-        if progress is not None:
-            progress(snapshot(watcher.get_all_trials(study_id, deepcopy=False), spec, trials))
+            p.join(timeout=0.5 / workers)
+        now = snapshot(watcher.get_all_trials(study_id, deepcopy=False), spec, trials)
+        if progress is not None and now != last:
+            progress(now)
+        last = now
     return tuple(p.exitcode if p.exitcode is not None else -1 for p in procs)
 
 
