@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -19,7 +21,14 @@ from torch import nn
 
 from search.data import Dataset
 
-__all__ = ["TrainResult", "TrainSettings", "TrialFailure", "holdout_split", "train_and_score"]
+__all__ = [
+    "TrainResult",
+    "TrainSettings",
+    "TrialFailure",
+    "accuracy_by_seed",
+    "holdout_split",
+    "train_and_score",
+]
 
 
 class TrialFailure(RuntimeError):
@@ -92,3 +101,20 @@ def train_and_score(model: nn.Module, data: Dataset, settings: TrainSettings) ->
         raise TrialFailure(f"out of memory while training: {err}") from None
     return TrainResult(correct / len(test_idx), float(loss.detach()), time.perf_counter() - start,
                        len(train_idx), len(test_idx))
+
+
+def accuracy_by_seed(configs: dict[str, Any], data: Dataset, seeds: Sequence[int],
+                     epochs: int = 2) -> dict[str, list[float]]:
+    """Held-out accuracy of each named config, trained once per seed: the seed-to-seed spread is
+    the noise floor any difference between designs has to clear."""
+    from costmodel import expand
+    from costmodel.torch_build import build
+
+    out: dict[str, list[float]] = {}
+    for label, config in configs.items():
+        network = expand(config, data.size)
+        for seed in seeds:
+            torch.manual_seed(seed)
+            result = train_and_score(build(network), data, TrainSettings(epochs=epochs, seed=seed))
+            out.setdefault(label, []).append(result.accuracy)
+    return out

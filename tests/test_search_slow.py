@@ -1,0 +1,154 @@
+"""Real searches: end to end, a worker killed with SIGKILL then resumed, 4 workers on PostgreSQL, and
+accuracy that separates a tiny design from a normal one by more than the spread between seeds."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import time
+import uuid
+from pathlib import Path
+
+import optuna
+import pytest
+from optuna.trial import TrialState
+from typer.testing import CliRunner
+
+from cli import app
+from costmodel import DenseNetConfig
+from search.study import SearchSpec, open_storage, prepare_study, run_search, run_worker
+
+pytestmark = pytest.mark.slow
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+# 1,797 scikit-learn digits at 16 px and one epoch: a trial trains in about a second on 2 cores.
+SMALL = {"data": "digits", "input_size": 16, "epochs": 1}
+
+
+def test_end_to_end_cli_search(tmp_path: Path) -> None:
+    fam_budget = "2.0"  # MFLOPs; some designs of the space cost more at 16 px, some less
+    plot = tmp_path / "front.png"
+    result = CliRunner().invoke(app, [
+        "search", "--trials", "5", "--data", "digits", "--input", "16", "--epochs", "1",
+        "--storage", f"sqlite:///{tmp_path / 's.db'}", "--study", "e2e", "--max-mflops",
+        fam_budget, "--objectives", "accuracy,macs", "--plot", str(plot),
+    ])
+    assert result.exit_code == 0, result.output
+    assert "Pareto front: accuracy, macs" in result.output
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    study = optuna.load_study(study_name="e2e", storage=f"sqlite:///{tmp_path / 's.db'}")
+    trials = study.trials
+    assert [t.state for t in trials] == [TrialState.COMPLETE] * 5
+    for t in trials:
+        over = t.user_attrs["mflops"] > float(fam_budget)
+        # the constraint is cost − budget; an over-budget design was never trained
+        assert t.constraints["mflops"] == pytest.approx(t.user_attrs["mflops"] - float(fam_budget))
+        assert ("accuracy" in t.user_attrs) != over
+        if not over:
+            assert 0.1 < t.user_attrs["accuracy"] <= 1.0  # 10 classes: better than chance
+
+
+def _completed(storage: str, name: str) -> dict[int, tuple[float, ...]]:
+    study = optuna.load_study(study_name=name, storage=storage)
+    return {t.number: tuple(t.values) for t in study.trials if t.state == TrialState.COMPLETE}
+
+
+def test_kill_9_then_resume_loses_no_completed_trial(tmp_path: Path) -> None:
+    storage, name = f"sqlite:///{tmp_path / 'k.db'}", "killed"
+    given = {**SMALL, "objectives": ("accuracy", "macs")}
+    prepare_study(given, storage, name)
+    ctx = multiprocessing.get_context("spawn")
+    worker = ctx.Process(target=run_worker, args=(normalize(storage), name, 6, 0, 1))
+    worker.start()
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        study = optuna.load_study(study_name=name, storage=storage)
+        states = [t.state for t in study.trials]
+        if states.count(TrialState.COMPLETE) >= 2 and TrialState.RUNNING in states:
+            break
+        time.sleep(0.05)
+    else:
+        pytest.fail("the worker never got two trials done")
+    assert worker.pid is not None
+    os.kill(worker.pid, signal.SIGKILL)
+    worker.join()
+    before = _completed(storage, name)
+    assert len(before) >= 2
+
+    run_search({}, trials=6, storage=storage, study_name=name, resume=True,
+               heartbeat_interval=1)
+
+    study = optuna.load_study(study_name=name, storage=storage)
+    after = _completed(storage, name)
+    assert {n: after[n] for n in before} == before  # nothing completed was lost or redone
+    assert all(t.state != TrialState.RUNNING for t in study.trials)
+    failed = [t for t in study.trials if t.state == TrialState.FAIL]
+    assert len(failed) == 1  # the trial the kill interrupted
+    retried = [t for t in study.trials if t.system_attrs.get("failed_trial") == failed[0].number]
+    assert len(retried) == 1 and retried[0].params == failed[0].params
+    assert len(after) == 6
+
+
+def normalize(storage: str) -> str:
+    from search.study import normalize_url
+
+    return normalize_url(storage)
+
+
+def _pg_url() -> str:
+    url = os.environ.get("CSPCOST_PG_URL")
+    if not url:
+        pytest.skip("CSPCOST_PG_URL is not set")
+    from costmodel import SpecError
+
+    try:
+        open_storage(normalize(url))
+    except SpecError as err:
+        pytest.skip(f"PostgreSQL does not answer: {err}")
+    return url
+
+
+@pytest.mark.postgres
+def test_four_workers_on_postgres_finish_exactly_the_trials() -> None:
+    url = _pg_url()
+    name = f"pg-{uuid.uuid4().hex[:8]}"
+    result = run_search({**SMALL, "objectives": ("accuracy", "params")}, trials=12, storage=url,
+                        study_name=name, workers=4, heartbeat_interval=2)
+    assert result.worker_exits == (0, 0, 0, 0)
+    trials = optuna.load_study(study_name=name, storage=normalize(url)).trials
+    assert sorted(t.number for t in trials) == list(range(12))  # none lost, none twice
+    assert [t.state for t in trials] == [TrialState.COMPLETE] * 12
+    assert len({t.user_attrs["worker"] for t in trials}) > 1  # the work was shared
+    optuna.delete_study(study_name=name, storage=normalize(url))
+
+
+def test_budget_nothing_meets_after_measuring_ends_clearly(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, [
+        "search", "--trials", "2", "--data", "digits", "--input", "16", "--objectives", "macs",
+        "--max-latency-ms", "0.000001", "--storage", f"sqlite:///{tmp_path / 's.db'}",
+    ])
+    assert result.exit_code == 2
+    assert "error: no design of the 2 evaluated met the budget: the smallest latency_ms" in \
+        result.output
+    assert "Traceback" not in result.output
+
+
+TINY = DenseNetConfig(growth_rate=2, block_config=(1, 1, 1), num_init_features=4, num_classes=10,
+                      in_channels=1)
+NORMAL = DenseNetConfig(growth_rate=12, block_config=(2, 4, 4), num_init_features=16,
+                        num_classes=10, in_channels=1, part_ratio=0.5, fusion="csp")
+
+
+def test_tiny_and_normal_designs_differ_beyond_seed_spread() -> None:
+    """Three seeds each on scikit-learn's digits (benchmarks/search_accuracy.py does the same on
+    the default MNIST data): the accuracy gap between a tiny and a normal design is larger than the
+    spread of either across seeds."""
+    from search.data import load_dataset
+    from search.train import accuracy_by_seed
+
+    acc = accuracy_by_seed({"tiny": TINY, "normal": NORMAL}, load_dataset("digits", 16), (0, 1, 2))
+    spread = max(max(v) - min(v) for v in acc.values())
+    gap = min(acc["normal"]) - max(acc["tiny"])
+    print(f"accuracy by seed: {acc}; gap {gap:.3f}, seed spread {spread:.3f}")
+    assert gap > spread
