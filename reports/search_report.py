@@ -41,12 +41,12 @@ AXIS_LABELS = {
 
 def trials_frame(trials: Sequence[FrozenTrial], pareto: Sequence[FrozenTrial] = ()) -> pd.DataFrame:
     """One row per trial, indexed by trial number, with ``feasible`` and ``pareto`` flags."""
-    from search.study import is_feasible
+    from search.study import is_feasible, result_of
 
     front = {t.number for t in pareto}
     rows: list[dict[str, Any]] = []
     for t in trials:
-        a = t.user_attrs
+        a = result_of(t)
         lat = next((v for k, v in a.items() if k.startswith("latency_") and isinstance(v, dict)),
                    {})
         rows.append({

@@ -13,6 +13,7 @@ from search.study import (
     Snapshot,
     is_feasible,
     pareto_trials,
+    result_of,
     run_search,
 )
 
@@ -29,6 +30,7 @@ __all__ = [
     "family",
     "is_feasible",
     "pareto_trials",
+    "result_of",
     "run_search",
     "suggest",
 ]

@@ -56,6 +56,7 @@ __all__ = [
     "open_storage",
     "pareto_trials",
     "prepare_study",
+    "result_of",
     "run_search",
     "run_worker",
     "snapshot",
@@ -64,6 +65,9 @@ __all__ = [
 DEFAULT_STORAGE = "sqlite:///cspcost-search.db"
 HEARTBEAT_S = 5
 SPEC_ATTR = "cspcost.spec"
+RESULT_ATTR = "result"
+"""The one user attribute of a trial that holds everything measured (one storage write per trial:
+on SQLite each write is a commit, and commits dominate a cost-only search)."""
 
 OBJECTIVES: dict[str, str] = {
     "accuracy": "maximize",
@@ -297,12 +301,19 @@ def _claimed(trials: Sequence[FrozenTrial]) -> int:
 
 
 def is_feasible(t: FrozenTrial) -> bool:
-    return (t.state == TrialState.COMPLETE and "skipped" not in t.user_attrs
+    return (t.state == TrialState.COMPLETE and "skipped" not in result_of(t)
             and all(v <= 0 for v in t.constraints.values()))
 
 
-def _claim(study: optuna.Study, target: int) -> optuna.Trial | None | bool:
-    """A new trial, ``True`` to wait for running trials of other workers, or ``None`` when done."""
+def result_of(t: FrozenTrial) -> dict[str, Any]:
+    """What the trial measured: design, costs, latency, accuracy, or why it was skipped or failed."""
+    return dict(t.user_attrs.get(RESULT_ATTR, {}))
+
+
+def _claim(study: optuna.Study, target: int
+           ) -> tuple[optuna.Trial | bool | None, list[FrozenTrial]]:
+    """A new trial, ``True`` to wait for running trials of other workers, or ``None`` when done;
+    with the study's trials as they were at the claim."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         optuna.storages.fail_stale_trials(study)
@@ -311,8 +322,8 @@ def _claim(study: optuna.Study, target: int) -> optuna.Trial | None | bool:
     if waiting or _claimed(trials) < target:
         trial = study.ask()
         study._storage.record_heartbeat(trial._trial_id)  # type: ignore[attr-defined]
-        return trial
-    return True if any(t.state == TrialState.RUNNING for t in trials) else None
+        return trial, trials
+    return (True if any(t.state == TrialState.RUNNING for t in trials) else None), trials
 
 
 def snapshot(trials: Sequence[FrozenTrial], spec: SearchSpec, target: int) -> Snapshot:
@@ -324,7 +335,8 @@ def snapshot(trials: Sequence[FrozenTrial], spec: SearchSpec, target: int) -> Sn
     if good:
         sign = 1 if spec.directions[0] == "maximize" else -1
         top = max(good, key=lambda t: sign * t.values[0])
-        best = f"{top.user_attrs.get('design', '?')}: {_describe(spec.objectives[0], top.values[0])}"
+        label = result_of(top).get("design", "?")
+        best = f"{label}: {_describe(spec.objectives[0], top.values[0])}"
     return Snapshot(finished, target, running, len(good), best)
 
 
@@ -343,7 +355,7 @@ def pareto_trials(trials: Sequence[FrozenTrial], spec: SearchSpec) -> list[Froze
     good: dict[str, FrozenTrial] = {}
     for t in trials:
         if is_feasible(t):
-            good.setdefault(t.user_attrs.get("design", str(t.params)), t)
+            good.setdefault(result_of(t).get("design", str(t.params)), t)
     signs = [1.0 if d == "minimize" else -1.0 for d in spec.directions]
 
     def key(t: FrozenTrial) -> list[float]:
@@ -389,20 +401,24 @@ class Evaluator:
                  "latency": attrs.get("latency_ms", math.inf)}
         return [float(table[o]) for o in self.spec.objectives]
 
-    def __call__(self, study: optuna.Study, trial: optuna.Trial) -> list[float]:
+    def __call__(self, study: optuna.Study, trial: optuna.Trial, attrs: dict[str, Any],
+                 history: Sequence[FrozenTrial] | None = None) -> list[float]:
+        """Score ``trial``; everything measured lands in ``attrs`` (written once by the caller).
+        ``history``: the study's trials, when the caller has just read them."""
         design = suggest(trial, self.family, self.spec.multipliers)
-        trial.set_user_attr("design", design.label)
-        previous = _same_design(study, trial)
+        attrs["design"] = design.label
+        if history is None:
+            history = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+        previous = _same_design(history, trial)
         if previous is not None:
             for key, value in previous.constraints.items():
                 trial.set_constraint(key, value)
-            for key, value in previous.user_attrs.items():
-                if key not in ("design", "worker"):
-                    trial.set_user_attr(key, value)
-            trial.set_user_attr("duplicate_of", previous.number)
+            attrs.update({k: v for k, v in result_of(previous).items() if k != "worker"},
+                         duplicate_of=previous.number)
             return list(previous.values)
         config = self.family.config(design, self.num_classes, self.in_channels)
-        network, attrs = design_costs(config, self.spec.input_size)
+        network, costs = design_costs(config, self.spec.input_size)
+        attrs.update(costs)
         budgets = self.spec.budgets()
         over = [k for k in ("mflops", "params", "cio") if k in budgets and attrs[k] > budgets[k]]
         for key in ("mflops", "params", "cio"):
@@ -410,7 +426,7 @@ class Evaluator:
                 trial.set_constraint(key, attrs[key] - budgets[key])
         if over:
             attrs["skipped"] = f"over the {', '.join(over)} budget"
-            return self._finish(trial, attrs)
+            return self.values(attrs)
         from costmodel.torch_build import build
 
         model = build(network)
@@ -430,7 +446,7 @@ class Evaluator:
                 trial.set_constraint("latency_ms", worst - budgets["latency_ms"])
                 if worst > budgets["latency_ms"]:
                     attrs["skipped"] = "over the latency budget"
-                    return self._finish(trial, attrs)
+                    return self.values(attrs)
         if self.spec.trains:
             from search.train import TrainSettings, train_and_score
 
@@ -439,18 +455,13 @@ class Evaluator:
             )
             attrs.update(accuracy=result.accuracy, train_loss=result.loss,
                          train_seconds=result.seconds, holdout_images=result.holdout_images)
-        return self._finish(trial, attrs)
-
-    def _finish(self, trial: optuna.Trial, attrs: dict[str, Any]) -> list[float]:
-        for key, value in attrs.items():
-            trial.set_user_attr(key, value)
         return self.values(attrs)
 
 
-def _same_design(study: optuna.Study, trial: optuna.Trial) -> FrozenTrial | None:
+def _same_design(history: Sequence[FrozenTrial], trial: optuna.Trial) -> FrozenTrial | None:
     params = trial.params
-    for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
-        if t.params == params and t.number != trial.number:
+    for t in history:
+        if t.state == TrialState.COMPLETE and t.params == params and t.number != trial.number:
             return t
     return None
 
@@ -485,7 +496,7 @@ def run_worker(url: str, study_name: str, target: int, index: int = 0,
     worker = f"{socket.gethostname()}:{os.getpid()}"
     while True:
         with claim_lock(storage, url, study_name):
-            got = _claim(study, target)
+            got, history = _claim(study, target)
         if got is None:
             return
         if got is True:  # others still run the last trials: wait, in case one of them dies
@@ -493,16 +504,17 @@ def run_worker(url: str, study_name: str, target: int, index: int = 0,
             continue
         assert isinstance(got, optuna.Trial)
         trial = got
-        trial.set_user_attr("worker", worker)
         values: list[float] | None = None
+        attrs: dict[str, Any] = {"worker": worker}
         with heartbeat(storage, trial._trial_id, heartbeat_interval):
             try:
-                values = evaluate(study, trial)
+                values = evaluate(study, trial, attrs, history)
             except KeyboardInterrupt:
                 study.tell(trial, state=TrialState.FAIL)
                 raise
             except Exception as err:  # the study goes on; the reason stays with the trial
-                trial.set_user_attr("error", f"{type(err).__name__}: {err}"[:500])
+                attrs["error"] = f"{type(err).__name__}: {err}"[:500]
+        trial.set_user_attr(RESULT_ATTR, attrs)
         if values is None:
             study.tell(trial, state=TrialState.FAIL)
         else:
@@ -656,13 +668,13 @@ def explain_infeasible(result: SearchResult) -> str:
     """Why a finished search has no feasible design, and what to change."""
     done = [t for t in result.trials if t.state == TrialState.COMPLETE]
     if not done:
-        errors = [t.user_attrs["error"] for t in result.trials if "error" in t.user_attrs]
+        errors = [result_of(t)["error"] for t in result.trials if "error" in result_of(t)]
         why = f"; first error: {errors[0]}" if errors else ""
         return f"no trial of study {result.study_name!r} completed{why}"
     budgets = result.spec.budgets()
     parts = []
     for key, bound in budgets.items():
-        seen = [t.user_attrs[key] for t in done if key in t.user_attrs]
+        seen = [result_of(t)[key] for t in done if key in result_of(t)]
         if seen:
             parts.append(f"the smallest {key} seen is {min(seen):,.4g} against {bound:,.4g}")
     return (f"no design of the {len(done)} evaluated met the budget: {'; '.join(parts)}; raise the "

@@ -15,6 +15,7 @@ from costmodel import SpecError, analyze, expand
 from search.data import load_dataset
 from search.space import FAMILIES, GAMMAS, Design, family, suggest
 from search.study import (
+    RESULT_ATTR,
     SPEC_ATTR,
     Evaluator,
     SearchSpec,
@@ -98,6 +99,7 @@ def test_plain_postgres_url_uses_psycopg3() -> None:
 
 
 def _study_with(params: dict, spec: SearchSpec) -> tuple[optuna.Study, optuna.Trial, Evaluator]:
+    """An in-memory study whose next trial is ``params``."""
     study = optuna.create_study(directions=spec.directions)
     study.set_user_attr(SPEC_ATTR, spec.to_attrs())
     study.enqueue_trial(params)
@@ -117,10 +119,11 @@ def test_over_budget_design_is_never_built(monkeypatch: pytest.MonkeyPatch) -> N
     budget = macs * 2 / 1e6 / 2  # half the design's MFLOPs
     spec = SearchSpec(objectives=("accuracy", "macs"), max_mflops=budget)
     study, trial, evaluate = _study_with({"fusion": "none", "growth_rate": 32}, spec)
-    values = evaluate(study, trial)
+    attrs: dict = {}
+    values = evaluate(study, trial, attrs)
     assert values == [0.0, macs]
-    assert trial.user_attrs["skipped"] == "over the mflops budget"
-    assert "accuracy" not in trial.user_attrs
+    assert attrs["skipped"] == "over the mflops budget"
+    assert "accuracy" not in attrs
     assert study.get_trials()[0].constraints["mflops"] == pytest.approx(2 * macs / 1e6 - budget)
 
 
@@ -128,11 +131,12 @@ def test_repeated_design_reuses_the_stored_result() -> None:
     spec = SearchSpec(objectives=("macs", "params"))
     params = {"fusion": "csp", "gamma": 0.5, "growth_rate": 8}
     study, first, evaluate = _study_with(params, spec)
-    study.tell(first, evaluate(study, first))
+    study.tell(first, evaluate(study, first, {}))
     study.enqueue_trial(params)
     second = study.ask()
-    assert evaluate(study, second) == list(study.trials[0].values)
-    assert second.user_attrs["duplicate_of"] == 0
+    attrs: dict = {}
+    assert evaluate(study, second, attrs) == list(study.trials[0].values)
+    assert attrs["duplicate_of"] == 0
 
 
 def test_unreachable_budget_is_refused_with_the_cheapest_design() -> None:
@@ -160,7 +164,7 @@ def _trial(number: int, values: list[float], state: str = "COMPLETE", **attrs: o
     t = optuna.trial.create_trial(
         state=optuna.trial.TrialState[state],
         values=values if state == "COMPLETE" else None,
-        user_attrs={"design": f"d{number}", **attrs},
+        user_attrs={RESULT_ATTR: {"design": f"d{number}", **attrs}},
     )
     t.number = number
     return t

