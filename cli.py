@@ -120,7 +120,7 @@ def models() -> None:
                "γ splits p1 = ⌊γ·c + ½⌋ channels past each block.")
 
 
-# --- search (issue 5) ------------------------------------------------------------------------------
+# --- search (issue 5) -----------------------------------------------------------------------------
 
 
 def _csv(value: str | None) -> tuple[str, ...] | None:
@@ -138,14 +138,16 @@ def search(
     family: Annotated[str | None, typer.Option(
         "--family", "-F", help="Family to search: cspdensenet (default) or csppeleenet.")] = None,
     trials: Annotated[int, typer.Option(
-        "--trials", "-n", help="Finished trials the study should hold (all workers together).")] = 20,
+        "--trials", "-n", help="Finished trials the study should hold (all workers together).")
+    ] = 20,
     seed: Annotated[int | None, typer.Option(
         "--seed", help="Seed of the sampler (worker i uses seed + 1000·i) and of training "
         "[default: 0].")] = None,
     storage: Annotated[str | None, typer.Option(
         "--storage", help="Optuna storage URL: sqlite:///file.db or postgresql://user:pw@host/db "
         "[default: sqlite:///cspcost-search.db].")] = None,
-    study: Annotated[str, typer.Option("--study", help="Study name inside the storage.")] = "cspcost",
+    study: Annotated[str, typer.Option(
+        "--study", help="Study name inside the storage.")] = "cspcost",
     objectives: Annotated[str | None, typer.Option(
         "--objectives", help="Comma list from accuracy (up), macs, params, cio, latency (down) "
         "[default: accuracy,macs].")] = None,

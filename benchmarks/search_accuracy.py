@@ -34,8 +34,9 @@ def main() -> None:
     tiny, normal = acc.values()
     spread = max(max(v) - min(v) for v in acc.values())
     gap = min(normal) - max(tiny)
+    verdict = "separated" if gap > spread else "NOT separated"
     print(f"gap (worst normal − best tiny) {gap:.4f} vs largest seed spread {spread:.4f}: "
-          f"{'separated' if gap > spread else 'NOT separated'}  ({time.perf_counter() - start:.0f} s)")
+          f"{verdict}  ({time.perf_counter() - start:.0f} s)")
 
 
 if __name__ == "__main__":

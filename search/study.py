@@ -1,21 +1,22 @@
-"""The search: an Optuna study over a CSP family's γ, growth rate and fusion strategy, under a budget.
+"""The search: an Optuna study over a CSP family's γ, growth rate and fusion strategy, under a
+budget.
 
 The CSPNet paper (Wang et al., CVPRW 2020) picks γ = 0.5 and the ``csp`` fusion by ablation (Table 1
-and Figure 3). This module runs that ablation as a search, with the user's objectives and budget. Inside
-a trial the order is fixed so that money is spent last:
+and Figure 3). This module runs that ablation as a search, with the user's objectives and budget.
+Inside a trial the order is fixed so that money is spent last:
 
-1. analytic costs (``costmodel.analyze(expand(config, size))``, microseconds): a design over a MFLOPs,
-   params or CIO budget is recorded as infeasible and never built, timed or trained;
-2. measured latency on each target device (only when latency is an objective or has a budget): a design
-   over the latency budget is never trained;
+1. analytic costs (``costmodel.analyze(expand(config, size))``, microseconds): a design over a
+   MFLOPs, params or CIO budget is recorded as infeasible and never built, timed or trained;
+2. measured latency on each target device (only when latency is an objective or has a budget): a
+   design over the latency budget is never trained;
 3. a short seeded training run (only when accuracy is an objective).
 
 Budgets are Optuna ≥ 5 constraints (``trial.set_constraint``: value − budget, feasible when ≤ 0).
 Storage is any Optuna RDB URL: SQLite by default, PostgreSQL for many workers on many machines. Each
-worker claims trials under a lock (a file lock for SQLite, an advisory lock for PostgreSQL), so a study
-ends with exactly the requested number of finished trials; heartbeats mark a killed worker's trial as
-failed and ``RetryHeartbeatStaleTrialCallback`` queues its design again. A design already evaluated in
-the study is never evaluated again: its trial reuses the stored result.
+worker claims trials under a lock (a file lock for SQLite, an advisory lock for PostgreSQL), so a
+study ends with exactly the requested number of finished trials; heartbeats mark a killed worker's
+trial as failed and ``RetryHeartbeatStaleTrialCallback`` queues its design again. A design already
+evaluated in the study is never evaluated again: its trial reuses the stored result.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ import time
 import warnings
 import zlib
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -144,7 +145,8 @@ class SearchSpec:
 
     def budgets(self) -> dict[str, float]:
         """Trial attribute → upper bound, for the budgets that are set."""
-        return {attr: getattr(self, b) for b, attr in BUDGETS.items() if getattr(self, b) is not None}
+        return {attr: getattr(self, b) for b, attr in BUDGETS.items()
+                if getattr(self, b) is not None}
 
     def to_attrs(self) -> dict[str, Any]:
         return asdict(self)
@@ -186,7 +188,7 @@ class SearchResult:
         return [t for t in self.trials if is_feasible(t)]
 
 
-# --- storage ---------------------------------------------------------------------------------------
+# --- storage --------------------------------------------------------------------------------------
 
 
 def _masked(url: str) -> str:
@@ -253,7 +255,8 @@ def claim_lock(storage: RDBStorage, url: str, study_name: str) -> Iterator[None]
                 conn.commit()
         return
     where = os.path.abspath(url.removeprefix("sqlite:///")) + "\0" + study_name
-    path = Path(tempfile.gettempdir()) / f"cspcost-{hashlib.sha1(where.encode()).hexdigest()[:16]}.lock"
+    digest = hashlib.sha1(where.encode()).hexdigest()[:16]
+    path = Path(tempfile.gettempdir()) / f"cspcost-{digest}.lock"
     with open(path, "a") as fh:
         fcntl.flock(fh, fcntl.LOCK_EX)
         try:
@@ -281,7 +284,7 @@ def heartbeat(storage: RDBStorage, trial_id: int, interval: float) -> Iterator[N
         thread.join()
 
 
-# --- trial accounting ------------------------------------------------------------------------------
+# --- trial accounting -----------------------------------------------------------------------------
 
 
 def _superseded(trials: Sequence[FrozenTrial]) -> set[int]:
@@ -306,7 +309,7 @@ def is_feasible(t: FrozenTrial) -> bool:
 
 
 def result_of(t: FrozenTrial) -> dict[str, Any]:
-    """What the trial measured: design, costs, latency, accuracy, or why it was skipped or failed."""
+    """What the trial measured: design, costs, latency, accuracy, or why it was skipped/failed."""
     return dict(t.user_attrs.get(RESULT_ATTR, {}))
 
 
@@ -359,10 +362,11 @@ def pareto_trials(trials: Sequence[FrozenTrial], spec: SearchSpec) -> list[Froze
     signs = [1.0 if d == "minimize" else -1.0 for d in spec.directions]
 
     def key(t: FrozenTrial) -> list[float]:
-        return [s * v for s, v in zip(signs, t.values)]
+        return [s * v for s, v in zip(signs, t.values, strict=True)]
 
     def dominates(a: list[float], b: list[float]) -> bool:
-        return all(x <= y for x, y in zip(a, b)) and any(x < y for x, y in zip(a, b))
+        pairs = list(zip(a, b, strict=True))
+        return all(x <= y for x, y in pairs) and any(x < y for x, y in pairs)
 
     keys = {n: key(t) for n, t in good.items()}
     front = [t for n, t in good.items()
@@ -370,7 +374,7 @@ def pareto_trials(trials: Sequence[FrozenTrial], spec: SearchSpec) -> list[Froze
     return sorted(front, key=key)
 
 
-# --- one trial -------------------------------------------------------------------------------------
+# --- one trial ------------------------------------------------------------------------------------
 
 
 def design_costs(config: Any, size: int) -> tuple[Any, dict[str, float]]:
@@ -466,7 +470,7 @@ def _same_design(history: Sequence[FrozenTrial], trial: optuna.Trial) -> FrozenT
     return None
 
 
-# --- workers ---------------------------------------------------------------------------------------
+# --- workers --------------------------------------------------------------------------------------
 
 
 def _quiet() -> None:
@@ -523,7 +527,7 @@ def run_worker(url: str, study_name: str, target: int, index: int = 0,
             progress(snapshot(study.get_trials(deepcopy=False), spec, target))
 
 
-# --- the study -------------------------------------------------------------------------------------
+# --- the study ------------------------------------------------------------------------------------
 
 
 def _check_budget_reachable(spec: SearchSpec, fam: Family, num_classes: int,
@@ -553,8 +557,10 @@ def _check_budget_reachable(spec: SearchSpec, fam: Family, num_classes: int,
 
 def _spec_for(storage: RDBStorage, url: str, name: str, given: dict[str, Any],
               resume: bool) -> SearchSpec:
-    """The spec a run will use; refuses a name clash or a resume that changes settings. Reads only."""
-    names = {s.study_name for s in optuna.get_all_study_summaries(storage, include_best_trial=False)}
+    """The spec a run will use; refuses a name clash or a resume that changes settings (reads
+    only)."""
+    summaries = optuna.get_all_study_summaries(storage, include_best_trial=False)
+    names = {s.study_name for s in summaries}
     if not resume:
         if name in names:
             raise SpecError(

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
+import torch.nn.functional as F  # noqa: N812
 from torch import nn
 
 from search.data import Dataset
@@ -24,14 +24,14 @@ from search.data import Dataset
 __all__ = [
     "TrainResult",
     "TrainSettings",
-    "TrialFailure",
+    "TrialError",
     "accuracy_by_seed",
     "holdout_split",
     "train_and_score",
 ]
 
 
-class TrialFailure(RuntimeError):
+class TrialError(RuntimeError):
     """A design that could not be evaluated (NaN loss, out of memory): the trial fails, the study
     goes on."""
 
@@ -87,7 +87,7 @@ def train_and_score(model: nn.Module, data: Dataset, settings: TrainSettings) ->
                 batch = perm[i : i + settings.batch_size]
                 loss = F.cross_entropy(model(x[batch]), y[batch])
                 if not torch.isfinite(loss):
-                    raise TrialFailure(f"training diverged: loss is {loss.item()}")
+                    raise TrialError(f"training diverged: loss is {loss.item()}")
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()
@@ -98,7 +98,7 @@ def train_and_score(model: nn.Module, data: Dataset, settings: TrainSettings) ->
                 batch = torch.from_numpy(test_idx[i : i + 256])
                 correct += int((model(x[batch]).argmax(1) == y[batch]).sum())
     except (torch.OutOfMemoryError, MemoryError) as err:
-        raise TrialFailure(f"out of memory while training: {err}") from None
+        raise TrialError(f"out of memory while training: {err}") from None
     return TrainResult(correct / len(test_idx), float(loss.detach()), time.perf_counter() - start,
                        len(train_idx), len(test_idx))
 

@@ -1,4 +1,5 @@
-"""Fast checks of the search: space, spec validation, budgets before building, data, Pareto, CLI input."""
+"""Fast checks of the search: space, spec validation, budgets before building, data, Pareto, CLI
+input."""
 
 from __future__ import annotations
 
@@ -30,7 +31,7 @@ optuna.logging.set_verbosity(optuna.logging.WARNING)
 runner = CliRunner()
 
 
-# --- space -------------------------------------------------------------------------------------------
+# --- space ----------------------------------------------------------------------------------------
 
 
 def test_fusion_none_never_asks_gamma() -> None:
@@ -62,7 +63,7 @@ def test_unknown_family_names_the_choices() -> None:
         family("cspdensnet")
 
 
-# --- spec --------------------------------------------------------------------------------------------
+# --- spec -----------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -95,7 +96,7 @@ def test_plain_postgres_url_uses_psycopg3() -> None:
         normalize_url("search.db")
 
 
-# --- budgets come before any building ----------------------------------------------------------------
+# --- budgets come before any building -------------------------------------------------------------
 
 
 def _study_with(params: dict, spec: SearchSpec) -> tuple[optuna.Study, optuna.Trial, Evaluator]:
@@ -156,7 +157,7 @@ def replace_budget(spec: SearchSpec, mflops: float) -> SearchSpec:
     return replace(spec, max_mflops=mflops)
 
 
-# --- trial accounting and the Pareto front ----------------------------------------------------------
+# --- trial accounting and the Pareto front --------------------------------------------------------
 
 
 def _trial(number: int, values: list[float], state: str = "COMPLETE", **attrs: object
@@ -190,7 +191,7 @@ def test_retried_failures_do_not_count_towards_the_target() -> None:
     assert _claimed([failed, retry, _trial(2, [], state="FAIL")]) == 2
 
 
-# --- data ---------------------------------------------------------------------------------------------
+# --- data -----------------------------------------------------------------------------------------
 
 
 def test_npz_labels_and_shape(tmp_path: Path) -> None:
@@ -202,7 +203,7 @@ def test_npz_labels_and_shape(tmp_path: Path) -> None:
     assert d.x.shape == (6, 1, 8, 8)
     assert d.classes == ("cat", "dog")
     assert d.y.tolist() == [0, 1, 0, 1, 0, 1]
-    assert 0.0 <= d.x.min() and d.x.max() <= 1.0
+    assert d.x.min() >= 0.0 and d.x.max() <= 1.0
 
 
 def test_folder_of_class_folders(tmp_path: Path) -> None:
@@ -242,7 +243,7 @@ def test_holdout_is_stratified() -> None:
     assert len(train) == 30 - 6 and not set(train) & set(test)
 
 
-# --- CLI bad input: one line, exit 2, the study untouched ----------------------------------------
+# --- CLI bad input: one line, exit 2, the study untouched -----------------------------------------
 
 
 def _one_line_error(result, match: str) -> None:  # type: ignore[no-untyped-def]

@@ -1,5 +1,5 @@
-"""Real searches: end to end, a worker killed with SIGKILL then resumed, 4 workers on PostgreSQL, and
-accuracy that separates a tiny design from a normal one by more than the spread between seeds."""
+"""Real searches: end to end, a worker killed with SIGKILL then resumed, 4 workers on PostgreSQL,
+and accuracy that separates a tiny design from a normal one by more than the seed spread."""
 
 from __future__ import annotations
 
@@ -18,7 +18,6 @@ from typer.testing import CliRunner
 from cli import app
 from costmodel import DenseNetConfig
 from search.study import (
-    SearchSpec,
     open_storage,
     prepare_study,
     result_of,
