@@ -17,7 +17,14 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from optuna.trial import FrozenTrial
 
-__all__ = ["PARETO_COLUMNS", "pareto_plot", "plot_axes", "render_pareto", "trials_frame"]
+__all__ = [
+    "PARETO_COLUMNS",
+    "pareto_html",
+    "pareto_plot",
+    "plot_axes",
+    "render_pareto",
+    "trials_frame",
+]
 
 PARETO_COLUMNS: tuple[tuple[str, str], ...] = (
     ("number", "trial"),
@@ -119,6 +126,15 @@ def plot_axes(objectives: Sequence[str]) -> tuple[str, str]:
     if len(costs) > 1:
         return costs[0], costs[1]
     return costs[0], "params" if costs[0] != "params" else "mflops"
+
+
+def pareto_html(frame: pd.DataFrame) -> str:
+    """The Pareto rows as an HTML table with unit headers, for a section of the HTML report."""
+    keys = [k for k, _ in PARETO_COLUMNS if k in frame.columns]
+    rows = frame[frame["pareto"]] if len(frame) else frame
+    table = pd.DataFrame({header: [_cell(k, v) for v in rows[k]] for k, header in PARETO_COLUMNS
+                          if k in keys})
+    return table.to_html(index=False, escape=True, classes="pareto")
 
 
 def pareto_plot(frame: pd.DataFrame, x: str = "mflops", y: str = "accuracy",

@@ -132,7 +132,7 @@ class SearchSpec:
                 raise SpecError(f"{name} = {value!r} must be an integer ≥ {least}")
 
     @property
-    def directions(self) -> list[str]:
+    def directions(self) -> list[Any]:
         return [OBJECTIVES[o] for o in self.objectives]
 
     @property
@@ -154,7 +154,8 @@ class SearchSpec:
     @classmethod
     def from_attrs(cls, attrs: dict[str, Any]) -> SearchSpec:
         known = {f.name for f in fields(cls)}
-        values = {k: tuple(v) if isinstance(v, list) else v for k, v in attrs.items() if k in known}
+        values: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v
+                                  for k, v in attrs.items() if k in known}
         return cls(**values)
 
 
@@ -486,8 +487,8 @@ def run_worker(url: str, study_name: str, target: int, index: int = 0,
     """Claim and evaluate trials of ``study_name`` until it holds ``target`` finished trials."""
     _quiet()
     storage = open_storage(url, heartbeat_interval)
-    attrs = optuna.load_study(study_name=study_name, storage=storage).user_attrs
-    spec = SearchSpec.from_attrs(attrs[SPEC_ATTR])
+    stored = optuna.load_study(study_name=study_name, storage=storage).user_attrs
+    spec = SearchSpec.from_attrs(stored[SPEC_ATTR])
     seed = spec.seed + 1000 * index + len(storage.get_all_trials(
         storage.get_study_id_from_name(study_name), deepcopy=False))
     sampler = optuna.samplers.TPESampler(seed=seed, constant_liar=True)
@@ -496,7 +497,7 @@ def run_worker(url: str, study_name: str, target: int, index: int = 0,
         import torch
 
         torch.set_num_threads(threads)
-    evaluate = Evaluator(spec, attrs["num_classes"], attrs["in_channels"])
+    evaluate = Evaluator(spec, stored["num_classes"], stored["in_channels"])
     worker = f"{socket.gethostname()}:{os.getpid()}"
     while True:
         with claim_lock(storage, url, study_name):

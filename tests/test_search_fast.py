@@ -299,3 +299,32 @@ def test_bad_input_leaves_an_existing_study_untouched(tmp_path: Path) -> None:
     again = optuna.load_study(study_name="kept", storage=storage)
     assert [(t.number, t.value) for t in again.trials] == [(0, 0.5)]
     assert again.user_attrs == study.user_attrs
+
+
+# --- report ---------------------------------------------------------------------------------------
+
+
+def test_report_frame_table_html_and_plot() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from reports.search_report import pareto_html, pareto_plot, render_pareto, trials_frame
+
+    trials = [
+        _trial(0, [0.90, 100.0], mflops=0.2, params=1000, cio=5000, accuracy=0.90),
+        _trial(1, [0.95, 200.0], mflops=0.4, params=2000, cio=9000, accuracy=0.95),
+        _trial(2, [0.85, 150.0], mflops=0.3, params=1500, cio=7000, accuracy=0.85),
+    ]
+    spec = SearchSpec(objectives=("accuracy", "macs"))
+    frame = trials_frame(trials, pareto_trials(trials, spec))
+    assert frame["pareto"].tolist() == [True, True, False]
+    assert frame["feasible"].all()
+    text = render_pareto(frame)
+    assert "d0" in text and "d1" in text and "d2" not in text
+    assert "1,000" in text and "0.9500" in text
+    html = pareto_html(frame)
+    assert html.count("<tr>") == 2  # the two Pareto rows (the header row carries a style)
+    ax = pareto_plot(frame)
+    assert ax.get_xlabel().startswith("MFLOPs") and ax.get_ylabel() == "held-out accuracy"
+    front = next(line for line in ax.get_lines() if line.get_label() == "Pareto front")
+    assert list(front.get_xdata()) == [0.2, 0.4]  # joined in order of cost
