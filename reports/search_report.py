@@ -47,10 +47,11 @@ AXIS_LABELS = {
 
 
 def trials_frame(trials: Sequence[FrozenTrial], pareto: Sequence[FrozenTrial] = ()) -> pd.DataFrame:
-    """One row per trial, indexed by trial number, with ``feasible`` and ``pareto`` flags."""
+    """One row per trial, indexed by trial number, with ``feasible`` and ``pareto`` flags and the
+    trial's place in ``pareto`` (best first objective first)."""
     from search.study import is_feasible, result_of
 
-    front = {t.number for t in pareto}
+    rank = {t.number: i for i, t in enumerate(pareto)}
     rows: list[dict[str, Any]] = []
     for t in trials:
         a = result_of(t)
@@ -73,7 +74,8 @@ def trials_frame(trials: Sequence[FrozenTrial], pareto: Sequence[FrozenTrial] = 
             "skipped": a.get("skipped"),
             "error": a.get("error"),
             "duplicate_of": a.get("duplicate_of"),
-            "pareto": t.number in front,
+            "pareto": t.number in rank,
+            "pareto_rank": rank.get(t.number),
         })
     frame = pd.DataFrame(rows)
     return frame.set_index("number", drop=False) if len(frame) else frame
@@ -93,6 +95,11 @@ def _cell(key: str, value: Any) -> str:
     return str(value)
 
 
+def _shown(rows: pd.DataFrame) -> list[str]:
+    """The Pareto columns that hold a value in some row (latency only when it was measured)."""
+    return [k for k, _ in PARETO_COLUMNS if k in rows.columns and rows[k].notna().any()]
+
+
 def render_pareto(frame: pd.DataFrame, title: str = "Pareto front") -> str:
     """The Pareto rows of ``frame`` as a rich text table (plain text when not a terminal)."""
     import io
@@ -101,11 +108,12 @@ def render_pareto(frame: pd.DataFrame, title: str = "Pareto front") -> str:
     from rich.table import Table
 
     table = Table(title=title)
-    keys = [k for k, _ in PARETO_COLUMNS if k in frame.columns]
+    front = frame[frame["pareto"]].sort_values("pareto_rank")
+    keys = _shown(front)
     for k, header in PARETO_COLUMNS:
         if k in keys:
             table.add_column(header, justify="left" if k == "design" else "right")
-    for _, row in frame[frame["pareto"]].iterrows():
+    for _, row in front.iterrows():
         table.add_row(*[_cell(k, row[k]) for k in keys])
     buf = io.StringIO()
     Console(file=buf, width=160, force_terminal=False).print(table)
@@ -130,8 +138,8 @@ def plot_axes(objectives: Sequence[str]) -> tuple[str, str]:
 
 def pareto_html(frame: pd.DataFrame) -> str:
     """The Pareto rows as an HTML table with unit headers, for a section of the HTML report."""
-    keys = [k for k, _ in PARETO_COLUMNS if k in frame.columns]
-    rows = frame[frame["pareto"]] if len(frame) else frame
+    rows = frame[frame["pareto"]].sort_values("pareto_rank") if len(frame) else frame
+    keys = _shown(rows)
     table = pd.DataFrame({header: [_cell(k, v) for v in rows[k]] for k, header in PARETO_COLUMNS
                           if k in keys})
     return table.to_html(index=False, escape=True, classes="pareto")
@@ -157,6 +165,8 @@ def pareto_plot(frame: pd.DataFrame, x: str = "mflops", y: str = "accuracy",
         for _, row in front.iterrows():
             ax.annotate(row["design"], (row[x], row[y]), textcoords="offset points",
                         xytext=(4, 4), fontsize=7)
+    if len(data) and data[x].min() > 0 and data[x].max() > 10 * data[x].min():
+        ax.set_xscale("log")
     ax.set_xlabel(AXIS_LABELS.get(x, x))
     ax.set_ylabel(AXIS_LABELS.get(y, y))
     ax.grid(True, alpha=0.3)
