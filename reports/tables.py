@@ -86,12 +86,18 @@ def _shape(s: Sequence[int]) -> str:
     return "×".join(map(str, s))
 
 
+# The human formats leave out what is derivable at a glance (FLOPs = 2·MACs) or rarely read per
+# layer; CSV and JSON carry every column.
+HUMAN_COLUMNS = tuple(c for c in COLUMNS if c[0] not in {"flops", "flops_other", "weight_bytes"})
+
+
 def _text_rows(profile: Profile) -> tuple[list[str], list[list[str]]]:
     rows, totals = _records(profile)
-    header = ["layer", "kind", "output (C×H×W)", *[h for _, h, _ in COLUMNS]]
-    body = [[r["name"], r["kind"], _shape(r["out_shape"]), *[f(r[k]) for k, _, f in COLUMNS]]
-            for r in rows]
-    body.append(["TOTAL", "", "", *[f(totals[k]) for k, _, f in COLUMNS]])
+    total_macs = totals["macs"] or 1
+    header = ["layer", "kind", "output (C×H×W)", "MACs %", *[h for _, h, _ in HUMAN_COLUMNS]]
+    body = [[r["name"], r["kind"], _shape(r["out_shape"]), f"{100 * r['macs'] / total_macs:.1f}",
+             *[f(r[k]) for k, _, f in HUMAN_COLUMNS]] for r in rows]
+    body.append(["TOTAL", "", "", "100.0", *[f(totals[k]) for k, _, f in HUMAN_COLUMNS]])
     return header, body
 
 
@@ -125,15 +131,16 @@ def _rich_table(profile: Profile, header: list[str], body: list[list[str]]) -> s
     from rich.table import Table
 
     peak = profile.bottleneck().peak_layer
-    table = Table(title=f"{profile.name} — per-layer costs", show_lines=False)
+    table = Table(title=f"{profile.name} — per-layer costs (batch 1, {profile.precision}; peak "
+                  f"MACs layer in red)", show_lines=False)
     for i, h in enumerate(header):
-        table.add_column(h, justify="left" if i < 3 else "right", no_wrap=i == 0)
+        table.add_column(h, justify="left" if i < 3 else "right", no_wrap=True)
     for row in body[:-1]:
         table.add_row(*row, style="bold red" if row[0] == peak else None)
     table.add_section()
     table.add_row(*body[-1], style="bold")
-    console = Console(width=max(200, sum(len(h) for h in header) + 60), record=True,
-                      force_terminal=False)
+    widths = [max(len(h), *(len(r[i]) for r in body)) for i, h in enumerate(header)]
+    console = Console(width=sum(widths) + 3 * len(widths) + 1, record=True, force_terminal=False)
     with console.capture() as cap:
         console.print(table)
         for line in summary_lines(profile):
