@@ -56,6 +56,7 @@ COLUMNS: tuple[tuple[str, str, Callable[[Any], str]], ...] = (
 def summary_lines(profile: Profile) -> list[str]:
     t = profile.totals
     b = profile.bottleneck()
+    peak, peak_at = profile.peak_activation()
     shape = profile.network.input_shape
     lines = [
         f"{profile.name} at {shape.c}×{shape.h}×{shape.w}, batch 1, {profile.precision}: "
@@ -63,7 +64,8 @@ def summary_lines(profile: Profile) -> list[str]:
         f"{t.params:,} params ({t.params_conv:,} conv weights), "
         f"darknet {profile.bflops_darknet:.3f} BFLOPs",
         f"CIO {t.cio_conv / 1e6:,.2f} M elem (conv) / {t.cio_conv_pool / 1e6:,.2f} M elem "
-        f"(conv+pool); concat traffic {t.concat_elements / 1e6:,.2f} M elem",
+        f"(conv+pool); concat traffic {t.concat_elements / 1e6:,.2f} M elem; peak activation "
+        f"footprint {peak * profile.bytes_per_element / 2**20:,.2f} MiB at {peak_at}",
         f"bottleneck: peak {b.peak_layer} = {b.peak_macs / 1e6:,.2f} MMACs "
         f"({b.peak_share:.1%} of total), peak/mean {b.peak_to_mean:.2f}, CV {b.cv:.2f} "
         f"over {b.layers} layers with MACs",

@@ -76,3 +76,12 @@ def test_models_lists_every_name():
     out = run("models")
     for name in ("densenet121", "densenet264", "cspdensenet201", "peleenet", "csppeleenet"):
         assert name in out
+
+
+def test_to_frame_matches_the_profile():
+    p = analyze(expand(resolve("densenet121"), 64))
+    frame = p.to_frame()
+    assert list(frame.index) == [layer.name for layer in p.network.layers]
+    assert int(frame["macs"].sum()) == p.totals.macs
+    assert int(frame["cio_conv_pool"].sum()) == p.totals.cio_conv_pool
+    assert frame.loc["features.conv0", "out_shape"] == "64×32×32"

@@ -91,3 +91,25 @@ def test_unknown_kind_is_reported_not_zero():
     assert not profile.complete
     assert profile.unsupported == (("mystery", "deformable_conv"),)
     assert profile.to_dict()["unsupported"] == [{"name": "mystery", "kind": "deformable_conv"}]
+
+
+def test_precision_scales_bytes_not_counts():
+    from costmodel import expand, resolve
+
+    net = expand(resolve("peleenet"), 224)
+    fp32, fp16, int8 = (analyze(net, p) for p in ("fp32", "fp16", "int8"))
+    assert fp32.totals == fp16.totals == int8.totals
+    t32, t16, t8 = fp32.totals_dict(), fp16.totals_dict(), int8.totals_dict()
+    moved = fp32.totals.read_elements + fp32.totals.write_elements
+    assert (t32["act_bytes"], t16["act_bytes"], t8["act_bytes"]) == (4 * moved, 2 * moved, moved)
+    assert t16["weight_bytes"] == 2 * fp32.totals.params
+
+
+def test_peak_activation_footprint_by_hand():
+    # input 4×8×8 (256) → a: conv 8 ch (512) → b: conv 8 ch (512) reading a → c = concat(a, b).
+    # At c: input freed after a; a and b alive, and c (1024) allocated: 512 + 512 + 1024 = 2048.
+    g = GraphBuilder("t", Shape(4, 8, 8))
+    a = g.conv("a", INPUT, 8, 3)
+    b = g.conv("b", a, 8, 3)
+    g.concat("c", [a, b])
+    assert analyze(g.build()).peak_activation() == (2048, "c")
