@@ -51,7 +51,6 @@ def test_smallest_input_is_really_the_smallest():
         ["table", "densenet121", "--growth-rate", "-3"],
         ["table", "nosuchnet"],
         ["table", "densenet121", "--input", "8"],
-        ["table", "densenet121", "--precision", "fp64"],
         ["table", "densenet121", "--gamma", "0.001"],
     ],
 )
@@ -61,3 +60,24 @@ def test_cli_bad_input_is_one_line_exit_2(args):
     assert "Traceback" not in result.output
     lines = [line for line in result.output.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("error: "), result.output
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["table", "densenet121", "--precision", "fp64"],
+        ["table", "densenet121", "--fusion", "sideways"],
+        ["table", "densenet121", "--gamma", "half"],
+        ["tabel", "densenet121"],
+    ],
+)
+def test_usage_errors_are_one_line_exit_2(args, capsys):
+    from cli import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(args)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: "), err
+    assert "--help" in lines[0]
