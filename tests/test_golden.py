@@ -86,3 +86,64 @@ def random_configs(n: int, seed: int = 20201):
                          ids=[f"random{i}" for i in range(50)])
 def test_random_configs(config, size, torch_counters):
     check_agreement(config, size, torch_counters)
+
+
+def every_kind_network():
+    """One graph that uses every layer kind and every activation the builder knows."""
+    from costmodel import GraphBuilder, Shape
+    from costmodel.graph import ACTIVATIONS, INPUT
+
+    g = GraphBuilder("every_kind", Shape(4, 20, 20))
+    x = g.conv("stem", INPUT, 8, 3, bias=True)
+    for op in ACTIVATIONS:
+        x = g.act(f"act_{op}", x, op)
+    x = g.bn("bn", x)
+    a = g.split("left", x, 0, 4)
+    b = g.split("right", x, 4, 8)
+    x = g.concat("cat", [b, a])
+    y = g.conv("grouped", x, 8, 3, groups=4)
+    x = g.add("shortcut", [x, y])
+    x = g.maxpool("maxpool", x, 3, 2, 1)
+    x = g.avgpool("avgpool", x, 2, 2, ceil_mode=True)
+    x = g.gap("gap", x)
+    x = g.flatten("flatten", x)
+    x = g.dropout("dropout", x)
+    x = g.linear("fc", x, 5)
+    g.softmax("softmax", x)
+    return g.build()
+
+
+def test_every_layer_kind_builds_and_agrees(torch_counters):
+    from costmodel import LAYER_KINDS
+
+    net = every_kind_network()
+    assert {layer.kind for layer in net.layers} == set(LAYER_KINDS)
+    torch_build, counters = torch_counters
+    profile = analyze(net)
+    model = torch_build.build(net).eval()
+    x = counters.sample_input(model, net.input_shape)
+    fv = counters.fvcore_macs_by_module(model, x)
+    for layer, cost in profile.rows():
+        if layer.kind in ("conv", "linear"):
+            assert fv[layer.name] == cost.macs, layer.name
+    assert counters.flop_counter_flops(model, x) == profile.totals.flops
+    assert counters.param_count(model) == profile.totals.params
+    assert tuple(model(x).shape) == (1, 5)
+
+
+@pytest.mark.parametrize("ceil_mode", [False, True])
+def test_pool_output_sizes_match_torch(ceil_mode):
+    import torch
+
+    from costmodel.graph import _pool_out
+
+    for size in range(3, 24):
+        for kernel in (2, 3, 5):
+            for stride in (1, 2, 3):
+                for padding in range(kernel // 2 + 1):
+                    pool = torch.nn.MaxPool2d(kernel, stride, padding, ceil_mode=ceil_mode)
+                    if size + 2 * padding < kernel:
+                        continue
+                    torch_out = pool(torch.zeros(1, 1, size, size)).shape[-1]
+                    assert _pool_out(size, kernel, stride, padding, ceil_mode) == torch_out, (
+                        size, kernel, stride, padding)
