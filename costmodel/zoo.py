@@ -79,6 +79,7 @@ KNOBS: dict[str, str] = {
     "block_config": "block_config",
     "bn_size": "bn_size",
     "compression": "compression",
+    "partial_compression": "partial_compression",
     "num_classes": "num_classes",
 }
 

@@ -30,6 +30,8 @@ runner = CliRunner()
         (lambda: expand(PeleeNetConfig(part_ratio=0.9, fusion="csp"), 224),
          "bottleneck width of 0"),
         (lambda: expand(DenseNetConfig(compression=0.001), 224), "compression"),
+        (lambda: DenseNetConfig(part_ratio=0.5, fusion="csp", partial_compression=0.0),
+         "partial_compression = 0.0 must be in"),
     ],
 )
 def test_spec_errors_name_the_value(make, match):

@@ -51,6 +51,7 @@ class DenseNetConfig:
     in_channels: int = 3
     part_ratio: float = 0.0
     fusion: Fusion | str = Fusion.none
+    partial_compression: float | None = None
     name: str = "densenet"
 
     def __post_init__(self) -> None:
@@ -63,7 +64,7 @@ class DenseNetConfig:
             raise SpecError(f"bn_size = {self.bn_size!r} must be an integer ≥ 0 (0: no bottleneck)")
         if not 0.0 < self.compression <= 1.0:
             raise SpecError(f"compression = {self.compression} must be in (0, 1]; DenseNet-BC uses 0.5")
-        check_csp(self.part_ratio, self.fusion)
+        check_csp(self.part_ratio, self.fusion, self.partial_compression)
 
     @property
     def label(self) -> str:
@@ -114,6 +115,7 @@ def expand_densenet(cfg: DenseNetConfig, shape: Shape) -> Network:
             transition=partial(_transition, g),
             compression=cfg.compression,
             pool=i < last,
+            partial_compression=cfg.partial_compression,
             baseline_transition=i < last,
         )
     g.stage = "head"

@@ -34,6 +34,7 @@ class PeleeNetConfig:
     in_channels: int = 3
     part_ratio: float = 0.0
     fusion: Fusion | str = Fusion.none
+    partial_compression: float | None = None
     name: str = "peleenet"
 
     def __post_init__(self) -> None:
@@ -56,7 +57,7 @@ class PeleeNetConfig:
             raise SpecError(f"num_init_features = {self.num_init_features} must be even (stem)")
         _positive_int("num_classes", self.num_classes, "use e.g. 1000")
         _positive_int("in_channels", self.in_channels, "use 3 for RGB")
-        check_csp(self.part_ratio, self.fusion)
+        check_csp(self.part_ratio, self.fusion, self.partial_compression)
 
     @property
     def label(self) -> str:
@@ -118,6 +119,7 @@ def expand_peleenet(cfg: PeleeNetConfig, shape: Shape) -> Network:
             transition=partial(g.conv_bn_act, kernel=1),
             compression=1.0,
             pool=i < last,
+            partial_compression=cfg.partial_compression,
         )
     g.stage = "head"
     x = g.gap("avgpool", x)
