@@ -124,10 +124,12 @@ def models() -> None:
 # --- comparisons, plots and the HTML report (issue 4) ---------------------------------------------
 
 SPEC_CONTEXT = {"allow_extra_args": True, "ignore_unknown_options": True}
-SPEC_HELP = ("Models, each a named model (see 'cspcost models') or a darknet .cfg path, followed by "
-             "its own options: --gamma/-g G (partial ratio in [0, 1)), --fusion/-f "
-             "{none,fusion_first,fusion_last,csp}, --growth-rate/-k K, --input/-i PIXELS. Options "
-             "before the first model apply to all. Compact form: cspdensenet201:gamma=0.5,fusion=csp.")
+SPEC_HELP = (
+    "Models, each a named model (see 'cspcost models') or a darknet .cfg path, followed by its own "
+    "options: --gamma/-g G (partial ratio in [0, 1)), --fusion/-f "
+    "{none,fusion_first,fusion_last,csp}, --growth-rate/-k K, --input/-i PIXELS. Options before "
+    "the first model apply to all. Compact form: cspdensenet201:gamma=0.5,fusion=csp."
+)
 ModelsArg = Annotated[
     list[str],
     typer.Argument(metavar="MODEL [OPTIONS]... [MODEL [OPTIONS]...]...", help=SPEC_HELP,
@@ -198,7 +200,10 @@ def plot(
     gammas: GammasOpt = GAMMAS_DEFAULT,
     growth_rates: GrowthRatesOpt = GROWTH_DEFAULT,
 ) -> None:
-    """Save one plot as PNG and SVG. Example: cspcost plot bottleneck peleenet csppeleenet --out p"""
+    """Save one plot as OUT/KIND.png and OUT/KIND.svg.
+
+    Example: cspcost plot bottleneck peleenet csppeleenet --out plots
+    """
     from costmodel.specs import parse_specs
     from reports.plots import figure_for, save_figure
 

@@ -171,6 +171,7 @@ def plot_stage_bars(profiles: Sequence[Profile], metric: str = "macs",
         ax.annotate(f"{total:,.2f}", (xi, total), ha="center", va="bottom", fontsize=8,
                     xytext=(0, 2), textcoords="offset points")
     ax.set_xticks(list(x), [m.replace(" ", "\n", 1) for m in models], fontsize=8)
+    ax.set_xlabel("model (segments: stages, bottom = stem)")
     ax.set_ylabel(label)
     ax.set_title(f"{label.split(' (')[0]} per stage")
     ax.set_ylim(0, bottom.max() * 1.12)
