@@ -217,10 +217,10 @@ def build_report(specs: Sequence[ModelSpec], *, precision: str = "fp32",
         page.note("no named model to sweep: a cfg file has no γ knob")
 
     page.section("scaling", "Scaling with growth rate",
-                 f"Per-layer FLOPs of the named models at growth rates "
+                 f"FLOPs along the network of the first two named models at growth rates "
                  f"{', '.join(map(str, growth_rates))}.")
     try:
-        scaling = scaling_frame(named, growth_rates) if named else None
+        scaling = scaling_frame(named[:2], growth_rates) if named else None
     except SpecError as err:
         page.note(f"not drawn: {err}")
         scaling = None

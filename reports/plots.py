@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -117,9 +118,15 @@ def plot_bottleneck(profiles: Sequence[Profile], ax: Axes | None = None) -> Axes
     return ax
 
 
+def _module(name: str) -> str:
+    """The dense layer a conv belongs to (``...denselayer3``), else its parent module."""
+    match = re.match(r"(.*\.denselayer\d+)\.", name)
+    return match.group(1) if match else name.rsplit(".", 1)[0]
+
+
 def _per_module(part: pd.DataFrame) -> pd.DataFrame:
-    """Sum consecutive layers of one module (a dense layer's 1×1 and 3×3 convs), in order."""
-    module = part["name"].str.rsplit(".", n=1).str[0]
+    """Sum consecutive layers of one module (all convs of a dense layer), in order."""
+    module = part["name"].map(_module)
     run = (module != module.shift()).cumsum()
     return part.groupby(run, sort=True).agg(depth=("depth", "mean"), flops=("flops", "sum"))
 
@@ -127,8 +134,8 @@ def _per_module(part: pd.DataFrame) -> pd.DataFrame:
 def plot_scaling(frame: pd.DataFrame, ax: Axes | None = None) -> Axes:
     """FLOPs along relative depth, one line per (model, growth rate) of a
     ``reports.frames.scaling_frame``; colour is the growth rate, line style the model. Consecutive
-    layers of one module are summed (a dense layer's 1×1 and 3×3 convs make one point), so the line
-    follows the dense blocks instead of zig-zagging between the two convs of every dense layer."""
+    layers of one module are summed (all convs of a dense layer make one point), so the line follows
+    the dense blocks instead of zig-zagging between the convs inside every dense layer."""
     ax = _axes(ax)
     rates = sorted(frame["growth_rate"].unique())
     cmap = plt.get_cmap("viridis")
@@ -143,8 +150,7 @@ def plot_scaling(frame: pd.DataFrame, ax: Axes | None = None) -> Axes:
     ax.set_yscale("log")
     ax.set_xlabel("relative depth (0 = first conv, 1 = classifier)")
     ax.set_ylabel("FLOPs per module (M, 2·MACs, log scale)")
-    ax.set_title("Scaling with growth rate k: FLOPs per module (a dense layer = its 1×1 + 3×3 "
-                 "convs)")
+    ax.set_title("Scaling with growth rate k: FLOPs per module (a dense layer's convs summed)")
     ax.title.set_fontsize(11)
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=8, ncols=2, loc="upper center", bbox_to_anchor=(0.5, -0.12))
@@ -210,7 +216,9 @@ def plot_gamma_sweep(frame: pd.DataFrame, metric: str = "macs", ax: Axes | None 
 
 def plot_roofline(profile: Profile, device: Device, ax: Axes | None = None) -> Axes:
     """Each layer that does arithmetic at its intensity (FLOP/byte, every access counted) on the
-    device's roof ``min(peak, bandwidth·I)``, sized by its work, coloured by layer kind."""
+    device's roof ``min(peak, bandwidth·I)``, coloured by layer kind, its marker area proportional
+    to its estimated time ``max(work/peak, bytes/bandwidth)``; the legend gives each kind's share
+    of the estimated time, so memory-bound layers that do little arithmetic still show their cost."""
     ax = _axes(ax, (9.0, 5.5))
     frame = roofline_frame(profile, device)
     peak, bw = device.peak(profile.precision), device.bandwidth
@@ -221,22 +229,28 @@ def plot_roofline(profile: Profile, device: Device, ax: Axes | None = None) -> A
     ax.plot(xs, [min(peak, bw * x) / 1e9 for x in xs], color="black", lw=1.5,
             label=f"roof: {peak / 1e12:,.3g} TFLOP/s, {bw / 1e9:,.4g} GB/s")
     ax.axvline(ridge, color="black", ls=":", lw=1, label=f"ridge point {ridge:,.1f} FLOP/B")
-    wmax = frame["work"].max()
+    total_time = frame["time_s"].sum()
+    tmax = frame["time_s"].max()
     for ki, (kind, part) in enumerate(frame.groupby("kind")):
-        ax.scatter(part["intensity"], part["attainable"] / 1e9, s=14 + 150 * part["work"] / wmax,
-                   alpha=0.55, color=f"C{ki}", edgecolors="none", label=f"{kind} ({len(part)})")
+        share = part["time_s"].sum() / total_time
+        ax.scatter(part["intensity"], part["attainable"] / 1e9, s=10 + 250 * part["time_s"] / tmax,
+                   alpha=0.5, color=f"C{ki}", edgecolors="none",
+                   label=f"{kind} ({len(part)} layers, {share:.0%} of time)")
     mem = frame[frame["bound"] == "memory"]
-    share = mem["time_s"].sum() / frame["time_s"].sum()
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlim(lo, hi)
     ax.set_xlabel("arithmetic intensity (FLOP / byte moved, activations + weights)")
     ax.set_ylabel("attainable performance (GFLOP/s, log)")
-    ax.set_title(f"Roofline of {profile.name} on {device.name} ({profile.precision}): "
-                 f"{len(mem)} of {len(frame)} layers memory-bound, {share:.0%} of est. time")
+    ax.set_title(f"Roofline: {profile.name} on {device.name}, {profile.precision}\n"
+                 f"{len(mem)} of {len(frame)} layers memory-bound, taking "
+                 f"{mem['time_s'].sum() / total_time:.0%} of the est. {1e3 * total_time:,.3g} ms"
+                 f"\nmarker area ∝ a layer's estimated time")
     ax.title.set_fontsize(10)
     ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=8, loc="lower right", framealpha=0.9)
+    legend = ax.legend(fontsize=8, loc="lower right", framealpha=0.9)
+    for handle in legend.legend_handles[2:]:
+        handle.set_sizes([30])  # type: ignore[union-attr]
     return ax
 
 
@@ -278,9 +292,15 @@ def figure_gamma_sweep(frame: pd.DataFrame, model: str) -> Figure:
 
 
 def figure_roofline(profiles: Sequence[Profile], device: Device) -> Figure:
-    fig, axes = _figure(len(profiles), (9.0 * len(profiles), 5.5))
-    for ax, profile in zip(axes, profiles, strict=True):
+    """One roofline per profile, two per row."""
+    ncols = min(2, len(profiles))
+    nrows = -(-len(profiles) // ncols)
+    fig = Figure(figsize=(8.0 * ncols, 5.5 * nrows), layout="constrained")
+    axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
+    for ax, profile in zip(axes, profiles, strict=False):
         plot_roofline(profile, device, ax)
+    for ax in axes[len(profiles):]:
+        ax.set_axis_off()
     return fig
 
 

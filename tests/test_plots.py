@@ -47,7 +47,7 @@ def test_bottleneck_series_peaks_and_legend(pelee) -> None:  # type: ignore[no-u
     ax = plot_bottleneck(pelee)
     lines = ax.get_lines()
     assert len(lines) == 4  # a profile line and a peak marker per model
-    baseline, base_peak, csp, csp_peak = lines
+    baseline, base_peak, _, csp_peak = lines
     assert len(baseline.get_xdata()) == pelee[0].bottleneck().layers
     assert base_peak.get_ydata()[0] == pytest.approx(PELEE_PEAK / 1e6)
     assert csp_peak.get_ydata()[0] == pytest.approx(LAST_PEAK / 1e6)
@@ -79,7 +79,7 @@ def test_stage_bars_stack_to_the_totals(pelee) -> None:  # type: ignore[no-untyp
     assert heights.sum(axis=0) * 1e9 == pytest.approx([p.totals.macs for p in pelee])
     # PeleeNet's stem: 38.1 MMACs (REFERENCE.md §2)
     assert heights[0][0] * 1e3 == pytest.approx(38.1, abs=0.05)
-    assert [t.get_text() for t in ax.get_legend().get_texts()][0] == "stem"
+    assert ax.get_legend().get_texts()[0].get_text() == "stem"
     cio = plot_stage_bars(pelee, "cio_conv_pool")
     assert "CIO" in cio.get_ylabel() and "elements" in cio.get_ylabel()
 
