@@ -136,12 +136,9 @@ ModelsArg = Annotated[
                    show_default=False),
 ]
 DeviceOpt = Annotated[str, typer.Option(
-    "--device", "-d", help="Roofline device preset: h100-sxm, a100-sxm, v100-sxm, t4, jetson-nano, "
-    "xeon-8380, desktop-avx2, raspberry-pi4.")]
-PeakOpt = Annotated[float | None, typer.Option(
-    "--peak-gflops", help="Device peak arithmetic rate in GFLOP/s (overrides the preset's).")]
-BandwidthOpt = Annotated[float | None, typer.Option(
-    "--bandwidth-gbs", help="Device memory bandwidth in GB/s (overrides the preset's).")]
+    "--device", "-d", help="Roofline device: a preset (h100-sxm, a100-sxm, v100-sxm, t4, "
+    "jetson-nano, xeon-8380, desktop-avx2, raspberry-pi4) or PEAK_GFLOPS,BANDWIDTH_GBS of your "
+    "own, e.g. 500,25 for 500 GFLOP/s and 25 GB/s.")]
 GammasOpt = Annotated[str, typer.Option(
     "--gammas", help="γ values of the sweep, comma-separated, each in [0, 1).")]
 GrowthRatesOpt = Annotated[str, typer.Option(
@@ -158,12 +155,11 @@ class PlotKind(StrEnum):
     roofline = "roofline"
 
 
-def plot_options(precision: str, device: str, peak_gflops: float | None,
-                 bandwidth_gbs: float | None, gammas: str, growth_rates: str) -> dict[str, Any]:
+def plot_options(precision: str, device: str, gammas: str, growth_rates: str) -> dict[str, Any]:
     from costmodel.specs import parse_list
     from reports.devices import pick_device
 
-    return {"precision": precision, "device": pick_device(device, peak_gflops, bandwidth_gbs),
+    return {"precision": precision, "device": pick_device(device),
             "gammas": parse_list(gammas, "--gammas"),
             "growth_rates": parse_list(growth_rates, "--growth-rates", int)}
 
@@ -195,8 +191,6 @@ def plot(
     Path("."),
     precision: PrecisionOpt = "fp32",
     device: DeviceOpt = "jetson-nano",
-    peak_gflops: PeakOpt = None,
-    bandwidth_gbs: BandwidthOpt = None,
     gammas: GammasOpt = GAMMAS_DEFAULT,
     growth_rates: GrowthRatesOpt = GROWTH_DEFAULT,
 ) -> None:
@@ -207,7 +201,7 @@ def plot(
     from costmodel.specs import parse_specs
     from reports.plots import figure_for, save_figure
 
-    opts = plot_options(precision, device, peak_gflops, bandwidth_gbs, gammas, growth_rates)
+    opts = plot_options(precision, device, gammas, growth_rates)
     for path in save_figure(figure_for(kind.value, parse_specs(models), **opts), out, kind.value):
         typer.echo(f"wrote {path}")
 
@@ -220,8 +214,6 @@ def report(
         "--out", "-o", help="Folder to write (replaced only if empty or an earlier report).")],
     precision: PrecisionOpt = "fp32",
     device: DeviceOpt = "jetson-nano",
-    peak_gflops: PeakOpt = None,
-    bandwidth_gbs: BandwidthOpt = None,
     gammas: GammasOpt = GAMMAS_DEFAULT,
     growth_rates: GrowthRatesOpt = GROWTH_DEFAULT,
 ) -> None:
@@ -232,13 +224,10 @@ def report(
     from costmodel.specs import parse_specs
     from reports.html import REPORT_PAGE, make_report
 
-    opts = plot_options(precision, device, peak_gflops, bandwidth_gbs, gammas, growth_rates)
+    opts = plot_options(precision, device, gammas, growth_rates)
     command = shlex.join(["cspcost", "report", *models, "--out", str(out), "--precision",
                           precision, "--device", device, "--gammas", gammas, "--growth-rates",
                           growth_rates])
-    for flag, value in (("--peak-gflops", peak_gflops), ("--bandwidth-gbs", bandwidth_gbs)):
-        if value is not None:
-            command += f" {flag} {value:g}"
     path = make_report(out, parse_specs(models), command=command, **opts)
     typer.echo(f"wrote {path / REPORT_PAGE}")
 

@@ -10,7 +10,7 @@ where the preset has one (tensor cores for GPUs), everything else the FP32 peak.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from costmodel.errors import SpecError
 
@@ -69,7 +69,7 @@ def get_device(name: str) -> Device:
         return DEVICES[name]
     except KeyError:
         raise SpecError(f"unknown device {name!r}; use one of {', '.join(DEVICES)} or give "
-                        f"--peak-gflops and --bandwidth-gbs") from None
+                        f"PEAK_GFLOPS,BANDWIDTH_GBS such as 500,25") from None
 
 
 def custom_device(peak_gflops: float, bandwidth_gbs: float, name: str = "custom device") -> Device:
@@ -80,16 +80,17 @@ def custom_device(peak_gflops: float, bandwidth_gbs: float, name: str = "custom 
     return Device(name, peak_gflops * 1e9, bandwidth_gbs * 1e9, None, "user-given")
 
 
-def pick_device(name: str, peak_gflops: float | None = None,
-                bandwidth_gbs: float | None = None) -> Device:
-    """A preset, with either number replaced by a user-given one (GFLOP/s, GB/s); both given make
-    a custom device and the preset name is only a label."""
-    if peak_gflops is not None and bandwidth_gbs is not None:
-        return custom_device(peak_gflops, bandwidth_gbs, name if name not in DEVICES else "custom")
-    device = get_device(name)
-    if peak_gflops is None and bandwidth_gbs is None:
-        return device
-    given = custom_device(peak_gflops or device.peak_flops / 1e9,
-                          bandwidth_gbs or device.bandwidth / 1e9)
-    return replace(given, name=f"{device.name} (user-set {'peak' if peak_gflops else 'bandwidth'})",
-                   peak_flops_half=None if peak_gflops else device.peak_flops_half)
+def pick_device(text: str) -> Device:
+    """A preset by name, or ``"PEAK_GFLOPS,BANDWIDTH_GBS"`` for a device of one's own (e.g.
+    ``"500,25"``: 500 GFLOP/s and 25 GB/s)."""
+    if text in DEVICES:
+        return DEVICES[text]
+    peak, comma, bandwidth = text.partition(",")
+    if not comma:
+        return get_device(text)
+    try:
+        return custom_device(float(peak), float(bandwidth), f"custom ({peak} GFLOP/s, "
+                             f"{bandwidth.strip()} GB/s)")
+    except ValueError:
+        raise SpecError(f"device {text!r} is not PEAK_GFLOPS,BANDWIDTH_GBS; use e.g. 500,25 or a "
+                        f"preset: {', '.join(DEVICES)}") from None

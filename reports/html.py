@@ -66,7 +66,7 @@ table{border-collapse:collapse;font-size:.85rem;margin:.6rem 0}
 th,td{border:1px solid #ddd;padding:.25rem .5rem;text-align:right}
 th{background:#f3f3f3}.text{text-align:left}
 img{max-width:100%;height:auto;border:1px solid #eee}
-pre{background:#f6f6f6;padding:.6rem;overflow-x:auto}.note{color:#555;font-size:.9rem}
+pre{background:#f6f6f6;padding:.6rem;white-space:pre-wrap;overflow-wrap:anywhere}.note{color:#555;font-size:.9rem}
 nav a{margin-right:1rem}
 """
 
@@ -167,8 +167,12 @@ def _auto(v: Any) -> str:
     return f"{v:,}" if isinstance(v, int) else str(v)
 
 
-def _pct(v: float) -> str:
+def _signed_pct(v: float) -> str:
     return f"{v:+.1%}"
+
+
+def _pct(v: float) -> str:
+    return f"{v:.1%}"
 
 
 def build_report(specs: Sequence[ModelSpec], *, precision: str = "fp32",
@@ -196,7 +200,7 @@ def build_report(specs: Sequence[ModelSpec], *, precision: str = "fp32",
                  "about in half.")
     page.plot(figure_bottleneck(profiles), "bottleneck", f"per-layer MACs of {names}")
     bn = bottleneck_frame(profiles)
-    page.frame_table(bn, "bottleneck", {"peak_share": _pct, "reduction_vs_baseline": _pct})
+    page.frame_table(bn, "bottleneck", {"peak_share": _pct, "reduction_vs_baseline": _signed_pct})
     page.data("bottleneck", bn)
 
     page.section("stages", "MACs and CIO per stage")

@@ -79,7 +79,7 @@ METRIC_LABELS: dict[str, tuple[str, float]] = {
     "cio_conv_pool": ("CIO, conv+pool scope (M elements)", 1e6),
     "concat_elements": ("concat traffic (M elements)", 1e6),
 }
-STAGE_COLORS = plt.get_cmap("tab10").colors
+STAGE_COLORS = [plt.get_cmap("tab10")(i) for i in range(10)]
 
 
 def _axes(ax: Axes | None, size: tuple[float, float] = (9.0, 5.0)) -> Axes:
@@ -218,7 +218,8 @@ def plot_roofline(profile: Profile, device: Device, ax: Axes | None = None) -> A
     """Each layer that does arithmetic at its intensity (FLOP/byte, every access counted) on the
     device's roof ``min(peak, bandwidth·I)``, coloured by layer kind, its marker area proportional
     to its estimated time ``max(work/peak, bytes/bandwidth)``; the legend gives each kind's share
-    of the estimated time, so memory-bound layers that do little arithmetic still show their cost."""
+    of the estimated time, so memory-bound layers that do little arithmetic still show their
+    cost."""
     ax = _axes(ax, (9.0, 5.5))
     frame = roofline_frame(profile, device)
     peak, bw = device.peak(profile.precision), device.bandwidth
@@ -279,7 +280,9 @@ def figure_stage_bars(profiles: Sequence[Profile]) -> Figure:
     fig, axes = _figure(2, (6.0 + 2.0 * len(profiles), 5.5))
     plot_stage_bars(profiles, "macs", axes[0])
     plot_stage_bars(profiles, "cio_conv_pool", axes[1])
-    axes[0].get_legend().remove()
+    legend = axes[0].get_legend()
+    if legend is not None:  # one stage legend, beside the second panel, serves both
+        legend.remove()
     return fig
 
 

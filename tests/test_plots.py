@@ -146,9 +146,12 @@ def test_devices() -> None:
     assert DEVICES["a100-sxm"].ridge("fp32") == pytest.approx(19.5e12 / 2.039e12)
     assert DEVICES["a100-sxm"].peak("fp16") == 312e12
     assert DEVICES["raspberry-pi4"].peak("fp16") == DEVICES["raspberry-pi4"].peak_flops
-    mine = pick_device("t4", bandwidth_gbs=100)
-    assert (mine.peak_flops, mine.bandwidth) == (8.1e12, 100e9)
-    assert pick_device("x", 50, 5).ridge() == pytest.approx(10.0)
+    mine = pick_device("500,25")
+    assert (mine.peak_flops, mine.bandwidth) == (500e9, 25e9)
+    assert mine.ridge() == pytest.approx(500 / 25)
+    assert pick_device("t4") is DEVICES["t4"]
+    with pytest.raises(SpecError, match="PEAK_GFLOPS,BANDWIDTH_GBS"):
+        pick_device("fast,slow")
     with pytest.raises(SpecError, match="unknown device"):
         pick_device("tpu9")
     with pytest.raises(SpecError, match="positive"):

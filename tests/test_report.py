@@ -188,3 +188,11 @@ def test_build_report_writes_nothing(tmp_path: Path, monkeypatch) -> None:  # ty
     monkeypatch.chdir(tmp_path)
     files = build_report(parse_specs(["peleenet"]), **OPTIONS)
     assert REPORT_PAGE in files and list(tmp_path.iterdir()) == []
+
+
+def test_cli_plot_roofline_on_a_device_of_ones_own(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["plot", "roofline", "peleenet", "--device", "500,25",
+                                 "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    svg = (tmp_path / "roofline.svg").read_text()
+    assert "ridge point 20.0 FLOP/B" in svg  # 500 GFLOP/s / 25 GB/s
