@@ -132,7 +132,7 @@ SPEC_HELP = (
 )
 ModelsArg = Annotated[
     list[str],
-    typer.Argument(metavar="MODEL [OPTIONS]... [MODEL [OPTIONS]...]...", help=SPEC_HELP,
+    typer.Argument(metavar="MODELS", help=SPEC_HELP,
                    show_default=False),
 ]
 DeviceOpt = Annotated[str, typer.Option(

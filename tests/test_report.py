@@ -162,8 +162,10 @@ def test_cli_report_bad_input_writes_nothing(tmp_path: Path, args: list[str],
 def test_cli_report_unwritable_out_is_one_line(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("")
-    for out in (blocker, blocker / "sub"):
-        result = runner.invoke(app, ["report", "peleenet", "--out", str(out)])
+    for command, out in [("report", blocker), ("report", blocker / "sub"),
+                         ("plot", blocker), ("plot", blocker / "sub")]:
+        words = ["bottleneck", "peleenet"] if command == "plot" else ["peleenet"]
+        result = runner.invoke(app, [command, *words, "--out", str(out)])
         assert result.exit_code == 2
         assert len(result.stderr.strip().splitlines()) == 1
         assert "Traceback" not in result.output
