@@ -131,6 +131,117 @@ def models() -> None:
                "γ splits p1 = ⌊γ·c + ½⌋ channels past each block.")
 
 
+# --- comparisons, plots and the HTML report (issue 4) ---------------------------------------------
+
+SPEC_CONTEXT = {"allow_extra_args": True, "ignore_unknown_options": True}
+SPEC_HELP = (
+    "Models, each a named model (see 'cspcost models') or a darknet .cfg path, followed by its own "
+    "options: --gamma/-g G (partial ratio in [0, 1)), --fusion/-f "
+    "{none,fusion_first,fusion_last,csp}, --growth-rate/-k K, --input/-i PIXELS. Options before "
+    "the first model apply to all. Compact form: cspdensenet201:gamma=0.5,fusion=csp."
+)
+ModelsArg = Annotated[
+    list[str],
+    typer.Argument(metavar="MODELS", help=SPEC_HELP,
+                   show_default=False),
+]
+DeviceOpt = Annotated[str, typer.Option(
+    "--device", "-d", help="Roofline device: a preset (h100-sxm, a100-sxm, v100-sxm, t4, "
+    "jetson-nano, xeon-8380, desktop-avx2, raspberry-pi4) or PEAK_GFLOPS,BANDWIDTH_GBS of your "
+    "own, e.g. 500,25 for 500 GFLOP/s and 25 GB/s.")]
+GammasOpt = Annotated[str, typer.Option(
+    "--gammas", help="γ values of the sweep, comma-separated, each in [0, 1).")]
+GrowthRatesOpt = Annotated[str, typer.Option(
+    "--growth-rates", help="Growth rates k of the scaling plot, comma-separated.")]
+GAMMAS_DEFAULT = "0,0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8,0.9"
+GROWTH_DEFAULT = "12,24,32,48"
+
+
+class PlotKind(StrEnum):
+    bottleneck = "bottleneck"
+    scaling = "scaling"
+    stages = "stages"
+    gamma = "gamma"
+    roofline = "roofline"
+
+
+def plot_options(precision: str, device: str, gammas: str, growth_rates: str) -> dict[str, Any]:
+    from costmodel.specs import parse_list
+    from reports.devices import pick_device
+
+    return {"precision": precision, "device": pick_device(device),
+            "gammas": parse_list(gammas, "--gammas"),
+            "growth_rates": parse_list(growth_rates, "--growth-rates", int)}
+
+
+@app.command(context_settings=SPEC_CONTEXT)
+@friendly
+def compare(models: ModelsArg, precision: PrecisionOpt = Precision.fp32,
+            fmt: FormatOpt = Format.table) -> None:
+    """Models side by side: totals (MACs, FLOPs, params, CIO, concat traffic, bytes at the
+    precision) and per stage, each with its delta in percent against the first model.
+
+    Example: cspcost compare densenet201 cspdensenet201 --gamma 0.5 --fusion csp
+    """
+    from costmodel.specs import load_profiles, parse_specs
+    from reports.compare import render_comparison
+
+    sys.stdout.write(render_comparison(load_profiles(parse_specs(models), precision), fmt))
+
+
+@app.command(context_settings=SPEC_CONTEXT)
+@friendly
+def plot(
+    kind: Annotated[PlotKind, typer.Argument(
+        help="bottleneck: per-layer MACs, first model is the baseline; scaling: per-layer FLOPs "
+        "at --growth-rates; stages: per-stage MACs and CIO; gamma: MACs, params and CIO against "
+        "--gammas per fusion strategy (one model); roofline: layers on a device's roofline.")],
+    models: ModelsArg,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for KIND.png and KIND.svg.")] =
+    Path("."),
+    precision: PrecisionOpt = Precision.fp32,
+    device: DeviceOpt = "jetson-nano",
+    gammas: GammasOpt = GAMMAS_DEFAULT,
+    growth_rates: GrowthRatesOpt = GROWTH_DEFAULT,
+) -> None:
+    """Save one plot as OUT/KIND.png and OUT/KIND.svg.
+
+    Example: cspcost plot bottleneck peleenet csppeleenet --out plots
+    """
+    from costmodel.specs import parse_specs
+    from reports.plots import figure_for, save_figure
+
+    opts = plot_options(precision, device, gammas, growth_rates)
+    for path in save_figure(figure_for(kind.value, parse_specs(models), **opts), out, kind.value):
+        typer.echo(f"wrote {path}")
+
+
+@app.command(context_settings=SPEC_CONTEXT)
+@friendly
+def report(
+    models: ModelsArg,
+    out: Annotated[Path, typer.Option(
+        "--out", "-o", help="Folder to write (replaced only if empty or an earlier report).")],
+    precision: PrecisionOpt = Precision.fp32,
+    device: DeviceOpt = "jetson-nano",
+    gammas: GammasOpt = GAMMAS_DEFAULT,
+    growth_rates: GrowthRatesOpt = GROWTH_DEFAULT,
+) -> None:
+    """One self-contained HTML page (OUT/index.html: tables, inlined plots, conventions, the command
+    that made it) and the CSV/JSON behind every table, written atomically."""
+    import shlex
+
+    from costmodel.specs import parse_specs
+    from reports.html import REPORT_PAGE, make_report
+
+    opts = plot_options(precision, device, gammas, growth_rates)
+    command = shlex.join(["cspcost", "report", *models, "--out", str(out), "--precision",
+                          precision, "--device", device, "--gammas", gammas, "--growth-rates",
+                          growth_rates])
+    path = make_report(out, parse_specs(models), command=command, **opts)
+    typer.echo(f"wrote {path / REPORT_PAGE}")
+
+
 def main(argv: list[str] | None = None) -> None:
     """The console entry point: usage errors (a bad choice, a non-number) also become one line and
     exit code 2, instead of click's multi-line box."""
