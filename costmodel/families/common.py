@@ -28,7 +28,8 @@ Design choices, stated once here and shown by ``cspcost models``:
   2.83M conv weights. Pooling after the last transition instead gives 1.108 BFLOPs, more than PeleeNet's
   1.017, and compressing PeleeNet's partial transition by 0.5 gives 0.864 BFLOPs but 2.35M weights.
 - The last stage: DenseNet has no transition after its last block; the CSP strategies give it their
-  transitions with θ = 1 and no pooling.
+  transitions without pooling, the last of them keeping the block's full width (θ = 1) as DenseNet's
+  head expects; the partial transition still compresses by θ.
 """
 
 from __future__ import annotations
@@ -138,10 +139,10 @@ def csp_stage(
             x = close(x, tprefix)
         return x
 
-    if not baseline_transition:
-        compression = 1.0
     if partial_compression is None:
         partial_compression = compression
+    if not baseline_transition:
+        compression = 1.0
     part1: str | None = None
     part2 = src
     if p1:
