@@ -36,7 +36,8 @@ from pathlib import Path
 from typing import ClassVar
 
 from costmodel.errors import SpecError
-from costmodel.graph import INPUT, GraphBuilder, Network, Shape, _pool_out
+from costmodel.families.darknet_blocks import conv_norm_act, darknet_maxpool
+from costmodel.graph import INPUT, GraphBuilder, Network, Shape
 
 __all__ = ["SECTIONS", "CfgModel", "Section", "load", "parse", "read", "read_text"]
 
@@ -256,28 +257,14 @@ class _Reader:
             raise self.error(f"groups={groups} must divide both the {c} input channels and "
                              f"filters={filters}; use a common divisor", "groups")
         bn = self.integer("batch_normalize", 0) != 0
-        x = g.conv(f"{prefix}.conv", src, filters, size, stride, padding, groups, bias=not bn)
-        if bn:
-            x = g.bn(f"{prefix}.norm", x)
-        return self.act(prefix, x, self.activation("logistic"))
+        return conv_norm_act(g, prefix, src, filters, size, stride, padding, groups,
+                             self.activation("logistic"), bn)
 
     def maxpool(self, prefix: str, src: str) -> str:
-        g = self.builder()
         stride = self.positive("stride", 1)
         size = self.positive("size", stride)
-        total = self.positive("padding", size - 1, least=0)
-        s = g.shape(src)
-        pad = total // 2
-        want = [(d + total - size) // stride + 1 for d in (s.h, s.w)]
-        for ceil_mode in (False, True):
-            got = [_pool_out(d, size, stride, pad, ceil_mode) for d in (s.h, s.w)]
-            if got == want and pad <= size // 2:
-                return g.maxpool(f"{prefix}.pool", src, size, stride, pad, ceil_mode)
-        raise self.error(
-            f"maxpool size={size} stride={stride} padding={total} on a {s.h}×{s.w} map gives "
-            f"{want[0]}×{want[1]} in darknet, which no torch MaxPool2d reproduces exactly; use an "
-            f"even padding or stride 2"
-        )
+        padding = self.positive("padding", size - 1, least=0)
+        return darknet_maxpool(self.builder(), f"{prefix}.pool", src, size, stride, padding)
 
     def avgpool(self, prefix: str, src: str) -> str:
         return self.builder().gap(f"{prefix}.pool", src)

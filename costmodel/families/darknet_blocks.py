@@ -1,0 +1,60 @@
+"""Building blocks in the darknet style of the CSPNet authors' ImageNet cfgs, shared by the cfg
+reader (``costmodel.darknet``) and the native ResNet/ResNeXt/Darknet families, so both make the same
+layers from the same rules.
+
+- ``conv_norm_act``: conv → BN → activation (darknet's ``[convolutional]``); without BN the conv
+  has a bias, and a ``linear`` activation makes no layer. Names ``prefix.conv``, ``prefix.norm``,
+  ``prefix.act``.
+- ``darknet_maxpool``: darknet's ``[maxpool]`` output rule, ``(H + P − size)//stride + 1`` with
+  total padding ``P`` (default ``size − 1``) of which ``P//2`` lies on the top/left
+  (``src/maxpool_layer.c``), expressed as torch's ``padding``/``ceil_mode`` when that is exact.
+- ``csp_split``: CSP's γ split of a cross-stage width, rounded as ``families.common`` rounds.
+"""
+
+from __future__ import annotations
+
+from costmodel.errors import SpecError
+from costmodel.families.common import split_channels
+from costmodel.graph import GraphBuilder, _pool_out
+
+__all__ = ["conv_norm_act", "csp_split", "darknet_maxpool"]
+
+
+def conv_norm_act(g: GraphBuilder, prefix: str, src: str, out_c: int, kernel: int = 1,
+                  stride: int = 1, padding: int | None = None, groups: int = 1,
+                  act: str = "leaky", norm: bool = True) -> str:
+    """darknet's ``[convolutional]``: conv (bias iff no BN) → BN → act (none when ``linear``)."""
+    x = g.conv(f"{prefix}.conv", src, out_c, kernel, stride, padding, groups, bias=not norm)
+    if norm:
+        x = g.bn(f"{prefix}.norm", x)
+    return x if act == "linear" else g.act(f"{prefix}.act", x, act)
+
+
+def darknet_maxpool(g: GraphBuilder, name: str, src: str, size: int, stride: int,
+                    padding: int | None = None) -> str:
+    """A max pool with darknet's output size and window placement; ``SpecError`` when no torch
+    ``MaxPool2d`` reproduces it exactly (e.g. size 2, stride 1: its padding is all on one side)."""
+    total = size - 1 if padding is None else padding
+    s = g.shape(src)
+    pad = total // 2
+    want = [(d + total - size) // stride + 1 for d in (s.h, s.w)]
+    for ceil_mode in (False, True):
+        got = [_pool_out(d, size, stride, pad, ceil_mode) for d in (s.h, s.w)]
+        if got == want and pad <= size // 2:
+            return g.maxpool(name, src, size, stride, pad, ceil_mode)
+    raise SpecError(
+        f"maxpool size={size} stride={stride} padding={total} on a {s.h}×{s.w} map gives "
+        f"{want[0]}×{want[1]} in darknet, which no torch MaxPool2d reproduces exactly; use an even "
+        f"padding or stride 2"
+    )
+
+
+def csp_split(width: int, gamma: float, where: str) -> tuple[int, int]:
+    """``(p₁, p₂)`` of a cross-stage width: ``p₁ = ⌊γ·width + ½⌋`` bypasses the blocks."""
+    p1, p2 = split_channels(width, gamma)
+    if p1 <= 0 or p2 <= 0:
+        raise SpecError(
+            f"γ = {gamma} splits the {width} channels of {where} into {p1} + {p2}: a part rounds "
+            f"to zero channels; use a γ between {1 / width:.3g} and {1 - 1 / width:.3g}"
+        )
+    return p1, p2
