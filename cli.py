@@ -111,8 +111,9 @@ def models() -> None:
         t.add_column(h)
     for name, entry in MODELS.items():
         cfg = entry.config
-        defaults = f"k={cfg.growth_rate}, blocks={cfg.block_config}"
-        if cfg.fusion != "none":
+        defaults = getattr(cfg, "summary", None) or (
+            f"k={cfg.growth_rate}, blocks={cfg.block_config}")
+        if cfg.fusion != "none" and not hasattr(cfg, "summary"):
             defaults += f", γ={cfg.part_ratio}, fusion={cfg.fusion}"
         t.add_row(name, entry.description, ", ".join(knobs(cfg)), defaults)
     Console().print(t)
