@@ -15,9 +15,9 @@ from __future__ import annotations
 
 from costmodel.errors import SpecError
 from costmodel.families.common import split_channels
-from costmodel.graph import GraphBuilder, _pool_out
+from costmodel.graph import GraphBuilder, Network, _pool_out
 
-__all__ = ["conv_norm_act", "csp_split", "darknet_maxpool"]
+__all__ = ["classifier_head", "conv_norm_act", "csp_split", "darknet_maxpool"]
 
 
 def conv_norm_act(g: GraphBuilder, prefix: str, src: str, out_c: int, kernel: int = 1,
@@ -58,3 +58,17 @@ def csp_split(width: int, gamma: float, where: str) -> tuple[int, int]:
             f"to zero channels; use a γ between {1 / width:.3g} and {1 - 1 / width:.3g}"
         )
     return p1, p2
+
+
+def classifier_head(g: GraphBuilder, x: str, num_classes: int,
+                    classifier_first: bool = False) -> Network:
+    """The authors' ImageNet head, then the finished network: global pool → 1×1 conv with bias →
+    softmax, or the conv before the pool (``classifier_first``, as ``resnet50.cfg`` has it)."""
+    if classifier_first:
+        x = conv_norm_act(g, "head.fc", x, num_classes, act="linear", norm=False)
+        x = g.gap("head.pool", x)
+    else:
+        x = g.gap("head.pool", x)
+        x = conv_norm_act(g, "head.fc", x, num_classes, act="linear", norm=False)
+    g.softmax("head.softmax", x)
+    return g.build()
