@@ -8,12 +8,13 @@ from __future__ import annotations
 import functools
 import sys
 from collections.abc import Callable
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
 
-from costmodel import MODELS, SpecError, analyze, expand, resolve
+from costmodel import MODELS, Profile, SpecError, analyze, expand, resolve
 from costmodel.families.common import Fusion
 from costmodel.zoo import knobs
 from reports.tables import Format, render_profile
@@ -61,14 +62,24 @@ FusionOpt = Annotated[
 ]
 GrowthOpt = Annotated[int | None, typer.Option("--growth-rate", "-k", help="Growth rate k.")]
 InputOpt = Annotated[int, typer.Option("--input", "-i", help="Square input size in pixels.")]
+class Precision(StrEnum):
+    fp32 = "fp32"
+    fp16 = "fp16"
+    bf16 = "bf16"
+    int8 = "int8"
+
+
 PrecisionOpt = Annotated[
-    str, typer.Option("--precision", "-p", help="Bytes per element: fp32, fp16, bf16 or int8.")
+    Precision,
+    typer.Option("--precision", "-p", help="Element size for the byte columns: fp32 4 B, fp16/bf16 2 B, "
+                 "int8 1 B."),
 ]
 FormatOpt = Annotated[Format, typer.Option("--format", help="Output format.")]
 
 
-def load_profile(model: str, gamma: float | None, fusion: Fusion | None,
-                 growth_rate: int | None, input_size: int | None, precision: str):
+def load_profile(model: str, gamma: float | None = None, fusion: Fusion | str | None = None,
+                 growth_rate: int | None = None, input_size: int | None = None,
+                 precision: str = "fp32") -> Profile:
     """Profile a named model or a darknet cfg with the CLI's knobs."""
     if model.endswith(".cfg") or Path(model).is_file():
         from costmodel import darknet  # type: ignore[attr-defined]
@@ -76,10 +87,10 @@ def load_profile(model: str, gamma: float | None, fusion: Fusion | None,
         if gamma is not None or fusion is not None or growth_rate is not None:
             raise SpecError(f"{model} is a cfg file: --gamma, --fusion and --growth-rate do not "
                             f"apply; edit the file instead")
-        return analyze(darknet.load(model, input_size), precision)
+        return analyze(darknet.load(model, input_size), str(precision))
     config = resolve(model, gamma=gamma, fusion=fusion, growth_rate=growth_rate)
     size = input_size if input_size is not None else MODELS[model].default_input
-    return analyze(expand(config, size), precision)
+    return analyze(expand(config, size), str(precision))
 
 
 @app.command()
@@ -90,8 +101,8 @@ def table(
     fusion: FusionOpt = None,
     growth_rate: GrowthOpt = None,
     input_size: Annotated[int | None, typer.Option(
-        "--input", "-i", help="Square input size in pixels [default: 224, or the cfg's size]")] = None,
-    precision: PrecisionOpt = "fp32",
+        "--input", "-i", help="Square input size in pixels (default: 224, or a cfg's own size).")] = None,
+    precision: PrecisionOpt = Precision.fp32,
     fmt: FormatOpt = Format.table,
 ) -> None:
     """Per-layer costs of one model, with a totals row and the bottleneck summary."""
@@ -116,9 +127,28 @@ def models() -> None:
         if cfg.fusion != "none" and not hasattr(cfg, "summary"):
             defaults += f", γ={cfg.part_ratio}, fusion={cfg.fusion}"
         t.add_row(name, entry.description, ", ".join(knobs(cfg)), defaults)
-    Console().print(t)
+    Console(width=140).print(t)
     typer.echo("Fusion strategies: none, fusion_first, fusion_last, csp (paper Figure 3). "
                "γ splits p1 = ⌊γ·c + ½⌋ channels past each block.")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """The console entry point: usage errors (a bad choice, a non-number) also become one line and
+    exit code 2, instead of click's multi-line box."""
+    # typer vendors click; BadParameter is public, and its base is click's UsageError, which also
+    # covers a missing argument or an unknown command.
+    usage_error: type[Exception] = typer.BadParameter.__base__  # type: ignore[assignment]
+    try:
+        code = app(args=argv, prog_name="cspcost", standalone_mode=False)
+    except usage_error as err:
+        ctx = getattr(err, "ctx", None)
+        where = ctx.command_path if ctx is not None else "cspcost"
+        typer.echo(f"error: {err.format_message()} (see '{where} --help')", err=True)  # type: ignore[attr-defined]
+        sys.exit(2)
+    except KeyboardInterrupt:
+        typer.echo("interrupted", err=True)
+        sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 # --- issue 3: reproduce the paper's cost columns ------------------------------------------------
@@ -148,4 +178,4 @@ def reproduce(
 
 
 if __name__ == "__main__":
-    app()
+    main()

@@ -21,7 +21,8 @@ the module names of the torch model ``costmodel.torch_build`` makes. Mapping (da
   with an integer multiple of the size is subsampled, as darknet's ``shortcut_cpu`` does (the
   authors' resnet10/50, resnext50 and csresnext50 cfgs rely on it); more channels is an error.
 - ``[connected]``: flatten → linear (with bias) → act.
-- ``[softmax]``, ``[dropout]``: one layer each; ``[cost]`` makes no layer (kept in ``CfgModel``).
+- ``[softmax]``: flatten → softmax over all C·H·W values, as darknet's; ``[dropout]``: dropout;
+  ``[cost]`` makes no layer (kept in ``CfgModel``).
 
 Linear activations make no layer. Anything the reader does not know (a section, a key, an
 activation) is a ``SpecError`` of one line naming the file, the line and the problem.
@@ -317,7 +318,10 @@ class _Reader:
         if self.integer("groups", 1) != 1:
             raise self.error("grouped softmax (groups > 1) is not supported; use groups=1",
                              "groups")
-        return self.builder().softmax(f"{prefix}.softmax", src)
+        # darknet's softmax runs over the whole flattened input (C·H·W values), and a classifier's
+        # output is then (batch, classes), as torch losses expect.
+        g = self.builder()
+        return g.softmax(f"{prefix}.softmax", g.flatten(f"{prefix}.flatten", src))
 
     def dropout(self, prefix: str, src: str) -> str:
         return self.builder().dropout(f"{prefix}.dropout", src)

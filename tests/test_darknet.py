@@ -84,13 +84,13 @@ type=sse
 def test_small_cfg_names_follow_darknet_indices() -> None:
     net = parse(SMALL, "small.cfg")
     assert net.name == "small"
-    assert [layer.name for layer in net] == [
+    assert [layer.name for layer in net.layers] == [
         "layers.0.conv", "layers.0.norm", "layers.0.act", "layers.1.pool", "layers.2.conv",
         "layers.3.split", "layers.4.add", "layers.4.act", "layers.5.cat", "layers.6.conv",
         "layers.6.norm", "layers.6.act", "layers.7.pool", "layers.8.flatten", "layers.8.fc",
-        "layers.9.softmax",
+        "layers.9.flatten", "layers.9.softmax",
     ]
-    assert [layer.kind for layer in net][:8] == [
+    assert [layer.kind for layer in net.layers][:8] == [
         "conv", "bn", "act", "maxpool", "conv", "split", "add", "act"]
     assert net.layer("layers.3.split").slice_ == (4, 8)
     assert net.layer("layers.5.cat").inputs == ("layers.4.act", "layers.2.conv")

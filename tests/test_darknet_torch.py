@@ -37,12 +37,12 @@ def _agree(net: Network) -> None:
     # every module's output has the engine's shape
     shapes: dict[str, tuple[int, ...]] = {}
     hooks = [m.register_forward_hook(lambda m, i, o, n=layer.name: shapes.__setitem__(n, o.shape))
-             for layer in net for m in [model.get_submodule(layer.name)]]
+             for layer in net.layers for m in [model.get_submodule(layer.name)]]
     with torch.no_grad():
         model(x)
     for h in hooks:
         h.remove()
-    for layer in net:
+    for layer in net.layers:
         got = shapes[layer.name]
         want = (1, *layer.out_shape) if len(got) == 4 else (1, layer.out_shape.numel)
         assert tuple(got) == want, layer.name

@@ -73,8 +73,8 @@ def test_more_gamma_less_computation() -> None:
 def test_gamma_on_a_plain_model_makes_it_csp() -> None:
     plain = expand(resolve("darknet53"), 64)
     csp = expand(resolve("darknet53", gamma=0.5), 64)
-    assert not any(layer.kind == "concat" for layer in plain)
-    assert sum(layer.kind == "concat" for layer in csp) == 5
+    assert not any(layer.kind == "concat" for layer in plain.layers)
+    assert sum(layer.kind == "concat" for layer in csp.layers) == 5
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,7 @@ CSP stage (``part_ratio`` γ > 0), timm's ``cspdarknet53`` parameterisation: the
 ``p₂ = E − p₁``. Both parts are 1×1 convs from the downsampling conv; part 2 runs ``depths[s]``
 blocks with hidden ``bottle_ratios[s]·p₂`` (½ in stage 1, 1 after) and output ``p₂``, then a 1×1
 transition (``p₂``); concat(transition, part 1) is fused back to ``widths[s]`` by a 1×1 conv.
-Head: global average pool → 1×1 conv classifier with bias → softmax.
+Head: global average pool → 1×1 conv classifier with bias → flatten → softmax.
 
 Layer costs equal the cfg twins layer for layer (``tests/test_native_families.py``).
 """

@@ -63,12 +63,12 @@ def csp_split(width: int, gamma: float, where: str) -> tuple[int, int]:
 def classifier_head(g: GraphBuilder, x: str, num_classes: int,
                     classifier_first: bool = False) -> Network:
     """The authors' ImageNet head, then the finished network: global pool → 1×1 conv with bias →
-    softmax, or the conv before the pool (``classifier_first``, as ``resnet50.cfg`` has it)."""
+    flatten → softmax, or the conv before the pool (``classifier_first``, as ``resnet50.cfg``)."""
     if classifier_first:
         x = conv_norm_act(g, "head.fc", x, num_classes, act="linear", norm=False)
         x = g.gap("head.pool", x)
     else:
         x = g.gap("head.pool", x)
         x = conv_norm_act(g, "head.fc", x, num_classes, act="linear", norm=False)
-    g.softmax("head.softmax", x)
+    g.softmax("head.softmax", g.flatten("head.flatten", x))
     return g.build()

@@ -14,6 +14,7 @@ CSPDenseNet applies ``costmodel.families.common.csp_stage`` to every block.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 from costmodel.errors import SpecError
 from costmodel.families.common import Fusion, check_csp, csp_stage
@@ -108,10 +109,9 @@ def expand_densenet(cfg: DenseNetConfig, shape: Shape) -> Network:
             x,
             gamma=cfg.part_ratio,
             fusion=cfg.fusion,
-            dense=lambda s, i=i, n=layers: _dense_block(
-                g, f"features.denseblock{i}", s, n, cfg.growth_rate, cfg.bn_size
-            ),
-            transition=lambda p, s, c: _transition(g, p, s, c),
+            dense=partial(_dense_block, g, f"features.denseblock{i}", layers=layers,
+                          growth=cfg.growth_rate, bn_size=cfg.bn_size),
+            transition=partial(_transition, g),
             compression=cfg.compression,
             pool=i < last,
             baseline_transition=i < last,

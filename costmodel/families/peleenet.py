@@ -14,6 +14,7 @@ CSPPeleeNet applies ``costmodel.families.common.csp_stage`` to every stage (θ =
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 from costmodel.errors import SpecError
 from costmodel.families.common import Fusion, check_csp, csp_stage
@@ -112,10 +113,9 @@ def expand_peleenet(cfg: PeleeNetConfig, shape: Shape) -> Network:
             x,
             gamma=cfg.part_ratio,
             fusion=cfg.fusion,
-            dense=lambda s, i=i, n=layers, w=width: _dense_block(
-                g, f"features.denseblock{i}", s, n, cfg.growth_rate, w
-            ),
-            transition=lambda pre, s, c: g.conv_bn_act(pre, s, c, 1),
+            dense=partial(_dense_block, g, f"features.denseblock{i}", layers=layers,
+                          growth=cfg.growth_rate, width=width),
+            transition=partial(g.conv_bn_act, kernel=1),
             compression=1.0,
             pool=i < last,
         )

@@ -19,7 +19,7 @@ Layout (every conv is conv → BN → leaky ReLU unless said otherwise, see ``da
   (``p₂``), and the stage ends with concat(transition, part 1). The next stage's first 1×1 fuses
   it; after the last stage a 1×1 conv of ``head_width`` does (1024 in csresnet50, 2048 in
   csresnext50).
-- Head: global average pool → 1×1 conv classifier with bias → softmax; ``classifier_first`` puts
+- Head: global average pool → 1×1 conv classifier with bias → flatten → softmax; ``classifier_first`` puts
   the classifier before the pool, as ``resnet50.cfg`` does (hence its 10.00, not 9.74, BFLOPs).
 
 Layer costs equal the cfg twins layer for layer (``tests/test_native_families.py``).
