@@ -21,16 +21,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from costmodel.errors import SpecError
-from costmodel.families.common import Fusion, check_csp
-from costmodel.families.darknet_blocks import classifier_head, conv_norm_act, csp_split
-from costmodel.families.densenet import _positive_int, check_blocks
+from costmodel.families.common import Fusion
+from costmodel.families.darknet_blocks import (
+    DarknetLayout,
+    check_stage_config,
+    classifier_head,
+    conv_norm_act,
+    csp_split,
+)
+from costmodel.families.densenet import _positive_int
 from costmodel.graph import INPUT, GraphBuilder, Network, Shape
 
 __all__ = ["DarknetConfig", "expand_darknet"]
 
 
 @dataclass(frozen=True)
-class DarknetConfig:
+class DarknetConfig(DarknetLayout):
     """Darknet-53; ``part_ratio`` γ > 0 makes it CSPDarknet-53."""
 
     depths: tuple[int, ...] = (1, 2, 8, 8, 4)
@@ -45,13 +51,7 @@ class DarknetConfig:
     name: str = "darknet53"
 
     def __post_init__(self) -> None:
-        check_blocks(self.depths)
-        n = len(self.depths)
-        for field_name in ("widths", "expand_ratios", "bottle_ratios"):
-            value = getattr(self, field_name)
-            if not isinstance(value, tuple) or len(value) != n:
-                raise SpecError(f"{field_name} = {value!r} needs one entry per stage of depths "
-                                f"{self.depths}")
+        check_stage_config(self, ("widths", "expand_ratios", "bottle_ratios"), "Darknet")
         for w in self.widths:
             _positive_int("a stage width", w, "use e.g. 256")
             if w % 2:
@@ -60,26 +60,7 @@ class DarknetConfig:
         for r in (*self.expand_ratios, *self.bottle_ratios):
             if not 0 < r <= 4:
                 raise SpecError(f"ratio {r} must be in (0, 4]; the cfgs use 0.5, 1 and 2")
-        _positive_int("stem_width", self.stem_width, "use e.g. 32")
-        _positive_int("num_classes", self.num_classes, "use e.g. 1000")
-        _positive_int("in_channels", self.in_channels, "use 3 for RGB")
-        check_csp(self.part_ratio, self.fusion)
-        if self.fusion not in (Fusion.none, Fusion.csp):
-            raise SpecError(f"fusion {self.fusion!r}: CSPDarknet stages follow the authors' cfg "
-                            f"(transition → concat → fuse); use fusion csp")
 
-    @property
-    def csp(self) -> bool:
-        return self.part_ratio > 0
-
-    @property
-    def label(self) -> str:
-        return f"{self.name}(γ={self.part_ratio:g})" if self.csp else self.name
-
-    @property
-    def summary(self) -> str:
-        out = f"depths={self.depths}, widths={self.widths}"
-        return out + (f", γ={self.part_ratio:g}" if self.csp else "")
 
 
 def _block(g: GraphBuilder, prefix: str, src: str, hidden: int, out_c: int) -> str:

@@ -13,11 +13,21 @@ layers from the same rules.
 
 from __future__ import annotations
 
+from typing import Any
+
 from costmodel.errors import SpecError
-from costmodel.families.common import split_channels
+from costmodel.families.common import Fusion, check_csp, split_channels
+from costmodel.families.densenet import _positive_int, check_blocks
 from costmodel.graph import GraphBuilder, Network, _pool_out
 
-__all__ = ["classifier_head", "conv_norm_act", "csp_split", "darknet_maxpool"]
+__all__ = [
+    "DarknetLayout",
+    "check_stage_config",
+    "classifier_head",
+    "conv_norm_act",
+    "csp_split",
+    "darknet_maxpool",
+]
 
 
 def conv_norm_act(g: GraphBuilder, prefix: str, src: str, out_c: int, kernel: int = 1,
@@ -72,3 +82,49 @@ def classifier_head(g: GraphBuilder, x: str, num_classes: int,
         x = conv_norm_act(g, "head.fc", x, num_classes, act="linear", norm=False)
     g.softmax("head.softmax", g.flatten("head.flatten", x))
     return g.build()
+
+
+def check_stage_config(cfg: Any, per_stage: tuple[str, ...], family: str) -> None:
+    """What the darknet-layout families validate alike: ``depths``, one entry per stage in each of
+    ``per_stage``, positive ``stem_width``/``num_classes``/``in_channels``, and γ with fusion
+    ``csp`` (the only fusion the authors' cfgs use)."""
+    check_blocks(cfg.depths)
+    for field_name in per_stage:
+        value = getattr(cfg, field_name)
+        if not isinstance(value, tuple) or len(value) != len(cfg.depths):
+            raise SpecError(f"{field_name} = {value!r} needs one entry per stage of depths "
+                            f"{cfg.depths}")
+    _positive_int("stem_width", cfg.stem_width, "use e.g. 64")
+    _positive_int("num_classes", cfg.num_classes, "use e.g. 1000")
+    _positive_int("in_channels", cfg.in_channels, "use 3 for RGB")
+    check_csp(cfg.part_ratio, cfg.fusion)
+    if cfg.fusion not in (Fusion.none, Fusion.csp):
+        raise SpecError(f"fusion {cfg.fusion!r}: {family} CSP stages follow the authors' cfgs "
+                        f"(transition → concat); use fusion csp")
+
+
+class DarknetLayout:
+    """Shared read-only properties of the darknet-layout configs (frozen dataclasses with ``name``,
+    ``depths``, ``widths`` and ``part_ratio``): γ > 0 means the CSP version."""
+
+    name: str
+    depths: tuple[int, ...]
+    widths: tuple[int, ...]
+    part_ratio: float
+
+    @property
+    def csp(self) -> bool:
+        return self.part_ratio > 0
+
+    @property
+    def label(self) -> str:
+        return f"{self.name}(γ={self.part_ratio:g})" if self.csp else self.name
+
+    @property
+    def summary(self) -> str:
+        """One line for ``cspcost models``."""
+        out = f"depths={self.depths}, widths={self.widths}"
+        groups = getattr(self, "groups", 1)
+        if groups > 1:
+            out += f", groups={groups}"
+        return out + (f", γ={self.part_ratio:g}" if self.csp else "")

@@ -30,21 +30,23 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from costmodel.errors import SpecError
-from costmodel.families.common import Fusion, check_csp
+from costmodel.families.common import Fusion
 from costmodel.families.darknet_blocks import (
+    DarknetLayout,
+    check_stage_config,
     classifier_head,
     conv_norm_act,
     csp_split,
     darknet_maxpool,
 )
-from costmodel.families.densenet import _positive_int, check_blocks
+from costmodel.families.densenet import _positive_int
 from costmodel.graph import INPUT, GraphBuilder, Network, Shape
 
 __all__ = ["ResNetConfig", "expand_resnet"]
 
 
 @dataclass(frozen=True)
-class ResNetConfig:
+class ResNetConfig(DarknetLayout):
     """ResNet/ResNeXt in the authors' darknet layout; ``part_ratio`` γ > 0 makes it CSP."""
 
     depths: tuple[int, ...] = (3, 4, 6, 3)
@@ -63,41 +65,16 @@ class ResNetConfig:
     name: str = "resnet50"
 
     def __post_init__(self) -> None:
-        check_blocks(self.depths)
-        n = len(self.depths)
-        for field_name in ("widths", "bottleneck_widths", "linear_parts"):
-            value = getattr(self, field_name)
-            if not isinstance(value, tuple) or len(value) != n:
-                raise SpecError(f"{field_name} = {value!r} needs one entry per stage of depths "
-                                f"{self.depths}")
+        check_stage_config(self, ("widths", "bottleneck_widths", "linear_parts"), "ResNet")
         for w in (*self.widths, *self.bottleneck_widths):
             _positive_int("a stage width", w, "use e.g. 256")
         _positive_int("groups", self.groups, "use 1 (ResNet) or 32 (ResNeXt)")
-        _positive_int("stem_width", self.stem_width, "use e.g. 64")
-        _positive_int("num_classes", self.num_classes, "use e.g. 1000")
-        _positive_int("in_channels", self.in_channels, "use 3 for RGB")
         if isinstance(self.head_width, bool) or not isinstance(self.head_width, int) \
                 or self.head_width < 0:
             raise SpecError(f"head_width = {self.head_width!r} must be an integer ≥ 0 (0: none)")
-        check_csp(self.part_ratio, self.fusion)
-        if self.fusion not in (Fusion.none, Fusion.csp):
-            raise SpecError(f"fusion {self.fusion!r}: ResNet CSP stages follow the authors' cfgs "
-                            f"(transition → concat); use fusion csp")
         if self.part_ratio > 0 and self.basic:
             raise SpecError("CSP versions exist for bottleneck ResNets only; use basic=False")
 
-    @property
-    def csp(self) -> bool:
-        return self.part_ratio > 0
-
-    @property
-    def label(self) -> str:
-        return f"{self.name}(γ={self.part_ratio:g})" if self.csp else self.name
-
-    @property
-    def summary(self) -> str:
-        out = f"depths={self.depths}, widths={self.widths}, groups={self.groups}"
-        return out + (f", γ={self.part_ratio:g}" if self.csp else "")
 
 
 def _block(g: GraphBuilder, cfg: ResNetConfig, prefix: str, src: str, stage: int, out_c: int,
