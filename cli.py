@@ -162,8 +162,8 @@ def reproduce(
     ] = Path("reproduce"),
     fmt: FormatOpt = Format.table,
     cfg_dir: Annotated[Path | None, typer.Option(
-        "--cfg-dir", help="Folder of the authors' darknet cfgs [default: $CSPCOST_DARKNET_CFG or "
-        "../shared/reference/darknet-cfg]; models whose cfg is absent use the native twin.")
+        "--cfg-dir", help="Folder of the authors' darknet cfgs (default: $CSPCOST_DARKNET_CFG or "
+        "../shared/reference/darknet-cfg); models whose cfg is absent use the native twin.")
     ] = None,
 ) -> None:
     """Our params (M, conv weights), darknet BFLOPs (1e9) and CIO (M elements, conv+pool) beside
