@@ -122,8 +122,9 @@ def models() -> None:
         t.add_column(h)
     for name, entry in MODELS.items():
         cfg = entry.config
-        defaults = f"k={cfg.growth_rate}, blocks={cfg.block_config}"
-        if cfg.fusion != "none":
+        defaults = getattr(cfg, "summary", None) or (
+            f"k={cfg.growth_rate}, blocks={cfg.block_config}")
+        if cfg.fusion != "none" and not hasattr(cfg, "summary"):
             defaults += f", γ={cfg.part_ratio}, fusion={cfg.fusion}"
         t.add_row(name, entry.description, ", ".join(knobs(cfg)), defaults)
     Console(width=140).print(t)
@@ -259,6 +260,32 @@ def main(argv: list[str] | None = None) -> None:
         typer.echo("interrupted", err=True)
         sys.exit(130)
     sys.exit(code if isinstance(code, int) else 0)
+
+
+# --- issue 3: reproduce the paper's cost columns ------------------------------------------------
+
+
+@app.command()
+@friendly
+def reproduce(
+    out: Annotated[Path, typer.Option(
+        "--out", "-o", help="Folder for reproduce.csv and reproduce.md (created if absent).")
+    ] = Path("reproduce"),
+    fmt: FormatOpt = Format.table,
+    cfg_dir: Annotated[Path | None, typer.Option(
+        "--cfg-dir", help="Folder of the authors' darknet cfgs (default: $CSPCOST_DARKNET_CFG or "
+        "../shared/reference/darknet-cfg); models whose cfg is absent use the native twin.")
+    ] = None,
+) -> None:
+    """Our params (M, conv weights), darknet BFLOPs (1e9) and CIO (M elements, conv+pool) beside
+    the CSPNet paper's for every model of REFERENCE.md §1 and §2, with the difference in percent."""
+    from reports.reproduce import render, write
+    from reports.reproduce import reproduce as run_reproduce
+
+    rows = run_reproduce(cfg_dir)
+    sys.stdout.write(render(rows, fmt))
+    for path in write(rows, out):
+        typer.echo(f"wrote {path}", err=True)
 
 
 if __name__ == "__main__":

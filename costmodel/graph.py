@@ -317,6 +317,31 @@ class GraphBuilder:
                 )
         return self._add(Layer(name, "add", tuple(srcs), shapes, shapes[0], self.stage))
 
+    def shortcut(self, name: str, src: str, others: Sequence[str]) -> str:
+        """A residual add with darknet's ``[shortcut]`` rule (``shortcut_cpu``): each of ``others``
+        may have fewer channels than ``src`` (it is added into the first ones, i.e. zero-padded) and
+        an integer multiple of its height and width (it is subsampled with that stride): ResNet's
+        "option A" identity. Kind ``add``; with equal shapes it is exactly ``add``."""
+        s = self._in(src)
+        shapes = [s]
+        for other in others:
+            o = self._in(other)
+            step = o.h // s.h if s.h else 0
+            if o.c > s.c:
+                raise SpecError(
+                    f"shortcut {name!r}: {other!r} has {o.c} channels but the map it is added to "
+                    f"has {s.c}; darknet would drop {o.c - s.c} channels. Point 'from' at a layer "
+                    f"with at most {s.c} channels"
+                )
+            if step < 1 or o.h != step * s.h or o.w != step * s.w:
+                raise SpecError(
+                    f"shortcut {name!r}: {other!r} is {o.h}×{o.w}, which is not an integer "
+                    f"multiple of the {s.h}×{s.w} map it is added to; point 'from' at a layer of "
+                    f"the same size (or exactly 2×, 4×, ... larger)"
+                )
+            shapes.append(o)
+        return self._add(Layer(name, "add", (src, *others), tuple(shapes), s, self.stage))
+
     # --- common blocks --------------------------------------------------------------------------
 
     def conv_bn_act(self, prefix: str, src: str, out_c: int, kernel: int, stride: int = 1,
