@@ -25,7 +25,7 @@ Design choices, stated once here and shown by ``cspcost models``:
   concat; ``csp`` pools after the concat and *before* its last transition, which so runs at the next
   stage's resolution. The paper gives no widths or placement; these are the choices that land
   CSPPeleeNet (γ = 0.5) on the paper's Table 1: 0.877 against 0.888 darknet BFLOPs and 2.841M against
-  2.83M conv weights. Pooling after the last transition instead gives 1.108 BFLOPs, more than PeleeNet's
+  2.83M conv weights. Pooling after the last transition instead gives 1.11 BFLOPs, more than PeleeNet's
   1.017, and compressing PeleeNet's partial transition by 0.5 gives 0.864 BFLOPs but 2.35M weights.
 - The last stage: DenseNet has no transition after its last block; the CSP strategies give it their
   transitions without pooling, the last of them keeping the block's full width (θ = 1) as DenseNet's
