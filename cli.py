@@ -8,12 +8,13 @@ from __future__ import annotations
 import functools
 import sys
 from collections.abc import Callable
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
 
-from costmodel import MODELS, SpecError, analyze, expand, resolve
+from costmodel import MODELS, Profile, SpecError, analyze, expand, resolve
 from costmodel.families.common import Fusion
 from costmodel.zoo import knobs
 from reports.tables import Format, render_profile
@@ -61,14 +62,24 @@ FusionOpt = Annotated[
 ]
 GrowthOpt = Annotated[int | None, typer.Option("--growth-rate", "-k", help="Growth rate k.")]
 InputOpt = Annotated[int, typer.Option("--input", "-i", help="Square input size in pixels.")]
+class Precision(StrEnum):
+    fp32 = "fp32"
+    fp16 = "fp16"
+    bf16 = "bf16"
+    int8 = "int8"
+
+
 PrecisionOpt = Annotated[
-    str, typer.Option("--precision", "-p", help="Bytes per element: fp32, fp16, bf16 or int8.")
+    Precision,
+    typer.Option("--precision", "-p", help="Element size for the byte columns: fp32 4 B, fp16/bf16 2 B, "
+                 "int8 1 B."),
 ]
 FormatOpt = Annotated[Format, typer.Option("--format", help="Output format.")]
 
 
-def load_profile(model: str, gamma: float | None, fusion: Fusion | None,
-                 growth_rate: int | None, input_size: int | None, precision: str):
+def load_profile(model: str, gamma: float | None = None, fusion: Fusion | str | None = None,
+                 growth_rate: int | None = None, input_size: int | None = None,
+                 precision: str = "fp32") -> Profile:
     """Profile a named model or a darknet cfg with the CLI's knobs."""
     if model.endswith(".cfg") or Path(model).is_file():
         from costmodel import darknet  # type: ignore[attr-defined]
@@ -76,10 +87,10 @@ def load_profile(model: str, gamma: float | None, fusion: Fusion | None,
         if gamma is not None or fusion is not None or growth_rate is not None:
             raise SpecError(f"{model} is a cfg file: --gamma, --fusion and --growth-rate do not "
                             f"apply; edit the file instead")
-        return analyze(darknet.load(model, input_size), precision)
+        return analyze(darknet.load(model, input_size), str(precision))
     config = resolve(model, gamma=gamma, fusion=fusion, growth_rate=growth_rate)
     size = input_size if input_size is not None else MODELS[model].default_input
-    return analyze(expand(config, size), precision)
+    return analyze(expand(config, size), str(precision))
 
 
 @app.command()
@@ -90,8 +101,8 @@ def table(
     fusion: FusionOpt = None,
     growth_rate: GrowthOpt = None,
     input_size: Annotated[int | None, typer.Option(
-        "--input", "-i", help="Square input size in pixels [default: 224, or the cfg's size]")] = None,
-    precision: PrecisionOpt = "fp32",
+        "--input", "-i", help="Square input size in pixels (default: 224, or a cfg's own size).")] = None,
+    precision: PrecisionOpt = Precision.fp32,
     fmt: FormatOpt = Format.table,
 ) -> None:
     """Per-layer costs of one model, with a totals row and the bottleneck summary."""
@@ -111,13 +122,170 @@ def models() -> None:
         t.add_column(h)
     for name, entry in MODELS.items():
         cfg = entry.config
-        defaults = f"k={cfg.growth_rate}, blocks={cfg.block_config}"
-        if cfg.fusion != "none":
+        defaults = getattr(cfg, "summary", None) or (
+            f"k={cfg.growth_rate}, blocks={cfg.block_config}")
+        if cfg.fusion != "none" and not hasattr(cfg, "summary"):
             defaults += f", γ={cfg.part_ratio}, fusion={cfg.fusion}"
         t.add_row(name, entry.description, ", ".join(knobs(cfg)), defaults)
-    Console().print(t)
+    Console(width=140).print(t)
     typer.echo("Fusion strategies: none, fusion_first, fusion_last, csp (paper Figure 3). "
                "γ splits p1 = ⌊γ·c + ½⌋ channels past each block.")
+
+
+# --- comparisons, plots and the HTML report (issue 4) ---------------------------------------------
+
+SPEC_CONTEXT = {"allow_extra_args": True, "ignore_unknown_options": True}
+SPEC_HELP = (
+    "Models, each a named model (see 'cspcost models') or a darknet .cfg path, followed by its own "
+    "options: --gamma/-g G (partial ratio in [0, 1)), --fusion/-f "
+    "{none,fusion_first,fusion_last,csp}, --growth-rate/-k K, --input/-i PIXELS. Options before "
+    "the first model apply to all. Compact form: cspdensenet201:gamma=0.5,fusion=csp."
+)
+ModelsArg = Annotated[
+    list[str],
+    typer.Argument(metavar="MODELS", help=SPEC_HELP,
+                   show_default=False),
+]
+DeviceOpt = Annotated[str, typer.Option(
+    "--device", "-d", help="Roofline device: a preset (h100-sxm, a100-sxm, v100-sxm, t4, "
+    "jetson-nano, xeon-8380, desktop-avx2, raspberry-pi4) or PEAK_GFLOPS,BANDWIDTH_GBS of your "
+    "own, e.g. 500,25 for 500 GFLOP/s and 25 GB/s.")]
+GammasOpt = Annotated[str, typer.Option(
+    "--gammas", help="γ values of the sweep, comma-separated, each in [0, 1).")]
+GrowthRatesOpt = Annotated[str, typer.Option(
+    "--growth-rates", help="Growth rates k of the scaling plot, comma-separated.")]
+GAMMAS_DEFAULT = "0,0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8,0.9"
+GROWTH_DEFAULT = "12,24,32,48"
+
+
+class PlotKind(StrEnum):
+    bottleneck = "bottleneck"
+    scaling = "scaling"
+    stages = "stages"
+    gamma = "gamma"
+    roofline = "roofline"
+
+
+def plot_options(precision: str, device: str, gammas: str, growth_rates: str) -> dict[str, Any]:
+    from costmodel.specs import parse_list
+    from reports.devices import pick_device
+
+    return {"precision": precision, "device": pick_device(device),
+            "gammas": parse_list(gammas, "--gammas"),
+            "growth_rates": parse_list(growth_rates, "--growth-rates", int)}
+
+
+@app.command(context_settings=SPEC_CONTEXT)
+@friendly
+def compare(models: ModelsArg, precision: PrecisionOpt = Precision.fp32,
+            fmt: FormatOpt = Format.table) -> None:
+    """Models side by side: totals (MACs, FLOPs, params, CIO, concat traffic, bytes at the
+    precision) and per stage, each with its delta in percent against the first model.
+
+    Example: cspcost compare densenet201 cspdensenet201 --gamma 0.5 --fusion csp
+    """
+    from costmodel.specs import load_profiles, parse_specs
+    from reports.compare import render_comparison
+
+    sys.stdout.write(render_comparison(load_profiles(parse_specs(models), precision), fmt))
+
+
+@app.command(context_settings=SPEC_CONTEXT)
+@friendly
+def plot(
+    kind: Annotated[PlotKind, typer.Argument(
+        help="bottleneck: per-layer MACs, first model is the baseline; scaling: per-layer FLOPs "
+        "at --growth-rates; stages: per-stage MACs and CIO; gamma: MACs, params and CIO against "
+        "--gammas per fusion strategy (one model); roofline: layers on a device's roofline.")],
+    models: ModelsArg,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for KIND.png and KIND.svg.")] =
+    Path("."),
+    precision: PrecisionOpt = Precision.fp32,
+    device: DeviceOpt = "jetson-nano",
+    gammas: GammasOpt = GAMMAS_DEFAULT,
+    growth_rates: GrowthRatesOpt = GROWTH_DEFAULT,
+) -> None:
+    """Save one plot as OUT/KIND.png and OUT/KIND.svg.
+
+    Example: cspcost plot bottleneck peleenet csppeleenet --out plots
+    """
+    from costmodel.specs import parse_specs
+    from reports.plots import figure_for, save_figure
+
+    opts = plot_options(precision, device, gammas, growth_rates)
+    for path in save_figure(figure_for(kind.value, parse_specs(models), **opts), out, kind.value):
+        typer.echo(f"wrote {path}")
+
+
+@app.command(context_settings=SPEC_CONTEXT)
+@friendly
+def report(
+    models: ModelsArg,
+    out: Annotated[Path, typer.Option(
+        "--out", "-o", help="Folder to write (replaced only if empty or an earlier report).")],
+    precision: PrecisionOpt = Precision.fp32,
+    device: DeviceOpt = "jetson-nano",
+    gammas: GammasOpt = GAMMAS_DEFAULT,
+    growth_rates: GrowthRatesOpt = GROWTH_DEFAULT,
+) -> None:
+    """One self-contained HTML page (OUT/index.html: tables, inlined plots, conventions, the command
+    that made it) and the CSV/JSON behind every table, written atomically."""
+    import shlex
+
+    from costmodel.specs import parse_specs
+    from reports.html import REPORT_PAGE, make_report
+
+    opts = plot_options(precision, device, gammas, growth_rates)
+    command = shlex.join(["cspcost", "report", *models, "--out", str(out), "--precision",
+                          precision, "--device", device, "--gammas", gammas, "--growth-rates",
+                          growth_rates])
+    path = make_report(out, parse_specs(models), command=command, **opts)
+    typer.echo(f"wrote {path / REPORT_PAGE}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """The console entry point: usage errors (a bad choice, a non-number) also become one line and
+    exit code 2, instead of click's multi-line box."""
+    # typer vendors click; BadParameter is public, and its base is click's UsageError, which also
+    # covers a missing argument or an unknown command.
+    usage_error: type[Exception] = typer.BadParameter.__base__  # type: ignore[assignment]
+    try:
+        code = app(args=argv, prog_name="cspcost", standalone_mode=False)
+    except usage_error as err:
+        ctx = getattr(err, "ctx", None)
+        where = ctx.command_path if ctx is not None else "cspcost"
+        typer.echo(f"error: {err.format_message()} (see '{where} --help')", err=True)  # type: ignore[attr-defined]
+        sys.exit(2)
+    except KeyboardInterrupt:
+        typer.echo("interrupted", err=True)
+        sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+# --- issue 3: reproduce the paper's cost columns ------------------------------------------------
+
+
+@app.command()
+@friendly
+def reproduce(
+    out: Annotated[Path, typer.Option(
+        "--out", "-o", help="Folder for reproduce.csv and reproduce.md (created if absent).")
+    ] = Path("reproduce"),
+    fmt: FormatOpt = Format.table,
+    cfg_dir: Annotated[Path | None, typer.Option(
+        "--cfg-dir", help="Folder of the authors' darknet cfgs (default: $CSPCOST_DARKNET_CFG or "
+        "../shared/reference/darknet-cfg); models whose cfg is absent use the native twin.")
+    ] = None,
+) -> None:
+    """Our params (M, conv weights), darknet BFLOPs (1e9) and CIO (M elements, conv+pool) beside
+    the CSPNet paper's for every model of REFERENCE.md §1 and §2, with the difference in percent."""
+    from reports.reproduce import render, write
+    from reports.reproduce import reproduce as run_reproduce
+
+    rows = run_reproduce(cfg_dir)
+    sys.stdout.write(render(rows, fmt))
+    for path in write(rows, out):
+        typer.echo(f"wrote {path}", err=True)
 
 
 # --- search (issue 5) -----------------------------------------------------------------------------
@@ -229,4 +397,4 @@ def search(
 
 
 if __name__ == "__main__":
-    app()
+    main()

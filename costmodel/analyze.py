@@ -37,6 +37,7 @@ CONVENTIONS: dict[str, str] = {
     "bflops_darknet": "(2·conv/FC MACs + Σ pool k²·C·H_out·W_out) / 1e9, darknet's convention",
     "act_bytes": "activation elements read + written × bytes per element",
     "weight_bytes": "params × bytes per element",
+    "peak_act_bytes": "footprint: most activation bytes alive at once (eager execution, no in-place)",
     "intensity": "(flops + flops_other) / (act_bytes + weight_bytes), FLOP per byte",
 }
 
@@ -94,6 +95,33 @@ class Profile:
             [(layer.name, cost.macs) for layer, cost in self.rows() if cost.macs > 0]
         )
 
+    def peak_activation(self) -> tuple[int, str]:
+        """Footprint, not traffic: the most activation elements alive at once, and the layer at which
+        that happens. A tensor lives from the layer that writes it until its last reader has run (the
+        input counts, the weights do not); a split is a view and allocates nothing; each layer's output
+        is allocated while its inputs are still alive. This is what a runtime without in-place reuse
+        holds, as torch's eager mode does."""
+        layers = self.network.layers
+        last_read: dict[str, int] = {}
+        for i, layer in enumerate(layers):
+            for src in layer.inputs:
+                last_read[src] = i
+        size: dict[str, int] = {"": self.network.input_shape.numel}
+        live = size[""]
+        peak, where = live, ""
+        for i, layer in enumerate(layers):
+            new = 0 if layer.kind == "split" else layer.out_shape.numel
+            size[layer.name] = new
+            live += new
+            if live > peak:
+                peak, where = live, layer.name
+            for src in layer.inputs:
+                if last_read[src] == i:
+                    live -= size[src]
+            if layer.name not in last_read and i != len(layers) - 1:
+                live -= new
+        return peak, where
+
     @property
     def bflops_darknet(self) -> float:
         return self.totals.flops_darknet / 1e9
@@ -126,6 +154,7 @@ class Profile:
             "bflops_darknet": t.flops_darknet / 1e9,
             "act_bytes": (t.read_elements + t.write_elements) * b,
             "weight_bytes": t.params * b,
+            "peak_act_bytes": self.peak_activation()[0] * b,
             "layers": len(self.costs),
         }
 

@@ -39,10 +39,20 @@ class Split(nn.Module):
 
 
 class Add(nn.Module):
+    """Residual sum. A later input with fewer channels or an integer multiple of the size is
+    subsampled and added into the first channels (darknet's ``[shortcut]``, see
+    ``GraphBuilder.shortcut``)."""
+
     def forward(self, *xs: torch.Tensor) -> torch.Tensor:
         out = xs[0]
         for x in xs[1:]:
-            out = out + x
+            if x.shape[1:] == out.shape[1:]:
+                out = out + x
+                continue
+            step = x.shape[2] // out.shape[2]
+            x = x[:, :, ::step, ::step]
+            c = x.shape[1]
+            out = torch.cat((out[:, :c] + x, out[:, c:]), dim=1) if c < out.shape[1] else out + x
         return out
 
 

@@ -14,8 +14,10 @@ from typing import Any
 
 from costmodel.errors import SpecError
 from costmodel.families.common import Fusion
+from costmodel.families.darknet53 import DarknetConfig, expand_darknet
 from costmodel.families.densenet import DenseNetConfig, expand_densenet
 from costmodel.families.peleenet import PeleeNetConfig, expand_peleenet
+from costmodel.families.resnet import ResNetConfig, expand_resnet
 from costmodel.graph import Network, Shape
 
 __all__ = ["EXPANDERS", "MODELS", "ModelEntry", "expand", "register_expander", "resolve"]
@@ -35,6 +37,8 @@ def register_expander(config_type: type) -> Callable[[Callable[[Any, Shape], Net
 
 register_expander(DenseNetConfig)(expand_densenet)
 register_expander(PeleeNetConfig)(expand_peleenet)
+register_expander(ResNetConfig)(expand_resnet)
+register_expander(DarknetConfig)(expand_darknet)
 
 
 @dataclass(frozen=True)
@@ -70,6 +74,32 @@ MODELS: dict[str, ModelEntry] = {
         PeleeNetConfig(part_ratio=0.5, fusion=Fusion.csp, name="csppeleenet"),
         "CSPPeleeNet, γ 0.5, csp (paper Table 1)",
     ),
+    # The CSPNet authors' ImageNet models (paper Table 2), laid out as their darknet cfgs are.
+    "resnet10": ModelEntry(
+        ResNetConfig(depths=(1, 1, 1, 1), widths=(64, 128, 256, 512),
+                     bottleneck_widths=(64, 128, 256, 512), basic=True, name="resnet10"),
+        "ResNet-10, basic blocks (resnet10.cfg)", 256,
+    ),
+    "resnet50": ModelEntry(ResNetConfig(classifier_first=True, name="resnet50"),
+                           "ResNet-50 (resnet50.cfg)", 256),
+    "cspresnet50": ModelEntry(
+        ResNetConfig(part_ratio=0.5, fusion=Fusion.csp, head_width=1024, name="cspresnet50"),
+        "CSPResNet-50, γ 0.5 (csresnet50.cfg)", 256,
+    ),
+    "resnext50": ModelEntry(
+        ResNetConfig(bottleneck_widths=(128, 256, 512, 1024), groups=32, name="resnext50"),
+        "ResNeXt-50 32×4d (resnext50.cfg)", 256,
+    ),
+    "cspresnext50": ModelEntry(
+        ResNetConfig(bottleneck_widths=(128, 256, 512, 1024), groups=32, part_ratio=0.5,
+                     fusion=Fusion.csp, head_width=2048, name="cspresnext50"),
+        "CSPResNeXt-50, γ 0.5 (csresnext50.cfg)", 256,
+    ),
+    "darknet53": ModelEntry(DarknetConfig(), "Darknet-53 (darknet53.cfg)", 256),
+    "cspdarknet53": ModelEntry(
+        DarknetConfig(part_ratio=0.5, fusion=Fusion.csp, name="cspdarknet53"),
+        "CSPDarknet-53, γ 0.5 (csdarknet53.cfg)", 256,
+    ),
 }
 
 KNOBS: dict[str, str] = {
@@ -79,6 +109,7 @@ KNOBS: dict[str, str] = {
     "block_config": "block_config",
     "bn_size": "bn_size",
     "compression": "compression",
+    "partial_compression": "partial_compression",
     "num_classes": "num_classes",
 }
 

@@ -56,6 +56,7 @@ COLUMNS: tuple[tuple[str, str, Callable[[Any], str]], ...] = (
 def summary_lines(profile: Profile) -> list[str]:
     t = profile.totals
     b = profile.bottleneck()
+    peak, peak_at = profile.peak_activation()
     shape = profile.network.input_shape
     lines = [
         f"{profile.name} at {shape.c}×{shape.h}×{shape.w}, batch 1, {profile.precision}: "
@@ -63,7 +64,8 @@ def summary_lines(profile: Profile) -> list[str]:
         f"{t.params:,} params ({t.params_conv:,} conv weights), "
         f"darknet {profile.bflops_darknet:.3f} BFLOPs",
         f"CIO {t.cio_conv / 1e6:,.2f} M elem (conv) / {t.cio_conv_pool / 1e6:,.2f} M elem "
-        f"(conv+pool); concat traffic {t.concat_elements / 1e6:,.2f} M elem",
+        f"(conv+pool); concat traffic {t.concat_elements / 1e6:,.2f} M elem; peak activation "
+        f"footprint {peak * profile.bytes_per_element / 2**20:,.2f} MiB at {peak_at}",
         f"bottleneck: peak {b.peak_layer} = {b.peak_macs / 1e6:,.2f} MMACs "
         f"({b.peak_share:.1%} of total), peak/mean {b.peak_to_mean:.2f}, CV {b.cv:.2f} "
         f"over {b.layers} layers with MACs",
@@ -86,12 +88,18 @@ def _shape(s: Sequence[int]) -> str:
     return "×".join(map(str, s))
 
 
+# The human formats leave out what is derivable at a glance (FLOPs = 2·MACs) or rarely read per
+# layer; CSV and JSON carry every column.
+HUMAN_COLUMNS = tuple(c for c in COLUMNS if c[0] not in {"flops", "flops_other", "weight_bytes"})
+
+
 def _text_rows(profile: Profile) -> tuple[list[str], list[list[str]]]:
     rows, totals = _records(profile)
-    header = ["layer", "kind", "output (C×H×W)", *[h for _, h, _ in COLUMNS]]
-    body = [[r["name"], r["kind"], _shape(r["out_shape"]), *[f(r[k]) for k, _, f in COLUMNS]]
-            for r in rows]
-    body.append(["TOTAL", "", "", *[f(totals[k]) for k, _, f in COLUMNS]])
+    total_macs = totals["macs"] or 1
+    header = ["layer", "kind", "output (C×H×W)", "MACs %", *[h for _, h, _ in HUMAN_COLUMNS]]
+    body = [[r["name"], r["kind"], _shape(r["out_shape"]), f"{100 * r['macs'] / total_macs:.1f}",
+             *[f(r[k]) for k, _, f in HUMAN_COLUMNS]] for r in rows]
+    body.append(["TOTAL", "", "", "100.0", *[f(totals[k]) for k, _, f in HUMAN_COLUMNS]])
     return header, body
 
 
@@ -125,15 +133,16 @@ def _rich_table(profile: Profile, header: list[str], body: list[list[str]]) -> s
     from rich.table import Table
 
     peak = profile.bottleneck().peak_layer
-    table = Table(title=f"{profile.name} — per-layer costs", show_lines=False)
+    table = Table(title=f"{profile.name} — per-layer costs (batch 1, {profile.precision}; peak "
+                  f"MACs layer in red)", show_lines=False)
     for i, h in enumerate(header):
-        table.add_column(h, justify="left" if i < 3 else "right", no_wrap=i == 0)
+        table.add_column(h, justify="left" if i < 3 else "right", no_wrap=True)
     for row in body[:-1]:
         table.add_row(*row, style="bold red" if row[0] == peak else None)
     table.add_section()
     table.add_row(*body[-1], style="bold")
-    console = Console(width=max(200, sum(len(h) for h in header) + 60), record=True,
-                      force_terminal=False)
+    widths = [max(len(h), *(len(r[i]) for r in body)) for i, h in enumerate(header)]
+    console = Console(width=sum(widths) + 3 * len(widths) + 1, record=True, force_terminal=False)
     with console.capture() as cap:
         console.print(table)
         for line in summary_lines(profile):

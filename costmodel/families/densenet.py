@@ -14,10 +14,15 @@ CSPDenseNet applies ``costmodel.families.common.csp_stage`` to every block.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
+from typing import TYPE_CHECKING
 
 from costmodel.errors import SpecError
 from costmodel.families.common import Fusion, check_csp, csp_stage
 from costmodel.graph import INPUT, GraphBuilder, Network, Shape
+
+if TYPE_CHECKING:
+    from costmodel.families.peleenet import PeleeNetConfig
 
 __all__ = ["DenseNetConfig", "dense_block_network", "expand_densenet"]
 
@@ -37,6 +42,16 @@ def check_blocks(block_config: tuple[int, ...]) -> None:
         _positive_int("a block's layer count", n, "each block needs at least one layer")
 
 
+def check_dense_family(cfg: DenseNetConfig | PeleeNetConfig, init_example: int) -> None:
+    """The checks DenseNet and PeleeNet configs share: widths, depths, classes and the CSP knobs."""
+    _positive_int("growth rate", cfg.growth_rate, "use e.g. 32")
+    check_blocks(cfg.block_config)
+    _positive_int("num_init_features", cfg.num_init_features, f"use e.g. {init_example}")
+    _positive_int("num_classes", cfg.num_classes, "use e.g. 1000")
+    _positive_int("in_channels", cfg.in_channels, "use 3 for RGB")
+    check_csp(cfg.part_ratio, cfg.fusion, cfg.partial_compression)
+
+
 @dataclass(frozen=True)
 class DenseNetConfig:
     """DenseNet-BC and CSPDenseNet. ``part_ratio`` (γ) and ``fusion`` make it CSP."""
@@ -50,19 +65,15 @@ class DenseNetConfig:
     in_channels: int = 3
     part_ratio: float = 0.0
     fusion: Fusion | str = Fusion.none
+    partial_compression: float | None = None
     name: str = "densenet"
 
     def __post_init__(self) -> None:
-        _positive_int("growth rate", self.growth_rate, "use e.g. 32")
-        check_blocks(self.block_config)
-        _positive_int("num_init_features", self.num_init_features, "use e.g. 64")
-        _positive_int("num_classes", self.num_classes, "use e.g. 1000")
-        _positive_int("in_channels", self.in_channels, "use 3 for RGB")
+        check_dense_family(self, 64)
         if isinstance(self.bn_size, bool) or not isinstance(self.bn_size, int) or self.bn_size < 0:
             raise SpecError(f"bn_size = {self.bn_size!r} must be an integer ≥ 0 (0: no bottleneck)")
         if not 0.0 < self.compression <= 1.0:
             raise SpecError(f"compression = {self.compression} must be in (0, 1]; DenseNet-BC uses 0.5")
-        check_csp(self.part_ratio, self.fusion)
 
     @property
     def label(self) -> str:
@@ -108,12 +119,12 @@ def expand_densenet(cfg: DenseNetConfig, shape: Shape) -> Network:
             x,
             gamma=cfg.part_ratio,
             fusion=cfg.fusion,
-            dense=lambda s, i=i, n=layers: _dense_block(
-                g, f"features.denseblock{i}", s, n, cfg.growth_rate, cfg.bn_size
-            ),
-            transition=lambda p, s, c: _transition(g, p, s, c),
+            dense=partial(_dense_block, g, f"features.denseblock{i}", layers=layers,
+                          growth=cfg.growth_rate, bn_size=cfg.bn_size),
+            transition=partial(_transition, g),
             compression=cfg.compression,
             pool=i < last,
+            partial_compression=cfg.partial_compression,
             baseline_transition=i < last,
         )
     g.stage = "head"

@@ -14,10 +14,11 @@ CSPPeleeNet applies ``costmodel.families.common.csp_stage`` to every stage (θ =
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 from costmodel.errors import SpecError
-from costmodel.families.common import Fusion, check_csp, csp_stage
-from costmodel.families.densenet import _positive_int, check_blocks
+from costmodel.families.common import Fusion, csp_stage
+from costmodel.families.densenet import _positive_int, check_dense_family
 from costmodel.graph import INPUT, GraphBuilder, Network, Shape
 
 __all__ = ["PeleeNetConfig", "expand_peleenet"]
@@ -33,16 +34,16 @@ class PeleeNetConfig:
     in_channels: int = 3
     part_ratio: float = 0.0
     fusion: Fusion | str = Fusion.none
+    partial_compression: float | None = None
     name: str = "peleenet"
 
     def __post_init__(self) -> None:
-        _positive_int("growth rate", self.growth_rate, "use e.g. 32")
+        check_dense_family(self, 32)
         if self.growth_rate % 2:
             raise SpecError(
                 f"growth rate = {self.growth_rate} must be even: PeleeNet splits it between two "
                 f"branches; use e.g. {self.growth_rate + 1}"
             )
-        check_blocks(self.block_config)
         if len(self.bottleneck_width) != len(self.block_config):
             raise SpecError(
                 f"bottleneck_width {self.bottleneck_width} needs one entry per block of "
@@ -50,12 +51,8 @@ class PeleeNetConfig:
             )
         for bw in self.bottleneck_width:
             _positive_int("a bottleneck width", bw, "use e.g. (1, 2, 4, 4)")
-        _positive_int("num_init_features", self.num_init_features, "use e.g. 32")
         if self.num_init_features % 2:
             raise SpecError(f"num_init_features = {self.num_init_features} must be even (stem)")
-        _positive_int("num_classes", self.num_classes, "use e.g. 1000")
-        _positive_int("in_channels", self.in_channels, "use 3 for RGB")
-        check_csp(self.part_ratio, self.fusion)
 
     @property
     def label(self) -> str:
@@ -112,12 +109,12 @@ def expand_peleenet(cfg: PeleeNetConfig, shape: Shape) -> Network:
             x,
             gamma=cfg.part_ratio,
             fusion=cfg.fusion,
-            dense=lambda s, i=i, n=layers, w=width: _dense_block(
-                g, f"features.denseblock{i}", s, n, cfg.growth_rate, w
-            ),
-            transition=lambda pre, s, c: g.conv_bn_act(pre, s, c, 1),
+            dense=partial(_dense_block, g, f"features.denseblock{i}", layers=layers,
+                          growth=cfg.growth_rate, width=width),
+            transition=partial(g.conv_bn_act, kernel=1),
             compression=1.0,
             pool=i < last,
+            partial_compression=cfg.partial_compression,
         )
     g.stage = "head"
     x = g.gap("avgpool", x)

@@ -1,0 +1,318 @@
+"""``cspcost report``: one self-contained HTML page comparing models, and the data behind it.
+
+The page shows what the CSPNet paper (Wang et al., CVPRW 2020) argues about: totals and per-stage
+costs against the first model, the per-layer computational bottleneck (§3.1, §4.5), per-stage MACs
+and CIO, a γ sweep over the fusion strategies (Figure 3), growth-rate scaling and a roofline. Plots
+are inlined as base64 PNG, so the page needs no other file; every table also goes out as CSV and
+JSON beside it, with the per-layer profile of every model, and each plot as PNG and SVG.
+
+Everything is rendered in memory first and written to a temporary folder beside ``--out``, which is
+renamed into place only when complete: a failure leaves no half-written report.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import html
+import json
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from matplotlib.figure import Figure
+
+from costmodel.analyze import CONVENTIONS, Profile
+from costmodel.bottleneck import bottleneck_reduction
+from costmodel.errors import SpecError
+from costmodel.specs import ModelSpec, is_cfg, load_profiles
+from reports.compare import comparison, comparison_grid, comparison_records
+from reports.devices import Device
+from reports.frames import gamma_sweep_frame, roofline_frame, scaling_frame, stage_frame
+from reports.plots import (
+    DEFAULT_GAMMAS,
+    DEFAULT_GROWTH_RATES,
+    figure_bottleneck,
+    figure_files,
+    figure_gamma_sweep,
+    figure_roofline,
+    figure_scaling,
+    figure_stage_bars,
+)
+
+__all__ = [
+    "REPORT_PAGE",
+    "bottleneck_frame",
+    "build_report",
+    "make_report",
+    "roofline_summary",
+    "slug",
+    "write_tree",
+]
+
+REPORT_PAGE = "index.html"
+
+CSS = """
+body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:2rem auto;max-width:1500px;
+padding:0 1rem;color:#222;line-height:1.4}
+h1{font-size:1.6rem}h2{border-bottom:1px solid #ccc;padding-bottom:.2rem;margin-top:2.2rem}
+table{border-collapse:collapse;font-size:.85rem;margin:.6rem 0}
+th,td{border:1px solid #ddd;padding:.25rem .5rem;text-align:right}
+th{background:#f3f3f3}.text{text-align:left}
+img{max-width:100%;height:auto;border:1px solid #eee}
+pre{background:#f6f6f6;padding:.6rem;white-space:pre-wrap;overflow-wrap:anywhere}.note{color:#555;font-size:.9rem}
+nav a{margin-right:1rem}
+"""
+
+
+def slug(text: str) -> str:
+    """A file-name-safe form of a model label."""
+    return re.sub(r"[^A-Za-z0-9_.=-]+", "_", text).strip("_") or "model"
+
+
+def bottleneck_frame(profiles: Sequence[Profile]) -> pd.DataFrame:
+    """Each profile's bottleneck summary, with its reduction against the first profile."""
+    base = profiles[0].bottleneck()
+    rows = []
+    for p in profiles:
+        b = p.bottleneck()
+        rows.append({"model": p.name, **b.as_dict(),
+                     "reduction_vs_baseline": bottleneck_reduction(base, b)})
+    return pd.DataFrame(rows)
+
+
+def roofline_summary(profiles: Sequence[Profile], device: Device) -> pd.DataFrame:
+    """Per model: layers on each side of the ridge point and the estimated time they take."""
+    rows = []
+    for p in profiles:
+        frame = roofline_frame(p, device)
+        mem = frame[frame["bound"] == "memory"]
+        rows.append({"model": p.name, "device": device.name, "precision": p.precision,
+                     "ridge_flop_per_byte": device.ridge(p.precision), "layers": len(frame),
+                     "memory_bound_layers": len(mem),
+                     "est_time_ms": 1e3 * frame["time_s"].sum(),
+                     "memory_bound_time_share": mem["time_s"].sum() / frame["time_s"].sum()})
+    return pd.DataFrame(rows)
+
+
+@dataclass
+class Page:
+    """The HTML body being assembled and the files that go beside it."""
+
+    files: dict[str, bytes] = field(default_factory=dict)
+    body: list[str] = field(default_factory=list)
+    sections: list[tuple[str, str]] = field(default_factory=list)
+
+    def section(self, key: str, title: str, intro: str = "") -> None:
+        if self.sections:
+            self.body.append("</section>")
+        self.sections.append((key, title))
+        self.body.append(f'<section id="{key}"><h2>{html.escape(title)}</h2>')
+        if intro:
+            self.body.append(f'<p class="note">{intro}</p>')
+
+    def note(self, text: str) -> None:
+        self.body.append(f'<p class="note">{html.escape(text)}</p>')
+
+    def plot(self, fig: Figure, key: str, alt: str) -> None:
+        files = figure_files(fig, f"plots/{key}")
+        self.files.update(files)
+        data = base64.b64encode(files[f"plots/{key}.png"]).decode("ascii")
+        self.body.append(f'<figure><img id="plot-{key}" class="plot" alt="{html.escape(alt)}" '
+                         f'src="data:image/png;base64,{data}"><figcaption class="note">'
+                         f'<a href="plots/{key}.svg">SVG</a> · <a href="plots/{key}.png">PNG'
+                         f'</a></figcaption></figure>')
+
+    def data(self, key: str, frame: pd.DataFrame | None = None, json_data: Any = None) -> None:
+        """Write ``data/{key}.csv`` and ``.json`` and link them."""
+        if frame is not None:
+            self.files[f"data/{key}.csv"] = frame.to_csv(index=False).encode()
+        payload = json_data if json_data is not None else json.loads(
+            frame.to_json(orient="records")) if frame is not None else None
+        self.files[f"data/{key}.json"] = json.dumps(payload, indent=1, ensure_ascii=False).encode()
+        self.body.append(f'<p class="note">data: <a href="data/{key}.csv">{key}.csv</a> · '
+                         f'<a href="data/{key}.json">{key}.json</a></p>')
+
+    def table(self, header: Sequence[str], body: Sequence[Sequence[Any]], key: str = "",
+              text_cols: int = 1) -> None:
+        ident = f' id="table-{key}"' if key else ""
+        left = ' class="text"'
+
+        def cells(tag: str, values: Sequence[Any]) -> str:
+            return "".join(f"<{tag}{left if i < text_cols else ''}>{html.escape(str(v))}</{tag}>"
+                           for i, v in enumerate(values))
+
+        rows = [f"<tr>{cells('th', header)}</tr>", *[f"<tr>{cells('td', r)}</tr>" for r in body]]
+        self.body.append(f"<table{ident}>" + "".join(rows) + "</table>")
+
+    def frame_table(self, frame: pd.DataFrame, key: str,
+                    formats: dict[str, Callable[[Any], str]] | None = None) -> None:
+        formats = formats or {}
+        body = [[formats.get(c, _auto)(v) for c, v in row.items()]
+                for _, row in frame.iterrows()]
+        text_cols = next((i for i, c in enumerate(frame.columns)
+                          if pd.api.types.is_numeric_dtype(frame[c])), len(frame.columns))
+        self.table(list(frame.columns), body, key, text_cols)
+
+
+def _auto(v: Any) -> str:
+    if isinstance(v, float):
+        return f"{v:,.4g}" if abs(v) < 1e4 else f"{v:,.0f}"
+    return f"{v:,}" if isinstance(v, int) else str(v)
+
+
+def _signed_pct(v: float) -> str:
+    return f"{v:+.1%}"
+
+
+def _pct(v: float) -> str:
+    return f"{v:.1%}"
+
+
+def build_report(specs: Sequence[ModelSpec], *, precision: str = "fp32",
+                 device: Device, gammas: Sequence[float] = DEFAULT_GAMMAS,
+                 growth_rates: Sequence[int] = DEFAULT_GROWTH_RATES,
+                 command: str = "") -> dict[str, bytes]:
+    """Every file of the report, by relative path, rendered in memory (nothing is written)."""
+    profiles = load_profiles(specs, precision)
+    named = [s for s in specs if not is_cfg(s.model)]
+    page = Page()
+    names = ", ".join(p.name for p in profiles)
+
+    page.section("summary", "Totals and per-stage costs",
+                 f"Δ% is measured against the first model, <b>{html.escape(profiles[0].name)}"
+                 f"</b>. Batch 1, {html.escape(precision)}.")
+    data = comparison(profiles)
+    for (title, header, body), key in zip(comparison_grid(data), ("totals", "stages"), strict=True):
+        page.body.append(f"<h3>{html.escape(title)}</h3>")
+        page.table(header, body, key, len(header) - len(profiles))
+    page.data("comparison", pd.DataFrame(comparison_records(data)), data)
+
+    page.section("bottleneck", "Computational bottleneck",
+                 "Per-layer MACs in execution order. Bottleneck reduction = 1 − peak(model) / "
+                 "peak(first model); the CSPNet paper claims CSP cuts PeleeNet's bottleneck "
+                 "about in half.")
+    page.plot(figure_bottleneck(profiles), "bottleneck", f"per-layer MACs of {names}")
+    bn = bottleneck_frame(profiles)
+    page.frame_table(bn, "bottleneck", {"peak_share": _pct, "reduction_vs_baseline": _signed_pct})
+    page.data("bottleneck", bn)
+
+    page.section("stages", "MACs and CIO per stage")
+    page.plot(figure_stage_bars(profiles), "stages", f"per-stage MACs and CIO of {names}")
+    page.data("stages", stage_frame(profiles))
+
+    page.section("gamma", "γ sweep",
+                 "Totals as the partial ratio γ varies, one line per fusion strategy (paper "
+                 "Figure 3), for the first named model.")
+    if named:
+        sweep = gamma_sweep_frame(replace(named[0], gamma=None, fusion=None), gammas)
+        page.plot(figure_gamma_sweep(sweep, named[0].label), "gamma",
+                  f"γ sweep of {named[0].label}")
+        page.frame_table(sweep[["fusion", "gamma", "macs", "params", "cio_conv_pool", "note"]],
+                         "gamma")
+        page.data("gamma_sweep", sweep)
+    else:
+        page.note("no named model to sweep: a cfg file has no γ knob")
+
+    page.section("scaling", "Scaling with growth rate",
+                 f"FLOPs along the network of the first two named models at growth rates "
+                 f"{', '.join(map(str, growth_rates))}.")
+    try:
+        scaling = scaling_frame(named[:2], growth_rates) if named else None
+    except SpecError as err:
+        page.note(f"not drawn: {err}")
+        scaling = None
+    if scaling is not None:
+        page.plot(figure_scaling(scaling), "scaling", "per-layer FLOPs at several growth rates")
+        page.data("scaling", scaling)
+    elif not named:
+        page.note("no named model: a cfg file has no growth-rate knob")
+
+    page.section("roofline", f"Roofline on {device.name}",
+                 f"Peak {device.peak(precision) / 1e12:,.3g} TFLOP/s, bandwidth "
+                 f"{device.bandwidth / 1e9:,.4g} GB/s ({html.escape(device.source)}); each layer "
+                 f"at its arithmetic intensity, every access counted.")
+    page.plot(figure_roofline(profiles, device), "roofline", f"roofline of {names}")
+    roof = roofline_summary(profiles, device)
+    page.frame_table(roof, "roofline", {"memory_bound_time_share": _pct})
+    page.data("roofline", roof)
+
+    page.section("layers", "Per-layer profiles",
+                 "The full per-layer table of each model (the JSON contract of "
+                 "<code>cspcost table --format json</code>).")
+    for p in profiles:
+        stem = slug(p.name)
+        page.files[f"data/layers_{stem}.csv"] = p.to_frame().to_csv().encode()
+        page.files[f"data/layers_{stem}.json"] = json.dumps(
+            p.to_dict(), indent=1, ensure_ascii=False).encode()
+        page.body.append(f'<p>{html.escape(p.name)}: <a href="data/layers_{stem}.csv">CSV</a> · '
+                         f'<a href="data/layers_{stem}.json">JSON</a></p>')
+
+    page.section("conventions", "Conventions")
+    page.table(["name", "meaning"], sorted(CONVENTIONS.items()), "conventions", 2)
+    page.body.append("</section>")
+
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    nav = "".join(f'<a href="#{k}">{html.escape(t)}</a>' for k, t in page.sections)
+    head = (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+            f'<meta name="viewport" content="width=device-width, initial-scale=1">'
+            f"<title>cspcost report: {html.escape(names)}</title><style>{CSS}</style></head><body>"
+            f"<h1>cspcost report: {html.escape(names)}</h1>"
+            f'<p class="note">made {stamp} by</p><pre id="command">{html.escape(command)}</pre>'
+            f"<nav>{nav}</nav>")
+    page.files[REPORT_PAGE] = (head + "\n".join(page.body) + "</body></html>").encode()
+    return page.files
+
+
+def _fail(out: Path, err: OSError) -> SpecError:
+    reason = err.strerror or str(err)
+    return SpecError(f"cannot write the report to {out}: {reason}; choose a writable --out folder")
+
+
+def write_tree(out: Path, files: dict[str, bytes], marker: str = REPORT_PAGE) -> Path:
+    """Write ``files`` into a temporary folder beside ``out``, then rename it to ``out``.
+
+    An existing ``out`` is replaced only when it is empty or holds ``marker`` (an earlier report);
+    any failure removes the temporary folder and leaves ``out`` as it was.
+    """
+    out = Path(out).absolute()
+    if out.exists() and not out.is_dir():
+        raise SpecError(f"--out {out} is a file; give a folder for the report")
+    if out.is_dir() and any(out.iterdir()) and not (out / marker).exists():
+        raise SpecError(f"--out {out} holds other files and no {marker}; give an empty or new "
+                        f"folder so nothing of yours is replaced")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
+    except OSError as err:
+        raise _fail(out, err) from None
+    old: Path | None = None
+    try:
+        for rel, content in files.items():
+            path = tmp / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(content)
+        os.chmod(tmp, 0o755)  # mkdtemp makes it 0700
+        if out.exists():
+            old = out.with_name(f".{out.name}.{os.getpid()}.old")
+            out.rename(old)
+        tmp.rename(out)
+    except OSError as err:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if old is not None and not out.exists():
+            old.rename(out)
+        raise _fail(out, err) from None
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+    return out
+
+
+def make_report(out: Path, specs: Sequence[ModelSpec], **options: Any) -> Path:
+    """Build the report of ``specs`` (see ``build_report``) and write it atomically into ``out``."""
+    return write_tree(out, build_report(specs, **options))
