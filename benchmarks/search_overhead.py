@@ -22,7 +22,8 @@ from pathlib import Path
 import optuna
 
 from search.space import FAMILIES, suggest
-from search.study import design_costs, open_storage, prepare_study, run_search, run_worker
+from search.storage import open_storage
+from search.study import design_costs, prepare_study, run_search, run_worker
 
 
 def optuna_alone(url: str, trials: int, name: str = "optuna-alone") -> float:

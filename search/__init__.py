@@ -5,9 +5,9 @@ with analytic costs first, then measured latency, then a short seeded training r
 from __future__ import annotations
 
 from search.space import FAMILIES, Design, Family, family, suggest
+from search.storage import DEFAULT_STORAGE
 from search.study import (
     BUDGETS,
-    DEFAULT_STORAGE,
     OBJECTIVES,
     SearchResult,
     SearchSpec,

@@ -12,30 +12,21 @@ Inside a trial the order is fixed so that money is spent last:
 3. a short seeded training run (only when accuracy is an objective).
 
 Budgets are Optuna ≥ 5 constraints (``trial.set_constraint``: value − budget, feasible when ≤ 0).
-Storage is any Optuna RDB URL: SQLite by default, PostgreSQL for many workers on many machines. Each
-worker claims trials under a lock (a file lock for SQLite, an advisory lock for PostgreSQL), so a
-study ends with exactly the requested number of finished trials; heartbeats mark a killed worker's
-trial as failed and ``RetryHeartbeatStaleTrialCallback`` queues its design again. A design already
-evaluated in the study is never evaluated again: its trial reuses the stored result.
+Workers claim trials under a lock (``search.storage``), so a study ends with exactly the requested
+number of finished trials, and a killed worker's trial is retried. A design already evaluated in the
+study is never evaluated again: its trial reuses the stored result.
 """
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
-import hashlib
 import math
 import multiprocessing
 import os
 import socket
-import tempfile
-import threading
 import time
 import warnings
-import zlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, fields
-from pathlib import Path
 from typing import Any
 
 import optuna
@@ -44,17 +35,23 @@ from optuna.trial import FrozenTrial, TrialState
 
 from costmodel import SpecError, analyze, expand
 from search.space import Design, Family, family, suggest
+from search.storage import (
+    HEARTBEAT_S,
+    claim_lock,
+    heartbeat,
+    masked,
+    normalize_url,
+    open_storage,
+)
 
 __all__ = [
     "BUDGETS",
-    "DEFAULT_STORAGE",
     "OBJECTIVES",
     "SearchResult",
     "SearchSpec",
     "Snapshot",
     "explain_infeasible",
     "is_feasible",
-    "open_storage",
     "pareto_trials",
     "prepare_study",
     "result_of",
@@ -63,8 +60,6 @@ __all__ = [
     "snapshot",
 ]
 
-DEFAULT_STORAGE = "sqlite:///cspcost-search.db"
-HEARTBEAT_S = 5
 SPEC_ATTR = "cspcost.spec"
 RESULT_ATTR = "result"
 """The one user attribute of a trial that holds everything measured (one storage write per trial:
@@ -187,102 +182,6 @@ class SearchResult:
     @property
     def feasible(self) -> list[FrozenTrial]:
         return [t for t in self.trials if is_feasible(t)]
-
-
-# --- storage --------------------------------------------------------------------------------------
-
-
-def _masked(url: str) -> str:
-    """``url`` without its password, for messages."""
-    if "@" in url and "://" in url:
-        scheme, rest = url.split("://", 1)
-        cred, host = rest.rsplit("@", 1)
-        user = cred.split(":", 1)[0]
-        return f"{scheme}://{user}:***@{host}"
-    return url
-
-
-def normalize_url(url: str | None) -> str:
-    url = url or DEFAULT_STORAGE
-    if url.startswith(("postgresql://", "postgres://")):
-        # Only psycopg 3 is a dependency; SQLAlchemy's bare scheme means psycopg2.
-        url = "postgresql+psycopg://" + url.split("://", 1)[1]
-    if not url.startswith(("sqlite:///", "postgresql+", "mysql")):
-        raise SpecError(
-            f"storage {_masked(url)!r} is not a database URL; use e.g. sqlite:///search.db or "
-            f"postgresql://user:password@host:5432/db"
-        )
-    return url
-
-
-def open_storage(url: str, heartbeat_interval: int = HEARTBEAT_S) -> RDBStorage:
-    """An RDB storage with heartbeats; a URL that does not answer becomes a ``SpecError``."""
-    import sqlalchemy.exc
-
-    engine_kwargs: dict[str, Any] = {}
-    if url.startswith("postgresql"):
-        engine_kwargs = {"connect_args": {"connect_timeout": 5}, "pool_pre_ping": True}
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            return RDBStorage(
-                url,
-                engine_kwargs=engine_kwargs,
-                heartbeat_interval=heartbeat_interval,
-                grace_period=3 * heartbeat_interval,
-                heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=3),
-            )
-    except (sqlalchemy.exc.SQLAlchemyError, ImportError, OSError) as err:
-        reason = str(err).strip().splitlines()[0][:200] if str(err).strip() else type(err).__name__
-        raise SpecError(
-            f"storage {_masked(url)} does not answer ({reason}); start the database or fix "
-            f"--storage"
-        ) from None
-
-
-@contextlib.contextmanager
-def claim_lock(storage: RDBStorage, url: str, study_name: str) -> Iterator[None]:
-    """Serialise trial claims of one study across processes (and machines, for PostgreSQL)."""
-    if url.startswith("postgresql"):
-        from sqlalchemy import text
-
-        key = zlib.crc32(f"cspcost:{study_name}".encode())
-        with storage.engine.connect() as conn:
-            conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": key})
-            try:
-                yield
-            finally:
-                conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
-                conn.commit()
-        return
-    where = os.path.abspath(url.removeprefix("sqlite:///")) + "\0" + study_name
-    digest = hashlib.sha1(where.encode()).hexdigest()[:16]
-    path = Path(tempfile.gettempdir()) / f"cspcost-{digest}.lock"
-    with open(path, "a") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
-
-
-@contextlib.contextmanager
-def heartbeat(storage: RDBStorage, trial_id: int, interval: float) -> Iterator[None]:
-    """Record the trial's heartbeat every ``interval`` seconds while the body runs."""
-    stop = threading.Event()
-
-    def beat() -> None:
-        while not stop.wait(interval):
-            with contextlib.suppress(Exception):  # a missed beat only risks a retry
-                storage.record_heartbeat(trial_id)
-
-    thread = threading.Thread(target=beat, name=f"heartbeat-{trial_id}", daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
-        stop.set()
-        thread.join()
 
 
 # --- trial accounting -----------------------------------------------------------------------------
@@ -565,13 +464,13 @@ def _spec_for(storage: RDBStorage, url: str, name: str, given: dict[str, Any],
     if not resume:
         if name in names:
             raise SpecError(
-                f"study {name!r} already exists in {_masked(url)}; pass --resume to continue it, "
+                f"study {name!r} already exists in {masked(url)}; pass --resume to continue it, "
                 f"or --study with a new name"
             )
         return SearchSpec(**given)
     if name not in names:
         raise SpecError(
-            f"there is no study {name!r} in {_masked(url)} to resume"
+            f"there is no study {name!r} in {masked(url)} to resume"
             + (f"; it holds {', '.join(sorted(names))}" if names else "")
             + "; drop --resume to start it"
         )
@@ -645,7 +544,7 @@ def run_search(given: dict[str, Any], trials: int = 20, storage: str | None = No
     else:
         exits = _run_workers(url, study_name, trials, workers, heartbeat_interval, spec, progress)
     done = optuna.load_study(study_name=study_name, storage=rdb).get_trials()
-    return SearchResult(study_name, _masked(url), spec, trials, done, pareto_trials(done, spec),
+    return SearchResult(study_name, masked(url), spec, trials, done, pareto_trials(done, spec),
                         exits)
 
 

@@ -15,6 +15,7 @@ from cli import app
 from costmodel import SpecError, analyze, expand
 from search.data import load_dataset
 from search.space import FAMILIES, GAMMAS, Design, family, suggest
+from search.storage import normalize_url
 from search.study import (
     RESULT_ATTR,
     SPEC_ATTR,
@@ -22,7 +23,6 @@ from search.study import (
     SearchSpec,
     _check_budget_reachable,
     _claimed,
-    normalize_url,
     pareto_trials,
 )
 from search.train import holdout_split

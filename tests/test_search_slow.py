@@ -17,8 +17,8 @@ from typer.testing import CliRunner
 
 from cli import app
 from costmodel import DenseNetConfig
+from search.storage import normalize_url, open_storage
 from search.study import (
-    open_storage,
     prepare_study,
     result_of,
     run_search,
@@ -98,8 +98,6 @@ def test_kill_9_then_resume_loses_no_completed_trial(tmp_path: Path) -> None:
 
 
 def normalize(storage: str) -> str:
-    from search.study import normalize_url
-
     return normalize_url(storage)
 
 

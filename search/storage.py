@@ -1,0 +1,138 @@
+"""Where a study lives, and how workers share it: storage URLs, claim locks and heartbeats.
+
+Any Optuna RDB URL works: SQLite by default (embedded, nothing to start), PostgreSQL for many workers
+on many machines (a bare ``postgresql://`` URL gets the psycopg 3 driver). A URL that does not
+answer becomes one ``SpecError`` line, with the password masked.
+
+Workers claim trials one at a time under a lock (a file lock for SQLite, a PostgreSQL advisory lock
+otherwise), so counting the study's trials and asking for a new one is atomic across processes and
+machines. Each running trial beats every few seconds; a trial whose worker died (``kill -9``, a lost
+machine) goes stale, Optuna marks it failed and ``RetryHeartbeatStaleTrialCallback`` queues its
+design again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import os
+import tempfile
+import threading
+import warnings
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import optuna
+from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
+
+from costmodel import SpecError
+
+__all__ = [
+    "DEFAULT_STORAGE",
+    "HEARTBEAT_S",
+    "claim_lock",
+    "heartbeat",
+    "masked",
+    "normalize_url",
+    "open_storage",
+]
+
+DEFAULT_STORAGE = "sqlite:///cspcost-search.db"
+HEARTBEAT_S = 5
+"""Seconds between heartbeats; a trial is stale after three missed beats."""
+
+
+def masked(url: str) -> str:
+    """``url`` without its password, for messages."""
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        cred, host = rest.rsplit("@", 1)
+        user = cred.split(":", 1)[0]
+        return f"{scheme}://{user}:***@{host}"
+    return url
+
+
+def normalize_url(url: str | None) -> str:
+    url = url or DEFAULT_STORAGE
+    if url.startswith(("postgresql://", "postgres://")):
+        # Only psycopg 3 is a dependency; SQLAlchemy's bare scheme means psycopg2.
+        url = "postgresql+psycopg://" + url.split("://", 1)[1]
+    if not url.startswith(("sqlite:///", "postgresql+", "mysql")):
+        raise SpecError(
+            f"storage {masked(url)!r} is not a database URL; use e.g. sqlite:///search.db or "
+            f"postgresql://user:password@host:5432/db"
+        )
+    return url
+
+
+def open_storage(url: str, heartbeat_interval: int = HEARTBEAT_S) -> RDBStorage:
+    """An RDB storage with heartbeats; a URL that does not answer becomes a ``SpecError``."""
+    import sqlalchemy.exc
+
+    engine_kwargs: dict[str, Any] = {}
+    if url.startswith("postgresql"):
+        engine_kwargs = {"connect_args": {"connect_timeout": 5}, "pool_pre_ping": True}
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return RDBStorage(
+                url,
+                engine_kwargs=engine_kwargs,
+                heartbeat_interval=heartbeat_interval,
+                grace_period=3 * heartbeat_interval,
+                heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=3),
+            )
+    except (sqlalchemy.exc.SQLAlchemyError, ImportError, OSError) as err:
+        reason = str(err).strip().splitlines()[0][:200] if str(err).strip() else type(err).__name__
+        raise SpecError(
+            f"storage {masked(url)} does not answer ({reason}); start the database or fix "
+            f"--storage"
+        ) from None
+
+
+@contextlib.contextmanager
+def claim_lock(storage: RDBStorage, url: str, study_name: str) -> Iterator[None]:
+    """Serialise trial claims of one study across processes (and machines, for PostgreSQL)."""
+    if url.startswith("postgresql"):
+        from sqlalchemy import text
+
+        key = zlib.crc32(f"cspcost:{study_name}".encode())
+        with storage.engine.connect() as conn:
+            conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": key})
+            try:
+                yield
+            finally:
+                conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+                conn.commit()
+        return
+    where = os.path.abspath(url.removeprefix("sqlite:///")) + "\0" + study_name
+    digest = hashlib.sha1(where.encode()).hexdigest()[:16]
+    path = Path(tempfile.gettempdir()) / f"cspcost-{digest}.lock"
+    with open(path, "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+@contextlib.contextmanager
+def heartbeat(storage: RDBStorage, trial_id: int, interval: float) -> Iterator[None]:
+    """Record the trial's heartbeat every ``interval`` seconds while the body runs."""
+    stop = threading.Event()
+
+    def beat() -> None:
+        while not stop.wait(interval):
+            with contextlib.suppress(Exception):  # a missed beat only risks a retry
+                storage.record_heartbeat(trial_id)
+
+    thread = threading.Thread(target=beat, name=f"heartbeat-{trial_id}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
