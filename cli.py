@@ -227,6 +227,10 @@ def report(
     device: DeviceOpt = "jetson-nano",
     gammas: GammasOpt = GAMMAS_DEFAULT,
     growth_rates: GrowthRatesOpt = GROWTH_DEFAULT,
+    study: Annotated[str | None, typer.Option(
+        "--study", help="Add a Search section from this 'cspcost search' study.")] = None,
+    storage: Annotated[str | None, typer.Option(
+        "--storage", help="Storage URL of --study (default sqlite:///cspcost-search.db).")] = None,
 ) -> None:
     """One self-contained HTML page (OUT/index.html: tables, inlined plots, conventions, the command
     that made it) and the CSV/JSON behind every table, written atomically."""
@@ -239,6 +243,11 @@ def report(
     command = shlex.join(["cspcost", "report", *models, "--out", str(out), "--precision",
                           precision, "--device", device, "--gammas", gammas, "--growth-rates",
                           growth_rates])
+    if study is not None:
+        from search.study import load_result
+
+        command += " " + shlex.join(["--study", study] + (["--storage", storage] if storage else []))
+        opts["search"] = load_result(study, storage)
     path = make_report(out, parse_specs(models), command=command, **opts)
     typer.echo(f"wrote {path / REPORT_PAGE}")
 

@@ -178,8 +178,9 @@ def _pct(v: float) -> str:
 def build_report(specs: Sequence[ModelSpec], *, precision: str = "fp32",
                  device: Device, gammas: Sequence[float] = DEFAULT_GAMMAS,
                  growth_rates: Sequence[int] = DEFAULT_GROWTH_RATES,
-                 command: str = "") -> dict[str, bytes]:
-    """Every file of the report, by relative path, rendered in memory (nothing is written)."""
+                 command: str = "", search: Any = None) -> dict[str, bytes]:
+    """Every file of the report, by relative path, rendered in memory (nothing is written).
+    ``search``: a ``search.study.SearchResult`` to add as a "Search" section."""
     profiles = load_profiles(specs, precision)
     named = [s for s in specs if not is_cfg(s.model)]
     page = Page()
@@ -253,6 +254,11 @@ def build_report(specs: Sequence[ModelSpec], *, precision: str = "fp32",
             p.to_dict(), indent=1, ensure_ascii=False).encode()
         page.body.append(f'<p>{html.escape(p.name)}: <a href="data/layers_{stem}.csv">CSV</a> · '
                          f'<a href="data/layers_{stem}.json">JSON</a></p>')
+
+    if search is not None:
+        from reports.search_report import add_search_section
+
+        add_search_section(page, search)
 
     page.section("conventions", "Conventions")
     page.table(["name", "meaning"], sorted(CONVENTIONS.items()), "conventions", 2)

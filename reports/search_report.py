@@ -17,8 +17,11 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from optuna.trial import FrozenTrial
 
+    from search.study import SearchResult
+
 __all__ = [
     "PARETO_COLUMNS",
+    "add_search_section",
     "pareto_html",
     "pareto_plot",
     "plot_axes",
@@ -138,11 +141,15 @@ def plot_axes(objectives: Sequence[str]) -> tuple[str, str]:
 
 def pareto_html(frame: pd.DataFrame) -> str:
     """The Pareto rows as an HTML table with unit headers, for a section of the HTML report."""
+    return _pareto_cells(frame).to_html(index=False, escape=True, classes="pareto")
+
+
+def _pareto_cells(frame: pd.DataFrame) -> pd.DataFrame:
+    """The Pareto rows, best first, formatted, under headers with units."""
     rows = frame[frame["pareto"]].sort_values("pareto_rank") if len(frame) else frame
     keys = _shown(rows)
-    table = pd.DataFrame({header: [_cell(k, v) for v in rows[k]] for k, header in PARETO_COLUMNS
-                          if k in keys})
-    return table.to_html(index=False, escape=True, classes="pareto")
+    return pd.DataFrame({h: [_cell(k, v) for v in rows[k]] for k, h in PARETO_COLUMNS
+                         if k in keys})
 
 
 def pareto_plot(frame: pd.DataFrame, x: str = "mflops", y: str = "accuracy",
@@ -173,3 +180,35 @@ def pareto_plot(frame: pd.DataFrame, x: str = "mflops", y: str = "accuracy",
     if len(data):
         ax.legend(loc="best", fontsize=8)
     return ax
+
+
+def add_search_section(page: Any, result: SearchResult) -> None:
+    """A "Search" section of the HTML report (``reports.html.Page``): what was searched, the
+    Pareto-front plot, the Pareto table and every trial as CSV/JSON."""
+    import html
+
+    from matplotlib.figure import Figure
+
+    spec = result.spec
+    frame = trials_frame(result.trials, result.pareto)
+    budgets = ", ".join(f"{k} ≤ {v:g}" for k, v in spec.budgets().items()) or "none"
+    feasible = int(frame["feasible"].sum()) if len(frame) else 0
+    page.section(
+        "search", f"Search: study {result.study_name}",
+        html.escape(f"{spec.family} on {spec.data} at {spec.input_size} px; objectives "
+                    f"{', '.join(spec.objectives)}; budgets: {budgets}; {len(frame)} trials, "
+                    f"{feasible} feasible. Accuracy is held-out after {spec.epochs} epochs "
+                    f"(seed {spec.seed}); MFLOPs = 2·MACs at batch 1"
+                    + (f"; latency is the median on {spec.devices[0]} at batch "
+                       f"{spec.latency_batch}." if spec.times else ".")))
+    fig = Figure(figsize=(6.4, 4.4))
+    x, y = plot_axes(spec.objectives)
+    pareto_plot(frame, x, y, ax=fig.subplots())
+    page.plot(fig, "search-pareto", f"Pareto front of study {result.study_name}")
+    if len(frame) and frame["pareto"].any():
+        table = _pareto_cells(frame)
+        page.table(list(table.columns), table.values.tolist(), "search-pareto", 2)
+    else:
+        page.note("No feasible design: nothing met the budget.")
+    if len(frame):
+        page.data("search_trials", frame.drop(columns=["pareto_rank"]))

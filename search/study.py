@@ -26,7 +26,7 @@ import socket
 import time
 import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
 import optuna
@@ -52,6 +52,7 @@ __all__ = [
     "Snapshot",
     "explain_infeasible",
     "is_feasible",
+    "load_result",
     "pareto_trials",
     "prepare_study",
     "result_of",
@@ -534,8 +535,8 @@ def run_search(given: dict[str, Any], trials: int = 20, storage: str | None = No
     if workers < 1:
         raise SpecError(f"--workers {workers} must be at least 1")
     url, spec = prepare_study(given, storage, study_name, resume, heartbeat_interval)
-    rdb = open_storage(url, heartbeat_interval)
     if progress is not None:
+        rdb = open_storage(url, heartbeat_interval)
         progress(snapshot(rdb.get_all_trials(rdb.get_study_id_from_name(study_name)), spec,
                           trials))
     exits: tuple[int, ...] = ()
@@ -543,9 +544,23 @@ def run_search(given: dict[str, Any], trials: int = 20, storage: str | None = No
         run_worker(url, study_name, trials, 0, heartbeat_interval, progress=progress)
     else:
         exits = _run_workers(url, study_name, trials, workers, heartbeat_interval, spec, progress)
-    done = optuna.load_study(study_name=study_name, storage=rdb).get_trials()
-    return SearchResult(study_name, masked(url), spec, trials, done, pareto_trials(done, spec),
-                        exits)
+    return replace(load_result(study_name, url), requested=trials, worker_exits=exits)
+
+
+def load_result(study_name: str, storage: str | None = None) -> SearchResult:
+    """A stored study's trials and Pareto front, for reports; reads only."""
+    url = normalize_url(storage)
+    rdb = open_storage(url)
+    try:
+        study = optuna.load_study(study_name=study_name, storage=rdb)
+    except KeyError:
+        raise SpecError(f"there is no study {study_name!r} in {masked(url)}; check --study and "
+                        f"--storage") from None
+    if SPEC_ATTR not in study.user_attrs:
+        raise SpecError(f"study {study_name!r} in {masked(url)} was not made by cspcost search")
+    spec = SearchSpec.from_attrs(study.user_attrs[SPEC_ATTR])
+    done = study.get_trials()
+    return SearchResult(study_name, masked(url), spec, len(done), done, pareto_trials(done, spec))
 
 
 def _run_workers(url: str, study_name: str, trials: int, workers: int, heartbeat_interval: int,

@@ -328,3 +328,28 @@ def test_report_frame_table_html_and_plot() -> None:
     assert ax.get_xlabel().startswith("MFLOPs") and ax.get_ylabel() == "held-out accuracy"
     front = next(line for line in ax.get_lines() if line.get_label() == "Pareto front")
     assert list(front.get_xdata()) == [0.2, 0.4]  # joined in order of cost
+
+
+def test_search_section_of_the_html_report() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from reports.html import Page
+    from reports.search_report import add_search_section
+    from search.study import SearchResult
+
+    spec = SearchSpec(objectives=("accuracy", "macs"), max_mflops=1.0)
+    trials = [
+        _trial(0, [0.90, 100.0], mflops=0.2, params=1000, cio=5000, accuracy=0.90),
+        _trial(1, [0.95, 200.0], mflops=0.4, params=2000, cio=9000, accuracy=0.95),
+        _trial(2, [0.85, 150.0], mflops=0.3, params=1500, cio=7000, accuracy=0.85),
+    ]
+    page = Page()
+    add_search_section(page, SearchResult("s1", "sqlite:///x.db", spec, 3, trials,
+                                          pareto_trials(trials, spec)))
+    assert page.sections == [("search", "Search: study s1")]
+    body = "\n".join(page.body)
+    assert "budgets: mflops ≤ 1" in body and "3 trials, 3 feasible" in body
+    assert body.count("<tr>") == 1 + 2  # header and the two Pareto rows
+    assert {"plots/search-pareto.png", "data/search_trials.csv"} <= set(page.files)
+    assert page.files["data/search_trials.csv"].decode().count("\n") == 1 + 3  # header + trials
