@@ -415,7 +415,10 @@ def run_worker(url: str, study_name: str, target: int, index: int = 0,
             try:
                 values = evaluate(study, trial, attrs, history)
             except KeyboardInterrupt:
+                # Queue the design again, as for a dead worker: an interrupted trial is not a
+                # result and must not count towards the target when the study resumes.
                 study.tell(trial, state=TrialState.FAIL)
+                RetryHeartbeatStaleTrialCallback()(study, storage.get_trial(trial._trial_id))
                 raise
             except Exception as err:  # the study goes on; the reason stays with the trial
                 attrs["error"] = f"{type(err).__name__}: {err}"[:500]

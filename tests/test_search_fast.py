@@ -353,3 +353,16 @@ def test_search_section_of_the_html_report() -> None:
     assert body.count("<tr>") == 1 + 2  # header and the two Pareto rows
     assert {"plots/search-pareto.png", "data/search_trials.csv"} <= set(page.files)
     assert page.files["data/search_trials.csv"].decode().count("\n") == 1 + 3  # header + trials
+
+
+def test_nan_loss_is_a_trial_error() -> None:
+    import torch
+
+    from search.data import Dataset
+    from search.train import TrainSettings, TrialError, train_and_score
+
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(4, 2))
+    torch.nn.init.constant_(model[1].weight, math.nan)
+    data = Dataset(np.zeros((10, 1, 2, 2), np.float32), np.array([0, 1] * 5), ("a", "b"), "t")
+    with pytest.raises(TrialError, match="training diverged: loss is nan"):
+        train_and_score(model, data, TrainSettings(epochs=1))

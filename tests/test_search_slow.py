@@ -157,3 +157,48 @@ def test_tiny_and_normal_designs_differ_beyond_seed_spread() -> None:
     gap = min(acc["normal"]) - max(acc["tiny"])
     print(f"accuracy by seed: {acc}; gap {gap:.3f}, seed spread {spread:.3f}")
     assert gap > spread
+
+
+def test_a_failed_trial_is_recorded_and_the_study_goes_on(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import search.train
+    from search.train import TrialError
+
+    real = search.train.train_and_score
+    calls: list[int] = []
+
+    def diverge_first(*args: object, **kwargs: object) -> object:
+        calls.append(1)
+        if len(calls) == 1:
+            raise TrialError("training diverged: loss is nan")
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(search.train, "train_and_score", diverge_first)
+    result = run_search({**SMALL, "objectives": ("accuracy", "macs")}, trials=3,
+                        storage=f"sqlite:///{tmp_path / 'f.db'}", study_name="nan")
+    states = [t.state for t in result.trials]
+    assert states.count(TrialState.FAIL) == 1 and states.count(TrialState.COMPLETE) == 2
+    failed = next(t for t in result.trials if t.state == TrialState.FAIL)
+    assert result_of(failed)["error"] == "TrialError: training diverged: loss is nan"
+
+
+def test_ctrl_c_queues_the_trial_again_for_resume(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import search.train
+
+    real = search.train.train_and_score
+    monkeypatch.setattr(search.train, "train_and_score",
+                        lambda *a, **k: (_ for _ in ()).throw(KeyboardInterrupt()))
+    storage = f"sqlite:///{tmp_path / 'c.db'}"
+    given = {**SMALL, "objectives": ("accuracy", "macs")}
+    with pytest.raises(KeyboardInterrupt):
+        run_search(given, trials=2, storage=storage, study_name="ctrl-c")
+    trials = optuna.load_study(study_name="ctrl-c", storage=storage).trials
+    assert [t.state for t in trials] == [TrialState.FAIL, TrialState.WAITING]
+    assert trials[1].params == trials[0].params
+
+    monkeypatch.setattr(search.train, "train_and_score", real)
+    result = run_search({}, trials=2, storage=storage, study_name="ctrl-c", resume=True)
+    # the interrupted trial does not count: two results, the first from the queued design
+    assert [t.state for t in result.trials] == [TrialState.FAIL] + [TrialState.COMPLETE] * 2
+    assert result.trials[1].params == result.trials[0].params
