@@ -332,8 +332,11 @@ class Evaluator:
         if over:
             attrs["skipped"] = f"over the {', '.join(over)} budget"
             return self.values(attrs)
+        import torch
+
         from costmodel.torch_build import build
 
+        torch.manual_seed(self.spec.seed)  # initial weights depend on the design, not on history
         model = build(network)
         if self.spec.times:
             from search.latency import measure_latency

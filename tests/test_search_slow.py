@@ -19,6 +19,9 @@ from cli import app
 from costmodel import DenseNetConfig
 from search.storage import normalize_url, open_storage
 from search.study import (
+    SPEC_ATTR,
+    Evaluator,
+    SearchSpec,
     prepare_study,
     result_of,
     run_search,
@@ -202,3 +205,21 @@ def test_ctrl_c_queues_the_trial_again_for_resume(
     # the interrupted trial does not count: two results, the first from the queued design
     assert [t.state for t in result.trials] == [TrialState.FAIL] + [TrialState.COMPLETE] * 2
     assert result.trials[1].params == result.trials[0].params
+
+
+def test_a_design_scores_the_same_whatever_ran_before() -> None:
+    """Seeded: the accuracy of a design does not depend on which trials the worker ran first."""
+    spec = SearchSpec(objectives=("accuracy",), **SMALL)
+    evaluate = Evaluator(spec, num_classes=10, in_channels=1)
+    a = {"fusion": "csp", "gamma": 0.5, "growth_rate": 8}
+    b = {"fusion": "none", "growth_rate": 16}
+    scores = []
+    for order in ([a], [b, a]):
+        study = optuna.create_study(directions=spec.directions)
+        study.set_user_attr(SPEC_ATTR, spec.to_attrs())
+        for params in order:
+            study.enqueue_trial(params)
+            trial = study.ask()
+            study.tell(trial, evaluate(study, trial, {}))
+        scores.append(study.trials[-1].value)
+    assert scores[0] == scores[1]
