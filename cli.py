@@ -359,7 +359,13 @@ def search(
 ) -> None:
     from tqdm import tqdm
 
-    from reports.search_report import pareto_plot, plot_axes, render_pareto, trials_frame
+    from reports.search_report import (
+        pareto_plot,
+        plot_axes,
+        render_pareto,
+        summary_line,
+        trials_frame,
+    )
     from search.study import Snapshot, explain_infeasible, run_search
 
     options = {
@@ -384,13 +390,7 @@ def search(
         for bar in bars:
             bar.close()
     frame = trials_frame(result.trials, result.pareto)
-    counts = frame["state"].value_counts().to_dict() if len(frame) else {}
-    typer.echo(
-        f"study {study!r} in {result.storage}: {len(frame)} trials "
-        f"({', '.join(f'{n} {s.lower()}' for s, n in counts.items())}); "
-        f"{int(frame['feasible'].sum()) if len(frame) else 0} feasible, "
-        f"{int(frame['duplicate_of'].notna().sum()) if len(frame) else 0} repeated designs reused"
-    )
+    typer.echo(summary_line(result, frame))
     if not result.pareto:
         raise fail(explain_infeasible(result))
     typer.echo(render_pareto(frame, title=f"Pareto front: {', '.join(result.spec.objectives)}"))

@@ -26,6 +26,7 @@ __all__ = [
     "pareto_plot",
     "plot_axes",
     "render_pareto",
+    "summary_line",
     "trials_frame",
 ]
 
@@ -82,6 +83,16 @@ def trials_frame(trials: Sequence[FrozenTrial], pareto: Sequence[FrozenTrial] = 
         })
     frame = pd.DataFrame(rows)
     return frame.set_index("number", drop=False) if len(frame) else frame
+
+
+def summary_line(result: SearchResult, frame: pd.DataFrame) -> str:
+    """One line: where the study lives, its trials by state, feasible and reused designs."""
+    if not len(frame):
+        return f"study {result.study_name!r} in {result.storage}: no trials"
+    counts = ", ".join(f"{n} {s.lower()}" for s, n in frame["state"].value_counts().items())
+    return (f"study {result.study_name!r} in {result.storage}: {len(frame)} trials ({counts}); "
+            f"{int(frame['feasible'].sum())} feasible, "
+            f"{int(frame['duplicate_of'].notna().sum())} repeated designs reused")
 
 
 def _cell(key: str, value: Any) -> str:

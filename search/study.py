@@ -361,8 +361,10 @@ class Evaluator:
             result = train_and_score(
                 model, self.data, TrainSettings(epochs=self.spec.epochs, seed=self.spec.seed)
             )
+            # CPU kernels reduce in a thread-dependent order: record the count with the result.
             attrs.update(accuracy=result.accuracy, train_loss=result.loss,
-                         train_seconds=result.seconds, holdout_images=result.holdout_images)
+                         train_seconds=result.seconds, holdout_images=result.holdout_images,
+                         train_threads=torch.get_num_threads())
         return self.values(attrs)
 
 
