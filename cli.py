@@ -382,7 +382,7 @@ def search(
             bars.append(tqdm(total=snap.target, desc=f"search {study}", unit="trial",
                              dynamic_ncols=True))
         bars[0].update(snap.finished - bars[0].n)
-        bars[0].set_postfix_str(f"{snap.feasible} feasible, best {snap.best}", refresh=True)
+        bars[0].set_postfix_str(f"{snap.feasible} feasible, {snap.best}", refresh=True)
 
     try:
         result = run_search(given, trials, storage, study, workers, resume, progress)

@@ -157,7 +157,8 @@ class SearchSpec:
 
 @dataclass(frozen=True)
 class Snapshot:
-    """Where a study stands: finished trials against the target, and the best feasible design."""
+    """Where a study stands: finished trials against the target, and the best feasible designs
+    (the Pareto front so far, best first objective first)."""
 
     finished: int
     target: int
@@ -235,12 +236,13 @@ def snapshot(trials: Sequence[FrozenTrial], spec: SearchSpec, target: int) -> Sn
     finished = sum(t.state in FINISHED and t.number not in gone for t in trials)
     running = sum(t.state == TrialState.RUNNING for t in trials)
     good = [t for t in trials if is_feasible(t)]
-    best = "no feasible design yet"
-    if good:
-        sign = 1 if spec.directions[0] == "maximize" else -1
-        top = max(good, key=lambda t: sign * t.values[0])
-        label = result_of(top).get("design", "?")
-        best = f"{label}: {_describe(spec.objectives[0], top.values[0])}"
+    front = pareto_trials(good, spec)
+    shown = "; ".join(
+        f"{result_of(t).get('design', '?')}: "
+        + ", ".join(_describe(o, v) for o, v in zip(spec.objectives, t.values, strict=True))
+        for t in front[:2])
+    best = (f"front {len(front)}: {shown}" + (" …" if len(front) > 2 else "")) if front else \
+        "no feasible design yet"
     return Snapshot(finished, target, running, len(good), best)
 
 
