@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from costmodel.analyze import CONVENTIONS, Profile
+from costmodel.bottleneck import bottleneck_reduction
 from costmodel.cost import Cost
 from reports.tables import Format
 
@@ -117,7 +118,16 @@ def comparison(profiles: Sequence[Profile]) -> dict[str, Any]:
         "units": dict(RAW_UNITS),
         "totals": {key: _entries([v[key] for v in total_values]) for key, _, _ in TOTAL_METRICS},
         "stages": stages,
+        "bottleneck": _bottlenecks(profiles),
     }
+
+
+def _bottlenecks(profiles: Sequence[Profile]) -> list[dict[str, Any]]:
+    """Per model: the peak-MACs layer and the spread of per-layer MACs, and the bottleneck reduction
+    ``1 − peak / peak(first model)`` (paper §3.1: CSP should cut the peak)."""
+    summaries = [p.bottleneck() for p in profiles]
+    return [{**b.as_dict(), "reduction_vs_baseline": bottleneck_reduction(summaries[0], b)}
+            for b in summaries]
 
 
 def comparison_records(data: dict[str, Any]) -> list[dict[str, Any]]:
@@ -152,9 +162,20 @@ def comparison_grid(data: dict[str, Any]) -> list[tuple[str, list[str], list[lis
     stages = [[stage, header, *[_cell(e, scale, i == 0) for i, e in enumerate(table[key])]]
               for key, header, scale in STAGE_METRICS
               for stage, table in data["stages"].items()]
+    peaks = data["bottleneck"]
+    bottleneck = [
+        ["peak layer", *[b["peak_layer"] for b in peaks]],
+        ["peak MACs (M)", *[f"{b['peak_macs'] / 1e6:,.1f}" for b in peaks]],
+        ["peak share of MACs", *[f"{b['peak_share']:.1%}" for b in peaks]],
+        ["peak ÷ mean", *[f"{b['peak_to_mean']:.2f}" for b in peaks]],
+        ["CV of per-layer MACs", *[f"{b['cv']:.2f}" for b in peaks]],
+        ["bottleneck reduction", *[f"{b['reduction_vs_baseline']:+.1%}" for b in peaks]],
+    ]
     return [
         (f"totals, Δ% against {models[0]}", ["metric", *header_models], totals),
         (f"per stage, Δ% against {models[0]}", ["stage", "metric", *header_models], stages),
+        (f"computational bottleneck (reduction = 1 − peak ÷ peak of {models[0]})",
+         ["metric", *models], bottleneck),
     ]
 
 

@@ -122,3 +122,18 @@ def test_cli_compare_bad_input_is_one_line_and_exit_2(args: list[str], fragment:
     assert fragment in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert "Traceback" not in result.output
+
+
+def test_bottleneck_block_reports_the_peak_and_its_reduction() -> None:
+    from costmodel import analyze, expand, resolve
+    from reports.compare import comparison
+
+    base, csp = (analyze(expand(resolve(n), 224)) for n in ("peleenet", "csppeleenet"))
+    data = comparison([base, csp])
+    first, second = data["bottleneck"]
+    # PeleeNet's peak is its first transition, 128·128·56·56 MACs.
+    assert first["peak_macs"] == 128 * 128 * 56 * 56
+    assert first["reduction_vs_baseline"] == 0.0
+    assert second["reduction_vs_baseline"] == 1 - second["peak_macs"] / (128 * 128 * 56 * 56)
+    text = render_comparison([base, csp], "markdown")
+    assert "computational bottleneck" in text and "bottleneck reduction" in text
