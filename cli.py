@@ -14,8 +14,9 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
-from costmodel import MODELS, Profile, SpecError, analyze, expand, resolve
+from costmodel import MODELS, Profile, SpecError, analyze
 from costmodel.families.common import Fusion
+from costmodel.specs import ModelSpec, load_network
 from costmodel.zoo import knobs
 from reports.tables import Format, render_profile
 
@@ -81,16 +82,8 @@ def load_profile(model: str, gamma: float | None = None, fusion: Fusion | str | 
                  growth_rate: int | None = None, input_size: int | None = None,
                  precision: str = "fp32") -> Profile:
     """Profile a named model or a darknet cfg with the CLI's knobs."""
-    if model.endswith(".cfg") or Path(model).is_file():
-        from costmodel import darknet  # type: ignore[attr-defined]
-
-        if gamma is not None or fusion is not None or growth_rate is not None:
-            raise SpecError(f"{model} is a cfg file: --gamma, --fusion and --growth-rate do not "
-                            f"apply; edit the file instead")
-        return analyze(darknet.load(model, input_size), str(precision))
-    config = resolve(model, gamma=gamma, fusion=fusion, growth_rate=growth_rate)
-    size = input_size if input_size is not None else MODELS[model].default_input
-    return analyze(expand(config, size), str(precision))
+    spec = ModelSpec(model, gamma, None if fusion is None else str(fusion), growth_rate, input_size)
+    return analyze(load_network(spec), str(precision))
 
 
 @app.command()

@@ -170,13 +170,9 @@ def load_network(spec: ModelSpec) -> Network:
         if spec.gamma is not None or spec.fusion is not None or spec.growth_rate is not None:
             raise SpecError(f"{spec.model} is a cfg file: --gamma, --fusion and --growth-rate do "
                             f"not apply; edit the file instead")
-        try:
-            from costmodel import darknet  # type: ignore[attr-defined,unused-ignore]
-        except ImportError:
-            raise SpecError(f"cannot read {spec.model}: this build has no darknet cfg reader "
-                            f"(costmodel.darknet); use a named model") from None
-        network: Network = darknet.load(spec.model, spec.input_size)
-        return network
+        from costmodel import darknet
+
+        return darknet.load(spec.model, spec.input_size)
     if spec.model not in MODELS:
         raise unknown_model(spec.model, sorted(MODELS))
     config = resolve(spec.model, gamma=spec.gamma, fusion=spec.fusion,
@@ -187,9 +183,7 @@ def load_network(spec: ModelSpec) -> Network:
 
 def load_profile(spec: ModelSpec, precision: str = "fp32") -> Profile:
     """Analyse a spec at a precision; the network is renamed to the spec's label for legends."""
-    network = load_network(spec)
-    # Network overrides __iter__, so NamedTuple._replace would not work here.
-    return analyze(Network(spec.label, network.input_shape, network.layers), precision)
+    return analyze(load_network(spec)._replace(name=spec.label), precision)
 
 
 def load_profiles(specs: Sequence[ModelSpec], precision: str = "fp32") -> list[Profile]:

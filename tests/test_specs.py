@@ -110,16 +110,3 @@ def test_a_cfg_path_is_a_model(tmp_path) -> None:  # type: ignore[no-untyped-def
     assert profile.totals.macs == 3 * 8 * 9 * 64 * 64
     with pytest.raises(SpecError, match="cfg file"):
         load_network(ModelSpec(str(cfg), gamma=0.5))
-
-
-def test_a_cfg_without_the_reader_is_one_spec_error(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    try:
-        import costmodel.darknet  # type: ignore[import-not-found]  # noqa: F401
-    except ImportError:
-        pass
-    else:
-        pytest.skip("this build has the darknet reader")
-    cfg = tmp_path / "tiny.cfg"
-    cfg.write_text(TINY_CFG)
-    with pytest.raises(SpecError, match="no darknet cfg reader"):
-        load_network(ModelSpec(str(cfg)))
