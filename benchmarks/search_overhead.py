@@ -34,9 +34,12 @@ def optuna_alone(url: str, trials: int, name: str = "optuna-alone") -> float:
         d = suggest(trial, fam)
         return float(d.growth_rate), d.gamma
 
-    study = optuna.create_study(study_name=name, storage=open_storage(url),
-                                directions=["minimize", "minimize"],
-                                sampler=optuna.samplers.TPESampler(seed=0, constant_liar=True))
+    study = optuna.create_study(
+        study_name=name,
+        storage=open_storage(url),
+        directions=["minimize", "minimize"],
+        sampler=optuna.samplers.TPESampler(seed=0, constant_liar=True),
+    )
     start = time.perf_counter()
     study.optimize(objective, n_trials=trials)
     return time.perf_counter() - start
@@ -62,8 +65,11 @@ def own_share(url: str, trials: int) -> float:
     profile.runcall(run_worker, url, "profiled", trials)
     stats = pstats.Stats(profile).stats  # type: ignore[attr-defined]
     total = sum(v[2] for v in stats.values())
-    own = sum(v[2] for (path, _, _), v in stats.items()
-              if path.startswith(root) and ("/search/" in path or "/costmodel/" in path))
+    own = sum(
+        v[2]
+        for (path, _, _), v in stats.items()
+        if path.startswith(root) and ("/search/" in path or "/costmodel/" in path)
+    )
     return own / total
 
 
@@ -78,8 +84,11 @@ def cost_model_ms(repeats: int = 200) -> float:
 
 def trained(url: str, trials: int) -> list[float]:
     result = run_search({}, trials=trials, storage=url, study_name="trained")
-    return [(t.datetime_complete - t.datetime_start).total_seconds() for t in result.trials
-            if t.datetime_complete and t.datetime_start]
+    return [
+        (t.datetime_complete - t.datetime_start).total_seconds()
+        for t in result.trials
+        if t.datetime_complete and t.datetime_start
+    ]
 
 
 def main() -> None:
@@ -99,22 +108,34 @@ def main() -> None:
         t_optuna, t_ours = statistics.median(alone), statistics.median(mine)
         ms = cost_model_ms()
         share = own_share(url, args.trials)
-        print(f"{args.trials} trials on SQLite (same file, same sampler, same space), median of "
-              f"{args.rounds} rounds")
-        print(f"  Optuna alone, trivial objective : {args.trials / t_optuna:7.1f} trials/s "
-              f"({t_optuna / args.trials * 1e3:6.1f} ms/trial)")
-        print(f"  cspcost cost-only search        : {args.trials / t_ours:7.1f} trials/s "
-              f"({t_ours / args.trials * 1e3:6.1f} ms/trial)")
+        print(
+            f"{args.trials} trials on SQLite (same file, same sampler, same space), median of "
+            f"{args.rounds} rounds"
+        )
+        print(
+            f"  Optuna alone, trivial objective : {args.trials / t_optuna:7.1f} trials/s "
+            f"({t_optuna / args.trials * 1e3:6.1f} ms/trial)"
+        )
+        print(
+            f"  cspcost cost-only search        : {args.trials / t_ours:7.1f} trials/s "
+            f"({t_ours / args.trials * 1e3:6.1f} ms/trial)"
+        )
         print(f"  ratio ours / Optuna alone       : {t_ours / t_optuna:7.2f}× the time per trial")
-        print(f"  analytic cost model alone       : {ms:7.2f} ms per design "
-              f"({ms / (t_ours / args.trials * 1e3):.1%} of our time per trial)")
-        print(f"  profiled: {share:.1%} of the cost-only search's time is in cspcost's own "
-              f"code; {1 - share:.1%} in Optuna, SQLAlchemy and SQLite")
+        print(
+            f"  analytic cost model alone       : {ms:7.2f} ms per design "
+            f"({ms / (t_ours / args.trials * 1e3):.1%} of our time per trial)"
+        )
+        print(
+            f"  profiled: {share:.1%} of the cost-only search's time is in cspcost's own "
+            f"code; {1 - share:.1%} in Optuna, SQLAlchemy and SQLite"
+        )
         if args.trained:
             per = trained(url, args.trained)
-            print(f"trained search on the default data (MNIST 5,000 images at 32 px, 2 epochs, "
-                  f"{len(per)} trials): median {statistics.median(per):.1f} s per trial "
-                  f"(min {min(per):.1f}, max {max(per):.1f})")
+            print(
+                f"trained search on the default data (MNIST 5,000 images at 32 px, 2 epochs, "
+                f"{len(per)} trials): median {statistics.median(per):.1f} s per trial "
+                f"(min {min(per):.1f}, max {max(per):.1f})"
+            )
 
 
 if __name__ == "__main__":

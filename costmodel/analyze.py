@@ -91,9 +91,7 @@ class Profile:
 
     def bottleneck(self) -> Bottleneck:
         """Peak, peak/mean and spread of the per-layer MACs of layers that do MACs."""
-        return bottleneck(
-            [(layer.name, cost.macs) for layer, cost in self.rows() if cost.macs > 0]
-        )
+        return bottleneck([(layer.name, cost.macs) for layer, cost in self.rows() if cost.macs > 0])
 
     def peak_activation(self) -> tuple[int, str]:
         """Footprint, not traffic: the most activation elements alive at once, and the layer at which

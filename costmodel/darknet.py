@@ -46,13 +46,33 @@ ACTIVATIONS = ("relu", "leaky", "mish", "swish", "logistic", "linear")
 
 # Keys that change nothing the engine models (training-time switches); accepted and ignored.
 _TRAINING_KEYS = frozenset(
-    {"stopbackward", "dontload", "dontloadscales", "learning_rate", "train", "flipped", "dot",
-     "probability", "type", "scale", "temperature", "noloss"}
+    {
+        "stopbackward",
+        "dontload",
+        "dontloadscales",
+        "learning_rate",
+        "train",
+        "flipped",
+        "dot",
+        "probability",
+        "type",
+        "scale",
+        "temperature",
+        "noloss",
+    }
 )
 
 SECTIONS: dict[str, tuple[str, ...]] = {
-    "convolutional": ("filters", "size", "stride", "pad", "padding", "groups", "batch_normalize",
-                      "activation"),
+    "convolutional": (
+        "filters",
+        "size",
+        "stride",
+        "pad",
+        "padding",
+        "groups",
+        "batch_normalize",
+        "activation",
+    ),
     "maxpool": ("size", "stride", "padding"),
     "avgpool": (),
     "route": ("layers", "groups", "group_id"),
@@ -64,8 +84,14 @@ SECTIONS: dict[str, tuple[str, ...]] = {
 }
 """Supported layer sections and the keys each reads (``[net]`` reads width, height, channels)."""
 
-_ALIASES = {"conv": "convolutional", "max": "maxpool", "avg": "avgpool", "conn": "connected",
-            "soft": "softmax", "network": "net"}
+_ALIASES = {
+    "conv": "convolutional",
+    "max": "maxpool",
+    "avg": "avgpool",
+    "conn": "connected",
+    "soft": "softmax",
+    "network": "net",
+}
 
 
 @dataclass(frozen=True)
@@ -102,22 +128,24 @@ def read_text(text: str, source: str) -> list[Section]:
             continue
         if line[0] == "[":
             if not line.endswith("]") or len(line) < 3:
-                raise SpecError(f"{source}:{number}: {raw.strip()!r} is not a section header like "
-                                f"[convolutional]")
+                raise SpecError(
+                    f"{source}:{number}: {raw.strip()!r} is not a section header like [convolutional]"
+                )
             name = line[1:-1].lower()
             sections.append(Section(_ALIASES.get(name, name), number))
             continue
         key, eq, value = line.partition("=")
         if not eq or not key:
-            raise SpecError(f"{source}:{number}: {raw.strip()!r} is not 'key=value' or a "
-                            f"[section] header")
+            raise SpecError(f"{source}:{number}: {raw.strip()!r} is not 'key=value' or a [section] header")
         if not sections:
-            raise SpecError(f"{source}:{number}: {key!r} comes before the first section; the file "
-                            f"must start with [net]")
+            raise SpecError(
+                f"{source}:{number}: {key!r} comes before the first section; the file must start with [net]"
+            )
         sections[-1].options[key] = (value, number)
     if not sections:
-        raise SpecError(f"{source}:1: the file is empty (no [net] and no layer sections); give a "
-                        f"darknet .cfg file")
+        raise SpecError(
+            f"{source}:1: the file is empty (no [net] and no layer sections); give a darknet .cfg file"
+        )
     return sections
 
 
@@ -162,8 +190,9 @@ class _Reader:
     def activation(self, default: str) -> str:
         op = self.section.options.get("activation", (default, 0))[0].lower()
         if op not in ACTIVATIONS:
-            raise self.error(f"activation {op!r} is not supported; use one of "
-                             f"{', '.join(ACTIVATIONS)}", "activation")
+            raise self.error(
+                f"activation {op!r} is not supported; use one of {', '.join(ACTIVATIONS)}", "activation"
+            )
         return op
 
     def refs(self, key: str) -> list[int]:
@@ -176,8 +205,7 @@ class _Reader:
             try:
                 ref = int(part)
             except ValueError:
-                raise self.error(f"{key}={entry[0]!r}: {part!r} is not a layer index",
-                                 key) from None
+                raise self.error(f"{key}={entry[0]!r}: {part!r} is not a layer index", key) from None
             index = self.index + ref if ref < 0 else ref
             if not 0 <= index < self.index:
                 raise self.error(
@@ -192,16 +220,18 @@ class _Reader:
         allowed = SECTIONS[self.section.name]
         for key in self.section.options:
             if key not in allowed and key not in _TRAINING_KEYS:
-                raise self.error(f"key {key!r} is not supported in [{self.section.name}] (it reads "
-                                 f"{', '.join(allowed) or 'no keys'})", key)
+                raise self.error(
+                    f"key {key!r} is not supported in [{self.section.name}] (it reads "
+                    f"{', '.join(allowed) or 'no keys'})",
+                    key,
+                )
 
     # --- the walk ---------------------------------------------------------------------------
 
     def network_input(self) -> Shape:
         net = self.sections[0]
         if net.name != "net":
-            raise self.error("the first section must be [net] (or [network]) with width, height "
-                             "and channels")
+            raise self.error("the first section must be [net] (or [network]) with width, height and channels")
         channels = self.positive("channels", 3)
         if self.input_size is not None:
             return Shape(channels, self.input_size, self.input_size)
@@ -233,8 +263,9 @@ class _Reader:
                     raise
                 raise self.error(str(err)) from None
             self.outputs.append(out)
-        return CfgModel(self.g.build(), tuple(self.outputs), self.aliases,
-                        tuple(self.cost_layers), self.source)
+        return CfgModel(
+            self.g.build(), tuple(self.outputs), self.aliases, tuple(self.cost_layers), self.source
+        )
 
     # --- sections ---------------------------------------------------------------------------
 
@@ -255,11 +286,15 @@ class _Reader:
         groups = self.positive("groups", 1)
         c = g.shape(src).c
         if c % groups or filters % groups:
-            raise self.error(f"groups={groups} must divide both the {c} input channels and "
-                             f"filters={filters}; use a common divisor", "groups")
+            raise self.error(
+                f"groups={groups} must divide both the {c} input channels and "
+                f"filters={filters}; use a common divisor",
+                "groups",
+            )
         bn = self.integer("batch_normalize", 0) != 0
-        return conv_norm_act(g, prefix, src, filters, size, stride, padding, groups,
-                             self.activation("logistic"), bn)
+        return conv_norm_act(
+            g, prefix, src, filters, size, stride, padding, groups, self.activation("logistic"), bn
+        )
 
     def maxpool(self, prefix: str, src: str) -> str:
         stride = self.positive("stride", 1)
@@ -276,16 +311,20 @@ class _Reader:
         groups = self.positive("groups", 1)
         group_id = self.integer("group_id", 0)
         if not 0 <= group_id < groups:
-            raise self.error(f"group_id={group_id} must be in 0..{groups - 1} for groups={groups}",
-                             "group_id")
+            raise self.error(
+                f"group_id={group_id} must be in 0..{groups - 1} for groups={groups}", "group_id"
+            )
         parts = [self.outputs[i] for i in indices]
         if groups > 1:
             chunks = []
             for j, (i, part) in enumerate(zip(indices, parts, strict=True)):
                 c = g.shape(part).c
                 if c % groups:
-                    raise self.error(f"groups={groups} does not divide the {c} channels of layer "
-                                     f"{i}; use a divisor of {c}", "groups")
+                    raise self.error(
+                        f"groups={groups} does not divide the {c} channels of layer "
+                        f"{i}; use a divisor of {c}",
+                        "groups",
+                    )
                 step = c // groups
                 name = f"{prefix}.split" + (str(j) if len(parts) > 1 else "")
                 chunks.append(g.split(name, part, step * group_id, step * (group_id + 1)))
@@ -308,16 +347,16 @@ class _Reader:
     def connected(self, prefix: str, src: str) -> str:
         g = self.builder()
         if self.integer("batch_normalize", 0):
-            raise self.error("batch_normalize=1 in [connected] is not supported; remove it",
-                             "batch_normalize")
+            raise self.error(
+                "batch_normalize=1 in [connected] is not supported; remove it", "batch_normalize"
+            )
         x = g.flatten(f"{prefix}.flatten", src)
         x = g.linear(f"{prefix}.fc", x, self.positive("output", 1))
         return self.act(prefix, x, self.activation("logistic"))
 
     def softmax(self, prefix: str, src: str) -> str:
         if self.integer("groups", 1) != 1:
-            raise self.error("grouped softmax (groups > 1) is not supported; use groups=1",
-                             "groups")
+            raise self.error("grouped softmax (groups > 1) is not supported; use groups=1", "groups")
         # darknet's softmax runs over the whole flattened input (C·H·W values), and a classifier's
         # output is then (batch, classes), as torch losses expect.
         g = self.builder()

@@ -208,8 +208,27 @@ class GraphBuilder:
         h = (s[1] + 2 * pad - kernel) // stride + 1
         w = (s[2] + 2 * pad - kernel) // stride + 1
         out = _new(Shape, (out_c, h, w))
-        return self._add(_new(Layer, (name, "conv", (src,), (s,), out, self.stage, kernel, stride,
-                                      pad, groups, bias, "", _NO_SLICE, False)))
+        return self._add(
+            _new(
+                Layer,
+                (
+                    name,
+                    "conv",
+                    (src,),
+                    (s,),
+                    out,
+                    self.stage,
+                    kernel,
+                    stride,
+                    pad,
+                    groups,
+                    bias,
+                    "",
+                    _NO_SLICE,
+                    False,
+                ),
+            )
+        )
 
     def linear(self, name: str, src: str, out_features: int, bias: bool = True) -> str:
         s = self._in(src)
@@ -221,8 +240,9 @@ class GraphBuilder:
 
     def _same(self, name: str, kind: str, src: str, op: str = "") -> str:
         s = self._in(src)
-        return self._add(_new(Layer, (name, kind, (src,), (s,), s, self.stage, 1, 1, 0, 1, False, op,
-                                      _NO_SLICE, False)))
+        return self._add(
+            _new(Layer, (name, kind, (src,), (s,), s, self.stage, 1, 1, 0, 1, False, op, _NO_SLICE, False))
+        )
 
     def bn(self, name: str, src: str) -> str:
         return self._same(name, "bn", src)
@@ -261,16 +281,40 @@ class GraphBuilder:
         h = _pool_out(s.h, kernel, st, padding, ceil_mode)
         w = _pool_out(s.w, kernel, st, padding, ceil_mode)
         return self._add(
-            Layer(name, kind, (src,), (s,), Shape(s.c, h, w), self.stage, kernel, st, padding,
-                  ceil_mode=ceil_mode)
+            Layer(
+                name,
+                kind,
+                (src,),
+                (s,),
+                Shape(s.c, h, w),
+                self.stage,
+                kernel,
+                st,
+                padding,
+                ceil_mode=ceil_mode,
+            )
         )
 
-    def maxpool(self, name: str, src: str, kernel: int, stride: int | None = None,
-                padding: int = 0, ceil_mode: bool = False) -> str:
+    def maxpool(
+        self,
+        name: str,
+        src: str,
+        kernel: int,
+        stride: int | None = None,
+        padding: int = 0,
+        ceil_mode: bool = False,
+    ) -> str:
         return self.pool("maxpool", name, src, kernel, stride, padding, ceil_mode)
 
-    def avgpool(self, name: str, src: str, kernel: int, stride: int | None = None,
-                padding: int = 0, ceil_mode: bool = False) -> str:
+    def avgpool(
+        self,
+        name: str,
+        src: str,
+        kernel: int,
+        stride: int | None = None,
+        padding: int = 0,
+        ceil_mode: bool = False,
+    ) -> str:
         return self.pool("avgpool", name, src, kernel, stride, padding, ceil_mode)
 
     def concat(self, name: str, srcs: Sequence[str]) -> str:
@@ -292,19 +336,38 @@ class GraphBuilder:
                     f"concatenated maps must share height and width"
                 )
             c += s[0]
-        return self._add(_new(Layer, (name, "concat", tuple(srcs), shapes, _new(Shape, (c, h, w)),
-                                      self.stage, 1, 1, 0, 1, False, "", _NO_SLICE, False)))
+        return self._add(
+            _new(
+                Layer,
+                (
+                    name,
+                    "concat",
+                    tuple(srcs),
+                    shapes,
+                    _new(Shape, (c, h, w)),
+                    self.stage,
+                    1,
+                    1,
+                    0,
+                    1,
+                    False,
+                    "",
+                    _NO_SLICE,
+                    False,
+                ),
+            )
+        )
 
     def split(self, name: str, src: str, start: int, stop: int) -> str:
         s = self._in(src)
         if not 0 <= start < stop <= s.c:
             raise SpecError(
-                f"split {name!r}: channels [{start}, {stop}) are not inside the {s.c} channels of "
-                f"{src!r}"
+                f"split {name!r}: channels [{start}, {stop}) are not inside the {s.c} channels of {src!r}"
             )
         return self._add(
-            Layer(name, "split", (src,), (s,), Shape(stop - start, s.h, s.w), self.stage,
-                  slice_=(start, stop))
+            Layer(
+                name, "split", (src,), (s,), Shape(stop - start, s.h, s.w), self.stage, slice_=(start, stop)
+            )
         )
 
     def add(self, name: str, srcs: Sequence[str]) -> str:
@@ -344,32 +407,60 @@ class GraphBuilder:
 
     # --- common blocks --------------------------------------------------------------------------
 
-    def conv_bn_act(self, prefix: str, src: str, out_c: int, kernel: int, stride: int = 1,
-                    padding: int | None = None, groups: int = 1, op: str = "relu") -> str:
+    def conv_bn_act(
+        self,
+        prefix: str,
+        src: str,
+        out_c: int,
+        kernel: int,
+        stride: int = 1,
+        padding: int | None = None,
+        groups: int = 1,
+        op: str = "relu",
+    ) -> str:
         """Post-activation conv → BN → activation, named ``prefix.conv/.norm/.relu``."""
         x = self.conv(f"{prefix}.conv", src, out_c, kernel, stride, padding, groups)
         x = self.bn(f"{prefix}.norm", x)
         return self.act(f"{prefix}.{op}", x, op)
 
-    def bn_act_conv(self, prefix: str, src: str, out_c: int, kernel: int, suffix: str = "",
-                    stride: int = 1) -> str:
+    def bn_act_conv(
+        self, prefix: str, src: str, out_c: int, kernel: int, suffix: str = "", stride: int = 1
+    ) -> str:
         """Pre-activation BN → ReLU → conv (DenseNet), named ``prefix.norm{suffix}`` etc.
 
         Written out rather than composed from ``bn``/``act``/``conv``: DenseNet-201 adds 196 of these
         triples, and the inlined form makes the whole profile about a third faster."""
         s = self._in(src)
         if out_c <= 0:
-            raise SpecError(f"conv {prefix}.conv{suffix!s} has {out_c} output channels; it needs "
-                            f"at least 1")
+            raise SpecError(f"conv {prefix}.conv{suffix!s} has {out_c} output channels; it needs at least 1")
         stage = self.stage
         norm, relu = f"{prefix}.norm{suffix}", f"{prefix}.relu{suffix}"
-        self._add(_new(Layer, (norm, "bn", (src,), (s,), s, stage, 1, 1, 0, 1, False, "",
-                               _NO_SLICE, False)))
-        self._add(_new(Layer, (relu, "act", (norm,), (s,), s, stage, 1, 1, 0, 1, False, "relu",
-                               _NO_SLICE, False)))
+        self._add(_new(Layer, (norm, "bn", (src,), (s,), s, stage, 1, 1, 0, 1, False, "", _NO_SLICE, False)))
+        self._add(
+            _new(Layer, (relu, "act", (norm,), (s,), s, stage, 1, 1, 0, 1, False, "relu", _NO_SLICE, False))
+        )
         pad = kernel // 2
         h = (s[1] + 2 * pad - kernel) // stride + 1
         w = (s[2] + 2 * pad - kernel) // stride + 1
         out = _new(Shape, (out_c, h, w))
-        return self._add(_new(Layer, (f"{prefix}.conv{suffix}", "conv", (relu,), (s,), out, stage,
-                                      kernel, stride, pad, 1, False, "", _NO_SLICE, False)))
+        return self._add(
+            _new(
+                Layer,
+                (
+                    f"{prefix}.conv{suffix}",
+                    "conv",
+                    (relu,),
+                    (s,),
+                    out,
+                    stage,
+                    kernel,
+                    stride,
+                    pad,
+                    1,
+                    False,
+                    "",
+                    _NO_SLICE,
+                    False,
+                ),
+            )
+        )

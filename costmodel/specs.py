@@ -24,8 +24,15 @@ from costmodel.families.common import FUSIONS
 from costmodel.graph import Network
 from costmodel.zoo import MODELS, expand, resolve, unknown_model
 
-__all__ = ["ModelSpec", "is_cfg", "load_network", "load_profile", "load_profiles",
-           "parse_list", "parse_specs"]
+__all__ = [
+    "ModelSpec",
+    "is_cfg",
+    "load_network",
+    "load_profile",
+    "load_profiles",
+    "parse_list",
+    "parse_specs",
+]
 
 # option spelling -> knob name
 OPTIONS: dict[str, str] = {
@@ -94,9 +101,7 @@ def _value(knob: str, text: str, model: str) -> Any:
         value: float | int = float(text) if knob == "gamma" else int(text)
     except ValueError:
         example = {"gamma": "0.5", "growth_rate": "32", "input_size": "224"}[knob]
-        raise SpecError(
-            f"{knob} {text!r} for {model} is not a number; use e.g. {example}"
-        ) from None
+        raise SpecError(f"{knob} {text!r} for {model} is not a number; use e.g. {example}") from None
     if knob == "gamma" and not 0.0 <= value < 1.0:
         raise SpecError(f"γ = {text} for {model} is outside [0, 1); use e.g. 0.25, 0.5 or 0.75")
     if knob != "gamma" and value <= 0:
@@ -114,8 +119,9 @@ def _compact(word: str) -> ModelSpec:
         key, eq, text = item.partition("=")
         knob = KEYS.get(key.strip())
         if knob is None or not eq:
-            raise SpecError(f"cannot read {item!r} in {word!r}; write name:gamma=0.5,fusion=csp,"
-                            f"growth_rate=32,input=224")
+            raise SpecError(
+                f"cannot read {item!r} in {word!r}; write name:gamma=0.5,fusion=csp,growth_rate=32,input=224"
+            )
         spec = replace(spec, **{knob: _value(knob, text.strip(), name)})
     return spec
 
@@ -131,8 +137,9 @@ def parse_specs(words: Sequence[str]) -> list[ModelSpec]:
             opt, eq, inline = word.partition("=")
             knob = OPTIONS.get(opt)
             if knob is None:
-                raise SpecError(f"unknown option {opt!r}; a model takes --gamma, --fusion, "
-                                f"--growth-rate and --input")
+                raise SpecError(
+                    f"unknown option {opt!r}; a model takes --gamma, --fusion, --growth-rate and --input"
+                )
             if eq:
                 text = inline
             elif i + 1 < len(words):
@@ -168,15 +175,16 @@ def load_network(spec: ModelSpec) -> Network:
     """Expand a spec into its layer graph (a cfg through ``costmodel.darknet``)."""
     if is_cfg(spec.model):
         if spec.gamma is not None or spec.fusion is not None or spec.growth_rate is not None:
-            raise SpecError(f"{spec.model} is a cfg file: --gamma, --fusion and --growth-rate do "
-                            f"not apply; edit the file instead")
+            raise SpecError(
+                f"{spec.model} is a cfg file: --gamma, --fusion and --growth-rate do "
+                f"not apply; edit the file instead"
+            )
         from costmodel import darknet
 
         return darknet.load(spec.model, spec.input_size)
     if spec.model not in MODELS:
         raise unknown_model(spec.model, sorted(MODELS))
-    config = resolve(spec.model, gamma=spec.gamma, fusion=spec.fusion,
-                     growth_rate=spec.growth_rate)
+    config = resolve(spec.model, gamma=spec.gamma, fusion=spec.fusion, growth_rate=spec.growth_rate)
     size = spec.input_size if spec.input_size is not None else MODELS[spec.model].default_input
     return expand(config, size)
 
@@ -207,8 +215,10 @@ def parse_list(text: str, what: str, kind: type[float] | type[int] = float) -> l
     try:
         values = [kind(t) for t in items]
     except ValueError:
-        raise SpecError(f"{what} {text!r} is not a comma-separated list of numbers; use e.g. "
-                        f"{'0,0.25,0.5,0.75' if kind is float else '12,24,32'}") from None
+        raise SpecError(
+            f"{what} {text!r} is not a comma-separated list of numbers; use e.g. "
+            f"{'0,0.25,0.5,0.75' if kind is float else '12,24,32'}"
+        ) from None
     if not values:
         raise SpecError(f"{what} is empty; give at least one value")
     return values

@@ -70,8 +70,15 @@ def _module(layer: Layer) -> nn.Module:
     kind = layer.kind
     if kind == "conv":
         (s,) = layer.in_shapes
-        return nn.Conv2d(s.c, layer.out_shape.c, layer.kernel, layer.stride, layer.padding,
-                         groups=layer.groups, bias=layer.bias)
+        return nn.Conv2d(
+            s.c,
+            layer.out_shape.c,
+            layer.kernel,
+            layer.stride,
+            layer.padding,
+            groups=layer.groups,
+            bias=layer.bias,
+        )
     if kind == "linear":
         (s,) = layer.in_shapes
         return nn.Linear(s.numel, layer.out_shape.c, bias=layer.bias)
@@ -82,8 +89,9 @@ def _module(layer: Layer) -> nn.Module:
     if kind == "maxpool":
         return nn.MaxPool2d(layer.kernel, layer.stride, layer.padding, ceil_mode=layer.ceil_mode)
     if kind == "avgpool":
-        return nn.AvgPool2d(layer.kernel, layer.stride, layer.padding, ceil_mode=layer.ceil_mode,
-                            count_include_pad=False)
+        return nn.AvgPool2d(
+            layer.kernel, layer.stride, layer.padding, ceil_mode=layer.ceil_mode, count_include_pad=False
+        )
     if kind == "gap":
         return nn.AdaptiveAvgPool2d(1)
     if kind == "concat":
@@ -136,8 +144,7 @@ class GraphModule(nn.Module):
                 last_use[src] = i
         # Plain Python list: the modules are registered above, by name, exactly once.
         self._steps = steps
-        self._frees = [tuple(s for s in inputs if last_use[s] == i)
-                       for i, (_, inputs, _) in enumerate(steps)]
+        self._frees = [tuple(s for s in inputs if last_use[s] == i) for i, (_, inputs, _) in enumerate(steps)]
         self._output = network.layers[-1].name
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

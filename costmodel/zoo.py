@@ -50,8 +50,7 @@ class ModelEntry:
 
 def _dn(name: str, blocks: tuple[int, ...], k: int, init: int, csp: bool = False) -> Any:
     extra: dict[str, Any] = {"part_ratio": 0.5, "fusion": Fusion.csp} if csp else {}
-    return DenseNetConfig(growth_rate=k, block_config=blocks, num_init_features=init, name=name,
-                          **extra)
+    return DenseNetConfig(growth_rate=k, block_config=blocks, num_init_features=init, name=name, **extra)
 
 
 MODELS: dict[str, ModelEntry] = {
@@ -76,29 +75,46 @@ MODELS: dict[str, ModelEntry] = {
     ),
     # The CSPNet authors' ImageNet models (paper Table 2), laid out as their darknet cfgs are.
     "resnet10": ModelEntry(
-        ResNetConfig(depths=(1, 1, 1, 1), widths=(64, 128, 256, 512),
-                     bottleneck_widths=(64, 128, 256, 512), basic=True, name="resnet10"),
-        "ResNet-10, basic blocks (resnet10.cfg)", 256,
+        ResNetConfig(
+            depths=(1, 1, 1, 1),
+            widths=(64, 128, 256, 512),
+            bottleneck_widths=(64, 128, 256, 512),
+            basic=True,
+            name="resnet10",
+        ),
+        "ResNet-10, basic blocks (resnet10.cfg)",
+        256,
     ),
-    "resnet50": ModelEntry(ResNetConfig(classifier_first=True, name="resnet50"),
-                           "ResNet-50 (resnet50.cfg)", 256),
+    "resnet50": ModelEntry(
+        ResNetConfig(classifier_first=True, name="resnet50"), "ResNet-50 (resnet50.cfg)", 256
+    ),
     "cspresnet50": ModelEntry(
         ResNetConfig(part_ratio=0.5, fusion=Fusion.csp, head_width=1024, name="cspresnet50"),
-        "CSPResNet-50, γ 0.5 (csresnet50.cfg)", 256,
+        "CSPResNet-50, γ 0.5 (csresnet50.cfg)",
+        256,
     ),
     "resnext50": ModelEntry(
         ResNetConfig(bottleneck_widths=(128, 256, 512, 1024), groups=32, name="resnext50"),
-        "ResNeXt-50 32×4d (resnext50.cfg)", 256,
+        "ResNeXt-50 32×4d (resnext50.cfg)",
+        256,
     ),
     "cspresnext50": ModelEntry(
-        ResNetConfig(bottleneck_widths=(128, 256, 512, 1024), groups=32, part_ratio=0.5,
-                     fusion=Fusion.csp, head_width=2048, name="cspresnext50"),
-        "CSPResNeXt-50, γ 0.5 (csresnext50.cfg)", 256,
+        ResNetConfig(
+            bottleneck_widths=(128, 256, 512, 1024),
+            groups=32,
+            part_ratio=0.5,
+            fusion=Fusion.csp,
+            head_width=2048,
+            name="cspresnext50",
+        ),
+        "CSPResNeXt-50, γ 0.5 (csresnext50.cfg)",
+        256,
     ),
     "darknet53": ModelEntry(DarknetConfig(), "Darknet-53 (darknet53.cfg)", 256),
     "cspdarknet53": ModelEntry(
         DarknetConfig(part_ratio=0.5, fusion=Fusion.csp, name="cspdarknet53"),
-        "CSPDarknet-53, γ 0.5 (csdarknet53.cfg)", 256,
+        "CSPDarknet-53, γ 0.5 (csdarknet53.cfg)",
+        256,
     ),
 }
 
@@ -123,9 +139,7 @@ def knobs(config: Any) -> tuple[str, ...]:
 def unknown_model(name: str, known: list[str]) -> SpecError:
     close = difflib.get_close_matches(name, known, n=3)
     hint = f"did you mean {' or '.join(close)}? " if close else ""
-    return SpecError(
-        f"unknown model {name!r}; {hint}run 'cspcost models' to list the {len(known)} names"
-    )
+    return SpecError(f"unknown model {name!r}; {hint}run 'cspcost models' to list the {len(known)} names")
 
 
 def resolve(name: str, **overrides: Any) -> Any:

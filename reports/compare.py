@@ -59,8 +59,9 @@ RAW_UNITS: dict[str, str] = {
     "weight_bytes": "bytes",
 }
 STAGE_METRICS: tuple[tuple[str, str, float], ...] = tuple(
-    m for m in TOTAL_METRICS if m[0] in ("macs", "params", "cio_conv", "cio_conv_pool",
-                                         "concat_elements", "act_bytes")
+    m
+    for m in TOTAL_METRICS
+    if m[0] in ("macs", "params", "cio_conv", "cio_conv_pool", "concat_elements", "act_bytes")
 )
 
 
@@ -85,8 +86,9 @@ def delta_pct(value: float, baseline: float) -> float | None:
 
 def _entries(values: list[float | None]) -> list[dict[str, float | None]]:
     base = values[0]
-    return [{"value": v, "delta_pct": None if v is None or base is None else delta_pct(v, base)}
-            for v in values]
+    return [
+        {"value": v, "delta_pct": None if v is None or base is None else delta_pct(v, base)} for v in values
+    ]
 
 
 def comparison(profiles: Sequence[Profile]) -> dict[str, Any]:
@@ -105,10 +107,13 @@ def comparison(profiles: Sequence[Profile]) -> dict[str, Any]:
     total_values = [metrics(p.totals, p.bytes_per_element) for p in profiles]
     stages: dict[str, dict[str, list[dict[str, float | None]]]] = {}
     for stage in stage_names:
-        per_model = [metrics(st[stage], p.bytes_per_element) if stage in st else None
-                     for p, st in zip(profiles, stage_costs, strict=True)]
-        stages[stage] = {key: _entries([None if m is None else m[key] for m in per_model])
-                         for key, _, _ in STAGE_METRICS}
+        per_model = [
+            metrics(st[stage], p.bytes_per_element) if stage in st else None
+            for p, st in zip(profiles, stage_costs, strict=True)
+        ]
+        stages[stage] = {
+            key: _entries([None if m is None else m[key] for m in per_model]) for key, _, _ in STAGE_METRICS
+        }
     return {
         "models": [p.name for p in profiles],
         "inputs": [list(p.network.input_shape) for p in profiles],
@@ -126,8 +131,9 @@ def _bottlenecks(profiles: Sequence[Profile]) -> list[dict[str, Any]]:
     """Per model: the peak-MACs layer and the spread of per-layer MACs, and the bottleneck reduction
     ``1 − peak / peak(first model)`` (paper §3.1: CSP should cut the peak)."""
     summaries = [p.bottleneck() for p in profiles]
-    return [{**b.as_dict(), "reduction_vs_baseline": bottleneck_reduction(summaries[0], b)}
-            for b in summaries]
+    return [
+        {**b.as_dict(), "reduction_vs_baseline": bottleneck_reduction(summaries[0], b)} for b in summaries
+    ]
 
 
 def comparison_records(data: dict[str, Any]) -> list[dict[str, Any]]:
@@ -138,8 +144,9 @@ def comparison_records(data: dict[str, Any]) -> list[dict[str, Any]]:
     for scope, table in scopes:
         for metric, entries in table.items():
             for model, entry in zip(data["models"], entries, strict=True):
-                rows.append({"scope": scope, "metric": metric, "unit": data["units"][metric],
-                             "model": model, **entry})
+                rows.append(
+                    {"scope": scope, "metric": metric, "unit": data["units"][metric], "model": model, **entry}
+                )
     return rows
 
 
@@ -157,11 +164,15 @@ def comparison_grid(data: dict[str, Any]) -> list[tuple[str, list[str], list[lis
     """(title, header, body) for the totals and the per-stage tables."""
     models = data["models"]
     header_models = [models[0], *[f"{m} (Δ%)" for m in models[1:]]]
-    totals = [[header, *[_cell(e, scale, i == 0) for i, e in enumerate(data["totals"][key])]]
-              for key, header, scale in TOTAL_METRICS]
-    stages = [[stage, header, *[_cell(e, scale, i == 0) for i, e in enumerate(table[key])]]
-              for key, header, scale in STAGE_METRICS
-              for stage, table in data["stages"].items()]
+    totals = [
+        [header, *[_cell(e, scale, i == 0) for i, e in enumerate(data["totals"][key])]]
+        for key, header, scale in TOTAL_METRICS
+    ]
+    stages = [
+        [stage, header, *[_cell(e, scale, i == 0) for i, e in enumerate(table[key])]]
+        for key, header, scale in STAGE_METRICS
+        for stage, table in data["stages"].items()
+    ]
     peaks = data["bottleneck"]
     bottleneck = [
         ["peak layer", *[b["peak_layer"] for b in peaks]],
@@ -174,14 +185,19 @@ def comparison_grid(data: dict[str, Any]) -> list[tuple[str, list[str], list[lis
     return [
         (f"totals, Δ% against {models[0]}", ["metric", *header_models], totals),
         (f"per stage, Δ% against {models[0]}", ["stage", "metric", *header_models], stages),
-        (f"computational bottleneck (reduction = 1 − peak ÷ peak of {models[0]})",
-         ["metric", *models], bottleneck),
+        (
+            f"computational bottleneck (reduction = 1 − peak ÷ peak of {models[0]})",
+            ["metric", *models],
+            bottleneck,
+        ),
     ]
 
 
 def markdown_table(header: Sequence[str], body: Sequence[Sequence[str]], text_cols: int = 1) -> str:
-    lines = ["| " + " | ".join(header) + " |",
-             "|" + "|".join("---" if i < text_cols else "---:" for i in range(len(header))) + "|"]
+    lines = [
+        "| " + " | ".join(header) + " |",
+        "|" + "|".join("---" if i < text_cols else "---:" for i in range(len(header))) + "|",
+    ]
     return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in body]) + "\n"
 
 
@@ -199,8 +215,11 @@ def rich_tables(data: dict[str, Any]) -> str:
             for row in body:
                 table.add_row(*row)
             console.print(table)
-        console.print(f"precision {data['precision']}; inputs "
-                      + ", ".join("×".join(map(str, s)) for s in data["inputs"]), highlight=False)
+        console.print(
+            f"precision {data['precision']}; inputs "
+            + ", ".join("×".join(map(str, s)) for s in data["inputs"]),
+            highlight=False,
+        )
     return cap.get()
 
 

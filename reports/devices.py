@@ -51,16 +51,31 @@ DEVICES: dict[str, Device] = {
     "jetson-nano": Device("NVIDIA Jetson Nano", 236e9, 25.6e9, 472e9, "Jetson Nano datasheet"),
     # Intel Xeon Platinum 8380 (Ice Lake-SP): 40 cores · 2.3 GHz base · 2 AVX-512 FMA units
     # · 16 FP32 lanes · 2 FLOP = 2.94 TFLOP/s; 8 channels DDR4-3200 · 8 B = 204.8 GB/s (Intel ARK).
-    "xeon-8380": Device("Intel Xeon Platinum 8380", 40 * 2.3e9 * 2 * 16 * 2, 8 * 3200e6 * 8,
-                        None, "Intel ARK; peak = cores·GHz·FMA units·lanes·2"),
+    "xeon-8380": Device(
+        "Intel Xeon Platinum 8380",
+        40 * 2.3e9 * 2 * 16 * 2,
+        8 * 3200e6 * 8,
+        None,
+        "Intel ARK; peak = cores·GHz·FMA units·lanes·2",
+    ),
     # A typical 8-core AVX2 desktop: 8 cores · 3.0 GHz · 2 FMA units · 8 FP32 lanes · 2 FLOP = 768
     # GFLOP/s; dual-channel DDR4-3200 = 51.2 GB/s.
-    "desktop-avx2": Device("8-core AVX2 desktop CPU", 8 * 3.0e9 * 2 * 8 * 2, 2 * 3200e6 * 8, None,
-                           "cores·GHz·FMA units·lanes·2; DDR4-3200 dual channel"),
+    "desktop-avx2": Device(
+        "8-core AVX2 desktop CPU",
+        8 * 3.0e9 * 2 * 8 * 2,
+        2 * 3200e6 * 8,
+        None,
+        "cores·GHz·FMA units·lanes·2; DDR4-3200 dual channel",
+    ),
     # Raspberry Pi 4 (4× Cortex-A72, 1.5 GHz, one 128-bit NEON FMA per cycle: 4 lanes · 2 FLOP):
     # 4 · 1.5e9 · 8 = 48 GFLOP/s; LPDDR4-3200 on a 32-bit bus = 12.8 GB/s.
-    "raspberry-pi4": Device("Raspberry Pi 4 (Cortex-A72)", 4 * 1.5e9 * 8, 3200e6 * 4, None,
-                            "Arm Cortex-A72 TRM; Raspberry Pi 4 product brief"),
+    "raspberry-pi4": Device(
+        "Raspberry Pi 4 (Cortex-A72)",
+        4 * 1.5e9 * 8,
+        3200e6 * 4,
+        None,
+        "Arm Cortex-A72 TRM; Raspberry Pi 4 product brief",
+    ),
 }
 
 
@@ -68,8 +83,10 @@ def get_device(name: str) -> Device:
     try:
         return DEVICES[name]
     except KeyError:
-        raise SpecError(f"unknown device {name!r}; use one of {', '.join(DEVICES)} or give "
-                        f"PEAK_GFLOPS,BANDWIDTH_GBS such as 500,25") from None
+        raise SpecError(
+            f"unknown device {name!r}; use one of {', '.join(DEVICES)} or give "
+            f"PEAK_GFLOPS,BANDWIDTH_GBS such as 500,25"
+        ) from None
 
 
 def custom_device(peak_gflops: float, bandwidth_gbs: float, name: str = "custom device") -> Device:
@@ -89,8 +106,11 @@ def pick_device(text: str) -> Device:
     if not comma:
         return get_device(text)
     try:
-        return custom_device(float(peak), float(bandwidth), f"custom ({peak} GFLOP/s, "
-                             f"{bandwidth.strip()} GB/s)")
+        return custom_device(
+            float(peak), float(bandwidth), f"custom ({peak} GFLOP/s, {bandwidth.strip()} GB/s)"
+        )
     except ValueError:
-        raise SpecError(f"device {text!r} is not PEAK_GFLOPS,BANDWIDTH_GBS; use e.g. 500,25 or a "
-                        f"preset: {', '.join(DEVICES)}") from None
+        raise SpecError(
+            f"device {text!r} is not PEAK_GFLOPS,BANDWIDTH_GBS; use e.g. 500,25 or a "
+            f"preset: {', '.join(DEVICES)}"
+        ) from None

@@ -48,8 +48,9 @@ def macs_frame(profile: Profile) -> pd.DataFrame:
     ``position`` counts those layers from 0; ``depth`` is ``position / (count − 1)`` in [0, 1], so
     networks of different lengths line up.
     """
-    rows = [(layer.name, layer.kind, layer.stage, cost.macs)
-            for layer, cost in profile.rows() if cost.macs > 0]
+    rows = [
+        (layer.name, layer.kind, layer.stage, cost.macs) for layer, cost in profile.rows() if cost.macs > 0
+    ]
     frame = pd.DataFrame(rows, columns=["name", "kind", "stage", "macs"])
     frame["flops"] = 2 * frame["macs"]
     frame.insert(0, "position", range(len(frame)))
@@ -60,8 +61,11 @@ def macs_frame(profile: Profile) -> pd.DataFrame:
 
 def stage_frame(profiles: Sequence[Profile]) -> pd.DataFrame:
     """One row per (model, stage) in network order, with the stage's summed counts."""
-    rows = [{"model": p.name, "stage": stage, **cost.as_dict(), "flops": cost.flops}
-            for p in profiles for stage, cost in p.stage_totals().items()]
+    rows = [
+        {"model": p.name, "stage": stage, **cost.as_dict(), "flops": cost.flops}
+        for p in profiles
+        for stage, cost in p.stage_totals().items()
+    ]
     return pd.DataFrame(rows)
 
 
@@ -69,9 +73,12 @@ SWEEP_FUSIONS: tuple[str, ...] = ("fusion_first", "fusion_last", "csp")
 SWEEP_METRICS: tuple[str, ...] = ("macs", "params", "cio_conv_pool")
 
 
-def gamma_sweep_frame(spec: ModelSpec, gammas: Sequence[float],
-                      fusions: Sequence[str] = SWEEP_FUSIONS,
-                      include_plain: bool = True) -> pd.DataFrame:
+def gamma_sweep_frame(
+    spec: ModelSpec,
+    gammas: Sequence[float],
+    fusions: Sequence[str] = SWEEP_FUSIONS,
+    include_plain: bool = True,
+) -> pd.DataFrame:
     """Totals of ``spec``'s model as γ and the fusion strategy vary (CSPNet paper §3.1, Figure 3).
 
     Each γ must lie in [0, 1). Rows: fusion, gamma, every count of ``costmodel.Cost`` and ``note``;
@@ -83,8 +90,7 @@ def gamma_sweep_frame(spec: ModelSpec, gammas: Sequence[float],
         raise SpecError(f"{spec.model} is a cfg file and has no γ to sweep; use a named model")
     for g in gammas:
         if isinstance(g, bool) or not isinstance(g, int | float) or not 0.0 <= g < 1.0:
-            raise SpecError(f"sweep value γ = {g!r} is outside [0, 1); give values such as "
-                            f"0,0.1,...,0.9")
+            raise SpecError(f"sweep value γ = {g!r} is outside [0, 1); give values such as 0,0.1,...,0.9")
     points = [(f, float(g)) for f in fusions for g in gammas]
     rows = []
     for fusion, g in [("none", 0.0), *points] if include_plain else points:
@@ -127,9 +133,18 @@ def roofline_frame(profile: Profile, device: Device) -> pd.DataFrame:
         if work == 0 or moved == 0:
             continue
         intensity = work / moved
-        rows.append({"model": profile.name, "name": layer.name, "kind": layer.kind,
-                     "stage": layer.stage, "work": work, "bytes": moved, "intensity": intensity,
-                     "attainable": min(peak, bw * intensity),
-                     "time_s": max(work / peak, moved / bw),
-                     "bound": "compute" if intensity >= peak / bw else "memory"})
+        rows.append(
+            {
+                "model": profile.name,
+                "name": layer.name,
+                "kind": layer.kind,
+                "stage": layer.stage,
+                "work": work,
+                "bytes": moved,
+                "intensity": intensity,
+                "attainable": min(peak, bw * intensity),
+                "time_s": max(work / peak, moved / bw),
+                "bound": "compute" if intensity >= peak / bw else "memory",
+            }
+        )
     return pd.DataFrame(rows)

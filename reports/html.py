@@ -82,8 +82,7 @@ def bottleneck_frame(profiles: Sequence[Profile]) -> pd.DataFrame:
     rows = []
     for p in profiles:
         b = p.bottleneck()
-        rows.append({"model": p.name, **b.as_dict(),
-                     "reduction_vs_baseline": bottleneck_reduction(base, b)})
+        rows.append({"model": p.name, **b.as_dict(), "reduction_vs_baseline": bottleneck_reduction(base, b)})
     return pd.DataFrame(rows)
 
 
@@ -93,11 +92,18 @@ def roofline_summary(profiles: Sequence[Profile], device: Device) -> pd.DataFram
     for p in profiles:
         frame = roofline_frame(p, device)
         mem = frame[frame["bound"] == "memory"]
-        rows.append({"model": p.name, "device": device.name, "precision": p.precision,
-                     "ridge_flop_per_byte": device.ridge(p.precision), "layers": len(frame),
-                     "memory_bound_layers": len(mem),
-                     "est_time_ms": 1e3 * frame["time_s"].sum(),
-                     "memory_bound_time_share": mem["time_s"].sum() / frame["time_s"].sum()})
+        rows.append(
+            {
+                "model": p.name,
+                "device": device.name,
+                "precision": p.precision,
+                "ridge_flop_per_byte": device.ridge(p.precision),
+                "layers": len(frame),
+                "memory_bound_layers": len(mem),
+                "est_time_ms": 1e3 * frame["time_s"].sum(),
+                "memory_bound_time_share": mem["time_s"].sum() / frame["time_s"].sum(),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -124,40 +130,54 @@ class Page:
         files = figure_files(fig, f"plots/{key}")
         self.files.update(files)
         data = base64.b64encode(files[f"plots/{key}.png"]).decode("ascii")
-        self.body.append(f'<figure><img id="plot-{key}" class="plot" alt="{html.escape(alt)}" '
-                         f'src="data:image/png;base64,{data}"><figcaption class="note">'
-                         f'<a href="plots/{key}.svg">SVG</a> · <a href="plots/{key}.png">PNG'
-                         f'</a></figcaption></figure>')
+        self.body.append(
+            f'<figure><img id="plot-{key}" class="plot" alt="{html.escape(alt)}" '
+            f'src="data:image/png;base64,{data}"><figcaption class="note">'
+            f'<a href="plots/{key}.svg">SVG</a> · <a href="plots/{key}.png">PNG'
+            f"</a></figcaption></figure>"
+        )
 
     def data(self, key: str, frame: pd.DataFrame | None = None, json_data: Any = None) -> None:
         """Write ``data/{key}.csv`` and ``.json`` and link them."""
         if frame is not None:
             self.files[f"data/{key}.csv"] = frame.to_csv(index=False).encode()
-        payload = json_data if json_data is not None else json.loads(
-            frame.to_json(orient="records")) if frame is not None else None
+        payload = (
+            json_data
+            if json_data is not None
+            else json.loads(frame.to_json(orient="records"))
+            if frame is not None
+            else None
+        )
         self.files[f"data/{key}.json"] = json.dumps(payload, indent=1, ensure_ascii=False).encode()
-        self.body.append(f'<p class="note">data: <a href="data/{key}.csv">{key}.csv</a> · '
-                         f'<a href="data/{key}.json">{key}.json</a></p>')
+        self.body.append(
+            f'<p class="note">data: <a href="data/{key}.csv">{key}.csv</a> · '
+            f'<a href="data/{key}.json">{key}.json</a></p>'
+        )
 
-    def table(self, header: Sequence[str], body: Sequence[Sequence[Any]], key: str = "",
-              text_cols: int = 1) -> None:
+    def table(
+        self, header: Sequence[str], body: Sequence[Sequence[Any]], key: str = "", text_cols: int = 1
+    ) -> None:
         ident = f' id="table-{key}"' if key else ""
         left = ' class="text"'
 
         def cells(tag: str, values: Sequence[Any]) -> str:
-            return "".join(f"<{tag}{left if i < text_cols else ''}>{html.escape(str(v))}</{tag}>"
-                           for i, v in enumerate(values))
+            return "".join(
+                f"<{tag}{left if i < text_cols else ''}>{html.escape(str(v))}</{tag}>"
+                for i, v in enumerate(values)
+            )
 
         rows = [f"<tr>{cells('th', header)}</tr>", *[f"<tr>{cells('td', r)}</tr>" for r in body]]
         self.body.append(f"<table{ident}>" + "".join(rows) + "</table>")
 
-    def frame_table(self, frame: pd.DataFrame, key: str,
-                    formats: dict[str, Callable[[Any], str]] | None = None) -> None:
+    def frame_table(
+        self, frame: pd.DataFrame, key: str, formats: dict[str, Callable[[Any], str]] | None = None
+    ) -> None:
         formats = formats or {}
-        body = [[formats.get(c, _auto)(v) for c, v in row.items()]
-                for _, row in frame.iterrows()]
-        text_cols = next((i for i, c in enumerate(frame.columns)
-                          if pd.api.types.is_numeric_dtype(frame[c])), len(frame.columns))
+        body = [[formats.get(c, _auto)(v) for c, v in row.items()] for _, row in frame.iterrows()]
+        text_cols = next(
+            (i for i, c in enumerate(frame.columns) if pd.api.types.is_numeric_dtype(frame[c])),
+            len(frame.columns),
+        )
         self.table(list(frame.columns), body, key, text_cols)
 
 
@@ -175,10 +195,16 @@ def _pct(v: float) -> str:
     return f"{v:.1%}"
 
 
-def build_report(specs: Sequence[ModelSpec], *, precision: str = "fp32",
-                 device: Device, gammas: Sequence[float] = DEFAULT_GAMMAS,
-                 growth_rates: Sequence[int] = DEFAULT_GROWTH_RATES,
-                 command: str = "", search: Any = None) -> dict[str, bytes]:
+def build_report(
+    specs: Sequence[ModelSpec],
+    *,
+    precision: str = "fp32",
+    device: Device,
+    gammas: Sequence[float] = DEFAULT_GAMMAS,
+    growth_rates: Sequence[int] = DEFAULT_GROWTH_RATES,
+    command: str = "",
+    search: Any = None,
+) -> dict[str, bytes]:
     """Every file of the report, by relative path, rendered in memory (nothing is written).
     ``search``: a ``search.study.SearchResult`` to add as a "Search" section."""
     profiles = load_profiles(specs, precision)
@@ -186,9 +212,12 @@ def build_report(specs: Sequence[ModelSpec], *, precision: str = "fp32",
     page = Page()
     names = ", ".join(p.name for p in profiles)
 
-    page.section("summary", "Totals and per-stage costs",
-                 f"Δ% is measured against the first model, <b>{html.escape(profiles[0].name)}"
-                 f"</b>. Batch 1, {html.escape(precision)}.")
+    page.section(
+        "summary",
+        "Totals and per-stage costs",
+        f"Δ% is measured against the first model, <b>{html.escape(profiles[0].name)}"
+        f"</b>. Batch 1, {html.escape(precision)}.",
+    )
     data = comparison(profiles)
     # the bottleneck table of comparison_grid has its own section below, with the plot
     for (title, header, body), key in zip(comparison_grid(data)[:2], ("totals", "stages"), strict=True):
@@ -196,10 +225,13 @@ def build_report(specs: Sequence[ModelSpec], *, precision: str = "fp32",
         page.table(header, body, key, len(header) - len(profiles))
     page.data("comparison", pd.DataFrame(comparison_records(data)), data)
 
-    page.section("bottleneck", "Computational bottleneck",
-                 "Per-layer MACs in execution order. Bottleneck reduction = 1 − peak(model) / "
-                 "peak(first model); the CSPNet paper claims CSP cuts PeleeNet's bottleneck "
-                 "about in half.")
+    page.section(
+        "bottleneck",
+        "Computational bottleneck",
+        "Per-layer MACs in execution order. Bottleneck reduction = 1 − peak(model) / "
+        "peak(first model); the CSPNet paper claims CSP cuts PeleeNet's bottleneck "
+        "about in half.",
+    )
     page.plot(figure_bottleneck(profiles), "bottleneck", f"per-layer MACs of {names}")
     bn = bottleneck_frame(profiles)
     page.frame_table(bn, "bottleneck", {"peak_share": _pct, "reduction_vs_baseline": _signed_pct})
@@ -209,22 +241,26 @@ def build_report(specs: Sequence[ModelSpec], *, precision: str = "fp32",
     page.plot(figure_stage_bars(profiles), "stages", f"per-stage MACs and CIO of {names}")
     page.data("stages", stage_frame(profiles))
 
-    page.section("gamma", "γ sweep",
-                 "Totals as the partial ratio γ varies, one line per fusion strategy (paper "
-                 "Figure 3), for the first named model.")
+    page.section(
+        "gamma",
+        "γ sweep",
+        "Totals as the partial ratio γ varies, one line per fusion strategy (paper "
+        "Figure 3), for the first named model.",
+    )
     if named:
         sweep = gamma_sweep_frame(replace(named[0], gamma=None, fusion=None), gammas)
-        page.plot(figure_gamma_sweep(sweep, named[0].label), "gamma",
-                  f"γ sweep of {named[0].label}")
-        page.frame_table(sweep[["fusion", "gamma", "macs", "params", "cio_conv_pool", "note"]],
-                         "gamma")
+        page.plot(figure_gamma_sweep(sweep, named[0].label), "gamma", f"γ sweep of {named[0].label}")
+        page.frame_table(sweep[["fusion", "gamma", "macs", "params", "cio_conv_pool", "note"]], "gamma")
         page.data("gamma_sweep", sweep)
     else:
         page.note("no named model to sweep: a cfg file has no γ knob")
 
-    page.section("scaling", "Scaling with growth rate",
-                 f"FLOPs along the network of the first two named models at growth rates "
-                 f"{', '.join(map(str, growth_rates))}.")
+    page.section(
+        "scaling",
+        "Scaling with growth rate",
+        f"FLOPs along the network of the first two named models at growth rates "
+        f"{', '.join(map(str, growth_rates))}.",
+    )
     try:
         scaling = scaling_frame(named[:2], growth_rates) if named else None
     except SpecError as err:
@@ -236,25 +272,34 @@ def build_report(specs: Sequence[ModelSpec], *, precision: str = "fp32",
     elif not named:
         page.note("no named model: a cfg file has no growth-rate knob")
 
-    page.section("roofline", f"Roofline on {device.name}",
-                 f"Peak {device.peak(precision) / 1e12:,.3g} TFLOP/s, bandwidth "
-                 f"{device.bandwidth / 1e9:,.4g} GB/s ({html.escape(device.source)}); each layer "
-                 f"at its arithmetic intensity, every access counted.")
+    page.section(
+        "roofline",
+        f"Roofline on {device.name}",
+        f"Peak {device.peak(precision) / 1e12:,.3g} TFLOP/s, bandwidth "
+        f"{device.bandwidth / 1e9:,.4g} GB/s ({html.escape(device.source)}); each layer "
+        f"at its arithmetic intensity, every access counted.",
+    )
     page.plot(figure_roofline(profiles, device), "roofline", f"roofline of {names}")
     roof = roofline_summary(profiles, device)
     page.frame_table(roof, "roofline", {"memory_bound_time_share": _pct})
     page.data("roofline", roof)
 
-    page.section("layers", "Per-layer profiles",
-                 "The full per-layer table of each model (the JSON contract of "
-                 "<code>cspcost table --format json</code>).")
+    page.section(
+        "layers",
+        "Per-layer profiles",
+        "The full per-layer table of each model (the JSON contract of "
+        "<code>cspcost table --format json</code>).",
+    )
     for p in profiles:
         stem = slug(p.name)
         page.files[f"data/layers_{stem}.csv"] = p.to_frame().to_csv().encode()
         page.files[f"data/layers_{stem}.json"] = json.dumps(
-            p.to_dict(), indent=1, ensure_ascii=False).encode()
-        page.body.append(f'<p>{html.escape(p.name)}: <a href="data/layers_{stem}.csv">CSV</a> · '
-                         f'<a href="data/layers_{stem}.json">JSON</a></p>')
+            p.to_dict(), indent=1, ensure_ascii=False
+        ).encode()
+        page.body.append(
+            f'<p>{html.escape(p.name)}: <a href="data/layers_{stem}.csv">CSV</a> · '
+            f'<a href="data/layers_{stem}.json">JSON</a></p>'
+        )
 
     if search is not None:
         from reports.search_report import add_search_section
@@ -267,12 +312,14 @@ def build_report(specs: Sequence[ModelSpec], *, precision: str = "fp32",
 
     stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     nav = "".join(f'<a href="#{k}">{html.escape(t)}</a>' for k, t in page.sections)
-    head = (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
-            f'<meta name="viewport" content="width=device-width, initial-scale=1">'
-            f"<title>cspcost report: {html.escape(names)}</title><style>{CSS}</style></head><body>"
-            f"<h1>cspcost report: {html.escape(names)}</h1>"
-            f'<p class="note">made {stamp} by</p><pre id="command">{html.escape(command)}</pre>'
-            f"<nav>{nav}</nav>")
+    head = (
+        f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+        f'<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>cspcost report: {html.escape(names)}</title><style>{CSS}</style></head><body>"
+        f"<h1>cspcost report: {html.escape(names)}</h1>"
+        f'<p class="note">made {stamp} by</p><pre id="command">{html.escape(command)}</pre>'
+        f"<nav>{nav}</nav>"
+    )
     page.files[REPORT_PAGE] = (head + "\n".join(page.body) + "</body></html>").encode()
     return page.files
 
@@ -292,8 +339,10 @@ def write_tree(out: Path, files: dict[str, bytes], marker: str = REPORT_PAGE) ->
     if out.exists() and not out.is_dir():
         raise SpecError(f"--out {out} is a file; give a folder for the report")
     if out.is_dir() and any(out.iterdir()) and not (out / marker).exists():
-        raise SpecError(f"--out {out} holds other files and no {marker}; give an empty or new "
-                        f"folder so nothing of yours is replaced")
+        raise SpecError(
+            f"--out {out} holds other files and no {marker}; give an empty or new "
+            f"folder so nothing of yours is replaced"
+        )
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))

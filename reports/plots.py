@@ -100,14 +100,34 @@ def plot_bottleneck(profiles: Sequence[Profile], ax: Axes | None = None) -> Axes
         if i > 0:
             label += f", bottleneck reduction {bottleneck_reduction(base, b):+.0%}"
         color = "0.25" if i == 0 else f"C{i}"
-        (line,) = ax.plot(frame["position"], frame["macs"] / 1e6, color=color, lw=1.1,
-                          alpha=0.9, label=label, drawstyle="steps-mid")
+        (line,) = ax.plot(
+            frame["position"],
+            frame["macs"] / 1e6,
+            color=color,
+            lw=1.1,
+            alpha=0.9,
+            label=label,
+            drawstyle="steps-mid",
+        )
         peak = frame.loc[frame["macs"].idxmax()]
-        ax.plot([peak["position"]], [peak["macs"] / 1e6], marker="v", ms=10, color=color,
-                ls="none", markeredgecolor="black", zorder=5)
-        ax.annotate(str(peak["name"]).removeprefix("features."),
-                    (peak["position"], peak["macs"] / 1e6), xytext=(9, -5 - 11 * i),
-                    textcoords="offset points", fontsize=8, color=line.get_color())
+        ax.plot(
+            [peak["position"]],
+            [peak["macs"] / 1e6],
+            marker="v",
+            ms=10,
+            color=color,
+            ls="none",
+            markeredgecolor="black",
+            zorder=5,
+        )
+        ax.annotate(
+            str(peak["name"]).removeprefix("features."),
+            (peak["position"], peak["macs"] / 1e6),
+            xytext=(9, -5 - 11 * i),
+            textcoords="offset points",
+            fontsize=8,
+            color=line.get_color(),
+        )
     ax.set_xlabel("conv / linear layer, in execution order")
     ax.set_ylabel("MACs per layer (M)")
     ax.set_title("Computational bottleneck: per-layer MACs (▼ marks each peak)")
@@ -144,9 +164,14 @@ def plot_scaling(frame: pd.DataFrame, ax: Axes | None = None) -> Axes:
         for ki, k in enumerate(rates):
             part = by_model[by_model["growth_rate"] == k]
             units = _per_module(part)
-            ax.plot(units["depth"], units["flops"] / 1e6, ls=styles[mi % len(styles)], lw=1.3,
-                    color=cmap(ki / max(len(rates) - 1, 1) * 0.9),
-                    label=f"{model}, k={k}: {part['flops'].sum() / 1e9:,.2f} GFLOPs")
+            ax.plot(
+                units["depth"],
+                units["flops"] / 1e6,
+                ls=styles[mi % len(styles)],
+                lw=1.3,
+                color=cmap(ki / max(len(rates) - 1, 1) * 0.9),
+                label=f"{model}, k={k}: {part['flops'].sum() / 1e9:,.2f} GFLOPs",
+            )
     ax.set_yscale("log")
     ax.set_xlabel("relative depth (0 = first conv, 1 = classifier)")
     ax.set_ylabel("FLOPs per module (M, 2·MACs, log scale)")
@@ -157,25 +182,42 @@ def plot_scaling(frame: pd.DataFrame, ax: Axes | None = None) -> Axes:
     return ax
 
 
-def plot_stage_bars(profiles: Sequence[Profile], metric: str = "macs",
-                    ax: Axes | None = None) -> Axes:
+def plot_stage_bars(profiles: Sequence[Profile], metric: str = "macs", ax: Axes | None = None) -> Axes:
     """One stacked bar per model, one segment per stage, of ``metric`` (see ``METRIC_LABELS``)."""
     ax = _axes(ax, (6.0, 5.0))
     label, scale = METRIC_LABELS[metric]
     frame = stage_frame(profiles)
     stages = list(dict.fromkeys(frame["stage"]))
     models = list(dict.fromkeys(frame["model"]))
-    table = frame.pivot(index="model", columns="stage", values=metric).reindex(
-        index=models, columns=stages).fillna(0) / scale
+    table = (
+        frame.pivot(index="model", columns="stage", values=metric)
+        .reindex(index=models, columns=stages)
+        .fillna(0)
+        / scale
+    )
     bottom = pd.Series(0.0, index=models)
     x = range(len(models))
     for si, stage in enumerate(stages):
-        ax.bar(x, table[stage], bottom=bottom, label=stage,
-               color=STAGE_COLORS[si % len(STAGE_COLORS)], edgecolor="white", lw=0.5)
+        ax.bar(
+            x,
+            table[stage],
+            bottom=bottom,
+            label=stage,
+            color=STAGE_COLORS[si % len(STAGE_COLORS)],
+            edgecolor="white",
+            lw=0.5,
+        )
         bottom += table[stage]
     for xi, total in zip(x, bottom, strict=True):
-        ax.annotate(f"{total:,.2f}", (xi, total), ha="center", va="bottom", fontsize=8,
-                    xytext=(0, 2), textcoords="offset points")
+        ax.annotate(
+            f"{total:,.2f}",
+            (xi, total),
+            ha="center",
+            va="bottom",
+            fontsize=8,
+            xytext=(0, 2),
+            textcoords="offset points",
+        )
     ax.set_xticks(list(x), [m.replace(" ", "\n", 1) for m in models], fontsize=8)
     ax.set_xlabel("model (segments: stages, bottom = stem)")
     ax.set_ylabel(label)
@@ -194,17 +236,25 @@ def plot_gamma_sweep(frame: pd.DataFrame, metric: str = "macs", ax: Axes | None 
     markers = {"fusion_first": "o", "fusion_last": "s", "csp": "^"}
     for fusion, part in frame.groupby("fusion", sort=False):
         if fusion == "none":
-            ax.axhline(part[metric].iloc[0] / scale, color="0.3", ls="--", lw=1,
-                       label="none (plain, γ = 0)")
+            ax.axhline(part[metric].iloc[0] / scale, color="0.3", ls="--", lw=1, label="none (plain, γ = 0)")
             continue
-        ax.plot(part["gamma"], part[metric] / scale, marker=markers.get(str(fusion), "."),
-                ms=4, label=str(fusion))
+        ax.plot(
+            part["gamma"], part[metric] / scale, marker=markers.get(str(fusion), "."), ms=4, label=str(fusion)
+        )
     missing = sorted(set(frame.loc[frame[metric].isna(), "gamma"]))
     if missing:  # designs the family cannot build: shade them rather than leave a silent gap
         ax.axvspan(missing[0] - 0.05, 0.92, color="0.85", alpha=0.6, lw=0)
-        ax.text(missing[0] - 0.02, 0.5, "not buildable\n(a channel count rounds to 0)",
-                transform=ax.get_xaxis_transform(), rotation=90, ha="left", va="center",
-                fontsize=7, color="0.3")
+        ax.text(
+            missing[0] - 0.02,
+            0.5,
+            "not buildable\n(a channel count rounds to 0)",
+            transform=ax.get_xaxis_transform(),
+            rotation=90,
+            ha="left",
+            va="center",
+            fontsize=7,
+            color="0.3",
+        )
     ax.set_xlabel("partial ratio γ (fraction of channels bypassing the block)")
     ax.set_ylabel(label)
     ax.set_title(f"γ sweep: {label.split(' (')[0]}")
@@ -227,26 +277,39 @@ def plot_roofline(profile: Profile, device: Device, ax: Axes | None = None) -> A
     lo = min(frame["intensity"].min(), ridge) / 3
     hi = max(frame["intensity"].max(), ridge) * 3
     xs = [lo, ridge, hi]
-    ax.plot(xs, [min(peak, bw * x) / 1e9 for x in xs], color="black", lw=1.5,
-            label=f"roof: {peak / 1e12:,.3g} TFLOP/s, {bw / 1e9:,.4g} GB/s")
+    ax.plot(
+        xs,
+        [min(peak, bw * x) / 1e9 for x in xs],
+        color="black",
+        lw=1.5,
+        label=f"roof: {peak / 1e12:,.3g} TFLOP/s, {bw / 1e9:,.4g} GB/s",
+    )
     ax.axvline(ridge, color="black", ls=":", lw=1, label=f"ridge point {ridge:,.1f} FLOP/B")
     total_time = frame["time_s"].sum()
     tmax = frame["time_s"].max()
     for ki, (kind, part) in enumerate(frame.groupby("kind")):
         share = part["time_s"].sum() / total_time
-        ax.scatter(part["intensity"], part["attainable"] / 1e9, s=10 + 250 * part["time_s"] / tmax,
-                   alpha=0.5, color=f"C{ki}", edgecolors="none",
-                   label=f"{kind} ({len(part)} layers, {share:.0%} of time)")
+        ax.scatter(
+            part["intensity"],
+            part["attainable"] / 1e9,
+            s=10 + 250 * part["time_s"] / tmax,
+            alpha=0.5,
+            color=f"C{ki}",
+            edgecolors="none",
+            label=f"{kind} ({len(part)} layers, {share:.0%} of time)",
+        )
     mem = frame[frame["bound"] == "memory"]
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlim(lo, hi)
     ax.set_xlabel("arithmetic intensity (FLOP / byte moved, activations + weights)")
     ax.set_ylabel("attainable performance (GFLOP/s, log)")
-    ax.set_title(f"Roofline: {profile.name} on {device.name}, {profile.precision}\n"
-                 f"{len(mem)} of {len(frame)} layers memory-bound, taking "
-                 f"{mem['time_s'].sum() / total_time:.0%} of the est. {1e3 * total_time:,.3g} ms"
-                 f"\nmarker area ∝ a layer's estimated time")
+    ax.set_title(
+        f"Roofline: {profile.name} on {device.name}, {profile.precision}\n"
+        f"{len(mem)} of {len(frame)} layers memory-bound, taking "
+        f"{mem['time_s'].sum() / total_time:.0%} of the est. {1e3 * total_time:,.3g} ms"
+        f"\nmarker area ∝ a layer's estimated time"
+    )
     ax.title.set_fontsize(10)
     ax.grid(alpha=0.3, which="both")
     legend = ax.legend(fontsize=8, loc="lower right", framealpha=0.9)
@@ -302,7 +365,7 @@ def figure_roofline(profiles: Sequence[Profile], device: Device) -> Figure:
     axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
     for ax, profile in zip(axes, profiles, strict=False):
         plot_roofline(profile, device, ax)
-    for ax in axes[len(profiles):]:
+    for ax in axes[len(profiles) :]:
         ax.set_axis_off()
     return fig
 
@@ -333,22 +396,31 @@ def save_figure(fig: Figure, out_dir: Path, stem: str) -> list[Path]:
                 tmp.unlink(missing_ok=True)
             paths.append(path)
     except OSError as err:
-        raise SpecError(f"cannot write plots to {out_dir}: {err.strerror or err}; choose a "
-                        f"writable --out folder") from None
+        raise SpecError(
+            f"cannot write plots to {out_dir}: {err.strerror or err}; choose a writable --out folder"
+        ) from None
     return paths
 
 
 PLOT_KINDS: tuple[str, ...] = ("bottleneck", "scaling", "stages", "gamma", "roofline")
 
 
-def figure_for(kind: str, specs: Sequence[ModelSpec], *, precision: str = "fp32",
-               device: Device | None = None, gammas: Sequence[float] = DEFAULT_GAMMAS,
-               growth_rates: Sequence[int] = DEFAULT_GROWTH_RATES) -> Figure:
+def figure_for(
+    kind: str,
+    specs: Sequence[ModelSpec],
+    *,
+    precision: str = "fp32",
+    device: Device | None = None,
+    gammas: Sequence[float] = DEFAULT_GAMMAS,
+    growth_rates: Sequence[int] = DEFAULT_GROWTH_RATES,
+) -> Figure:
     """The figure ``cspcost plot KIND`` saves, for models given as specs."""
     if kind == "gamma":
         if len(specs) != 1:
-            raise SpecError(f"a γ sweep plots one model; got {len(specs)} — give just one, e.g. "
-                            f"cspcost plot gamma peleenet")
+            raise SpecError(
+                f"a γ sweep plots one model; got {len(specs)} — give just one, e.g. "
+                f"cspcost plot gamma peleenet"
+            )
         spec = replace(specs[0], gamma=None, fusion=None)
         return figure_gamma_sweep(gamma_sweep_frame(spec, gammas), spec.label)
     if kind == "scaling":

@@ -77,45 +77,153 @@ _PELEE_NOTE = (
 
 # Targets quoted from REFERENCE.md (§1: CSPNet README and paper §4.5; §2: paper Table 1 and text).
 PAPER: tuple[Target, ...] = (
-    Target("resnet10", "ResNet-10", "1", "resnet10", 256, cfg="resnet10", params_m="5.24",
-           bflops="2.273"),
-    Target("resnet50", "ResNet-50", "1", "resnet50", 256, cfg="resnet50", params_m="22.73",
-           bflops="9.74",
-           note="the README's 9.74 was copied from another cfg (REFERENCE.md): resnet50.cfg "
-                "applies its 1×1 classifier before the global pool, on the 8×8 map; with the "
-                "classifier after the pool, as every other cfg has it, the same network counts "
-                "{classifier_after_pool:.3f}"),
-    Target("csresnet50", "CSPResNet-50", "1", "cspresnet50", 256, cfg="csresnet50",
-           params_m="21.57", bflops="8.97", baseline="resnet50"),
-    Target("resnext50", "ResNeXt-50", "1", "resnext50", 256, cfg="resnext50", params_m="22.19",
-           bflops="10.11", cio_m="34.4"),
-    Target("csresnext50", "CSPResNeXt-50", "1", "cspresnext50", 256, cfg="csresnext50",
-           params_m="20.50", bflops="7.93", cio_m="32.6", baseline="resnext50"),
-    Target("darknet53", "Darknet-53", "1", "darknet53", 256, cfg="darknet53", params_m="41.57",
-           bflops="18.57"),
-    Target("csdarknet53", "CSPDarknet-53", "1", "cspdarknet53", 256, cfg="csdarknet53",
-           params_m="27.61", bflops="13.07", baseline="darknet53"),
-    Target("densenet201", "DenseNet-201 (darknet)", "1", "", 256, cfg="densenet201",
-           params_m="17.14", bflops="10.85"),
-    Target("peleenet", "PeleeNet", "2", "peleenet", 224, params_m="2.79", bflops="1.017",
-           note="Table 1's darknet retraining; PeleeNet's paper: 2.8M params, 508M MACs"),
-    Target("csppeleenet", "CSPPeleeNet (γ 0.5, csp)", "2", "csppeleenet", 224, params_m="2.83",
-           bflops="0.888", baseline="peleenet", note=_PELEE_NOTE),
-    Target("pelee_fusion_first", "PeleeNet fusion first (γ 0.5)", "2", "peleenet", 224,
-           knobs=(("gamma", 0.5), ("fusion", "fusion_first")), baseline="peleenet",
-           note="paper: a large computation cut, top-1 −1.5 (no figure given); γ 0.5 assumed"),
-    Target("pelee_fusion_last", "PeleeNet fusion last (γ 0.5)", "2", "peleenet", 224,
-           knobs=(("gamma", 0.5), ("fusion", "fusion_last")), baseline="peleenet",
-           paper_change=-0.21, note="paper: computation −21%, top-1 −0.1; γ 0.5 assumed"),
-    Target("pelee_gamma25", "CSPPeleeNet γ 0.25", "2", "peleenet", 224,
-           knobs=(("gamma", 0.25), ("fusion", "csp")), baseline="peleenet", paper_change=-0.11,
-           note="paper text: computation −11%; for the final design −3% with top-1 +0.8"),
-    Target("pelee_gamma50", "CSPPeleeNet γ 0.5", "2", "peleenet", 224,
-           knobs=(("gamma", 0.5), ("fusion", "csp")), bflops="0.888", baseline="peleenet",
-           note="the CSPPeleeNet row again, as the ablation's γ = 0.5 point"),
-    Target("pelee_gamma75", "CSPPeleeNet γ 0.75", "2", "peleenet", 224,
-           knobs=(("gamma", 0.75), ("fusion", "csp")), baseline="peleenet",
-           note="the paper gives no figure for γ 0.75"),
+    Target("resnet10", "ResNet-10", "1", "resnet10", 256, cfg="resnet10", params_m="5.24", bflops="2.273"),
+    Target(
+        "resnet50",
+        "ResNet-50",
+        "1",
+        "resnet50",
+        256,
+        cfg="resnet50",
+        params_m="22.73",
+        bflops="9.74",
+        note="the README's 9.74 was copied from another cfg (REFERENCE.md): resnet50.cfg "
+        "applies its 1×1 classifier before the global pool, on the 8×8 map; with the "
+        "classifier after the pool, as every other cfg has it, the same network counts "
+        "{classifier_after_pool:.3f}",
+    ),
+    Target(
+        "csresnet50",
+        "CSPResNet-50",
+        "1",
+        "cspresnet50",
+        256,
+        cfg="csresnet50",
+        params_m="21.57",
+        bflops="8.97",
+        baseline="resnet50",
+    ),
+    Target(
+        "resnext50",
+        "ResNeXt-50",
+        "1",
+        "resnext50",
+        256,
+        cfg="resnext50",
+        params_m="22.19",
+        bflops="10.11",
+        cio_m="34.4",
+    ),
+    Target(
+        "csresnext50",
+        "CSPResNeXt-50",
+        "1",
+        "cspresnext50",
+        256,
+        cfg="csresnext50",
+        params_m="20.50",
+        bflops="7.93",
+        cio_m="32.6",
+        baseline="resnext50",
+    ),
+    Target(
+        "darknet53", "Darknet-53", "1", "darknet53", 256, cfg="darknet53", params_m="41.57", bflops="18.57"
+    ),
+    Target(
+        "csdarknet53",
+        "CSPDarknet-53",
+        "1",
+        "cspdarknet53",
+        256,
+        cfg="csdarknet53",
+        params_m="27.61",
+        bflops="13.07",
+        baseline="darknet53",
+    ),
+    Target(
+        "densenet201",
+        "DenseNet-201 (darknet)",
+        "1",
+        "",
+        256,
+        cfg="densenet201",
+        params_m="17.14",
+        bflops="10.85",
+    ),
+    Target(
+        "peleenet",
+        "PeleeNet",
+        "2",
+        "peleenet",
+        224,
+        params_m="2.79",
+        bflops="1.017",
+        note="Table 1's darknet retraining; PeleeNet's paper: 2.8M params, 508M MACs",
+    ),
+    Target(
+        "csppeleenet",
+        "CSPPeleeNet (γ 0.5, csp)",
+        "2",
+        "csppeleenet",
+        224,
+        params_m="2.83",
+        bflops="0.888",
+        baseline="peleenet",
+        note=_PELEE_NOTE,
+    ),
+    Target(
+        "pelee_fusion_first",
+        "PeleeNet fusion first (γ 0.5)",
+        "2",
+        "peleenet",
+        224,
+        knobs=(("gamma", 0.5), ("fusion", "fusion_first")),
+        baseline="peleenet",
+        note="paper: a large computation cut, top-1 −1.5 (no figure given); γ 0.5 assumed",
+    ),
+    Target(
+        "pelee_fusion_last",
+        "PeleeNet fusion last (γ 0.5)",
+        "2",
+        "peleenet",
+        224,
+        knobs=(("gamma", 0.5), ("fusion", "fusion_last")),
+        baseline="peleenet",
+        paper_change=-0.21,
+        note="paper: computation −21%, top-1 −0.1; γ 0.5 assumed",
+    ),
+    Target(
+        "pelee_gamma25",
+        "CSPPeleeNet γ 0.25",
+        "2",
+        "peleenet",
+        224,
+        knobs=(("gamma", 0.25), ("fusion", "csp")),
+        baseline="peleenet",
+        paper_change=-0.11,
+        note="paper text: computation −11%; for the final design −3% with top-1 +0.8",
+    ),
+    Target(
+        "pelee_gamma50",
+        "CSPPeleeNet γ 0.5",
+        "2",
+        "peleenet",
+        224,
+        knobs=(("gamma", 0.5), ("fusion", "csp")),
+        bflops="0.888",
+        baseline="peleenet",
+        note="the CSPPeleeNet row again, as the ablation's γ = 0.5 point",
+    ),
+    Target(
+        "pelee_gamma75",
+        "CSPPeleeNet γ 0.75",
+        "2",
+        "peleenet",
+        224,
+        knobs=(("gamma", 0.75), ("fusion", "csp")),
+        baseline="peleenet",
+        note="the paper gives no figure for γ 0.75",
+    ),
 )
 
 
@@ -163,8 +271,7 @@ def _note(target: Target) -> str:
     if "{classifier_after_pool" not in target.note:
         return target.note
     after = replace(resolve(target.model), classifier_first=False)
-    return target.note.format(
-        classifier_after_pool=analyze(expand(after, target.input)).bflops_darknet)
+    return target.note.format(classifier_after_pool=analyze(expand(after, target.input)).bflops_darknet)
 
 
 def reproduce(cfg_dir: Path | None = None) -> list[Row]:
@@ -189,17 +296,32 @@ def reproduce(cfg_dir: Path | None = None) -> list[Row]:
                 paper_change = target.paper_change * 100.0
             else:
                 paper_change = _pct(float(target.bflops), base.bflops) if target.bflops else None
-        rows.append(Row(
-            target.key, target.label, target.section, source, target.input,
-            params, target.params_m, _pct(params, target.params_m),
-            bflops, target.bflops, _pct(bflops, target.bflops),
-            cio, target.cio_m, _pct(cio, target.cio_m),
-            change, paper_change, _note(target),
-        ))
+        rows.append(
+            Row(
+                target.key,
+                target.label,
+                target.section,
+                source,
+                target.input,
+                params,
+                target.params_m,
+                _pct(params, target.params_m),
+                bflops,
+                target.bflops,
+                _pct(bflops, target.bflops),
+                cio,
+                target.cio_m,
+                _pct(cio, target.cio_m),
+                change,
+                paper_change,
+                _note(target),
+            )
+        )
     return rows
 
 
 # --- rendering ----------------------------------------------------------------------------------
+
 
 def _num(digits: int) -> Callable[[Any], str]:
     return lambda v: "—" if v is None else f"{v:.{digits}f}"
@@ -254,8 +376,12 @@ def render(rows: list[Row], fmt: Format | str = Format.table) -> str:
     """The comparison as a rich table, CSV, Markdown or JSON."""
     fmt = Format(fmt)
     if fmt is Format.json:
-        return json.dumps({"conventions": _FOOTER, "rows": [asdict(r) for r in rows]},
-                          indent=2, ensure_ascii=False) + "\n"
+        return (
+            json.dumps(
+                {"conventions": _FOOTER, "rows": [asdict(r) for r in rows]}, indent=2, ensure_ascii=False
+            )
+            + "\n"
+        )
     if fmt is Format.csv:
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
@@ -266,8 +392,10 @@ def render(rows: list[Row], fmt: Format | str = Format.table) -> str:
         return out.getvalue()
     headers = [h for _, h, _ in COLUMNS]
     if fmt is Format.markdown:
-        lines = ["| " + " | ".join(headers) + " |",
-                 "|" + "|".join("---" if i < 3 else "---:" for i in range(len(headers))) + "|"]
+        lines = [
+            "| " + " | ".join(headers) + " |",
+            "|" + "|".join("---" if i < 3 else "---:" for i in range(len(headers))) + "|",
+        ]
         lines += ["| " + " | ".join(_cells(r)) + " |" for r in rows]
         lines += ["", _FOOTER, "", *[f"- {n}" for n in _notes(rows)]]
         return "\n".join(lines) + "\n"
@@ -313,8 +441,9 @@ def write(rows: list[Row], out_dir: Path) -> list[Path]:
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as err:
-        raise SpecError(f"cannot create the output folder {out_dir} ({err.strerror}); choose "
-                        f"another --out") from None
+        raise SpecError(
+            f"cannot create the output folder {out_dir} ({err.strerror}); choose another --out"
+        ) from None
     paths = []
     for name, fmt in (("reproduce.csv", Format.csv), ("reproduce.md", Format.markdown)):
         path = out_dir / name

@@ -59,28 +59,29 @@ def trials_frame(trials: Sequence[FrozenTrial], pareto: Sequence[FrozenTrial] = 
     rows: list[dict[str, Any]] = []
     for t in trials:
         a = result_of(t)
-        lat = next((v for k, v in a.items() if k.startswith("latency_") and isinstance(v, dict)),
-                   {})
-        rows.append({
-            "number": t.number,
-            "state": t.state.name,
-            "design": a.get("design", ""),
-            **{k: t.params.get(k) for k in ("fusion", "gamma", "growth_rate", "depth", "width")},
-            "mflops": a.get("mflops"),
-            "params": a.get("params"),
-            "cio": a.get("cio"),
-            "accuracy": a.get("accuracy"),
-            "latency_ms": a.get("latency_ms"),
-            "latency_iqr_ms": a.get("latency_iqr_ms"),
-            "latency_batch": lat.get("batch_size"),
-            "latency_threads": lat.get("threads"),
-            "feasible": is_feasible(t),
-            "skipped": a.get("skipped"),
-            "error": a.get("error"),
-            "duplicate_of": a.get("duplicate_of"),
-            "pareto": t.number in rank,
-            "pareto_rank": rank.get(t.number),
-        })
+        lat = next((v for k, v in a.items() if k.startswith("latency_") and isinstance(v, dict)), {})
+        rows.append(
+            {
+                "number": t.number,
+                "state": t.state.name,
+                "design": a.get("design", ""),
+                **{k: t.params.get(k) for k in ("fusion", "gamma", "growth_rate", "depth", "width")},
+                "mflops": a.get("mflops"),
+                "params": a.get("params"),
+                "cio": a.get("cio"),
+                "accuracy": a.get("accuracy"),
+                "latency_ms": a.get("latency_ms"),
+                "latency_iqr_ms": a.get("latency_iqr_ms"),
+                "latency_batch": lat.get("batch_size"),
+                "latency_threads": lat.get("threads"),
+                "feasible": is_feasible(t),
+                "skipped": a.get("skipped"),
+                "error": a.get("error"),
+                "duplicate_of": a.get("duplicate_of"),
+                "pareto": t.number in rank,
+                "pareto_rank": rank.get(t.number),
+            }
+        )
     frame = pd.DataFrame(rows)
     return frame.set_index("number", drop=False) if len(frame) else frame
 
@@ -90,9 +91,11 @@ def summary_line(result: SearchResult, frame: pd.DataFrame) -> str:
     if not len(frame):
         return f"study {result.study_name!r} in {result.storage}: no trials"
     counts = ", ".join(f"{n} {s.lower()}" for s, n in frame["state"].value_counts().items())
-    return (f"study {result.study_name!r} in {result.storage}: {len(frame)} trials ({counts}); "
-            f"{int(frame['feasible'].sum())} feasible, "
-            f"{int(frame['duplicate_of'].notna().sum())} repeated designs reused")
+    return (
+        f"study {result.study_name!r} in {result.storage}: {len(frame)} trials ({counts}); "
+        f"{int(frame['feasible'].sum())} feasible, "
+        f"{int(frame['duplicate_of'].notna().sum())} repeated designs reused"
+    )
 
 
 def _cell(key: str, value: Any) -> str:
@@ -134,8 +137,13 @@ def render_pareto(frame: pd.DataFrame, title: str = "Pareto front") -> str:
     return buf.getvalue()
 
 
-OBJECTIVE_COLUMNS = {"accuracy": "accuracy", "macs": "mflops", "params": "params", "cio": "cio",
-                     "latency": "latency_ms"}
+OBJECTIVE_COLUMNS = {
+    "accuracy": "accuracy",
+    "macs": "mflops",
+    "params": "params",
+    "cio": "cio",
+    "latency": "latency_ms",
+}
 
 
 def plot_axes(objectives: Sequence[str]) -> tuple[str, str]:
@@ -159,12 +167,10 @@ def _pareto_cells(frame: pd.DataFrame) -> pd.DataFrame:
     """The Pareto rows, best first, formatted, under headers with units."""
     rows = frame[frame["pareto"]].sort_values("pareto_rank") if len(frame) else frame
     keys = _shown(rows)
-    return pd.DataFrame({h: [_cell(k, v) for v in rows[k]] for k, h in PARETO_COLUMNS
-                         if k in keys})
+    return pd.DataFrame({h: [_cell(k, v) for v in rows[k]] for k, h in PARETO_COLUMNS if k in keys})
 
 
-def pareto_plot(frame: pd.DataFrame, x: str = "mflops", y: str = "accuracy",
-                ax: Axes | None = None) -> Axes:
+def pareto_plot(frame: pd.DataFrame, x: str = "mflops", y: str = "accuracy", ax: Axes | None = None) -> Axes:
     """Every evaluated design as a point, infeasible ones crossed out, the Pareto front joined."""
     import matplotlib.pyplot as plt
 
@@ -174,15 +180,15 @@ def pareto_plot(frame: pd.DataFrame, x: str = "mflops", y: str = "accuracy",
     feasible = data[data["feasible"]] if len(data) else data
     over = data[~data["feasible"]] if len(data) else data
     if len(over):
-        ax.scatter(over[x], over[y], marker="x", color="tab:red", alpha=0.6,
-                   label="over budget / failed")
+        ax.scatter(over[x], over[y], marker="x", color="tab:red", alpha=0.6, label="over budget / failed")
     if len(feasible):
         ax.scatter(feasible[x], feasible[y], color="tab:gray", alpha=0.7, label="feasible")
         front = feasible[feasible["pareto"]].sort_values(x)
         ax.plot(front[x], front[y], "o-", color="tab:blue", label="Pareto front")
         for _, row in front.iterrows():
-            ax.annotate(row["design"], (row[x], row[y]), textcoords="offset points",
-                        xytext=(4, 4), fontsize=7)
+            ax.annotate(
+                row["design"], (row[x], row[y]), textcoords="offset points", xytext=(4, 4), fontsize=7
+            )
     if len(data) and data[x].min() > 0 and data[x].max() > 10 * data[x].min():
         ax.set_xscale("log")
     ax.set_xlabel(AXIS_LABELS.get(x, x))
@@ -205,13 +211,20 @@ def add_search_section(page: Any, result: SearchResult) -> None:
     budgets = ", ".join(f"{k} ≤ {v:g}" for k, v in spec.budgets().items()) or "none"
     feasible = int(frame["feasible"].sum()) if len(frame) else 0
     page.section(
-        "search", f"Search: study {result.study_name}",
-        html.escape(f"{spec.family} on {spec.data} at {spec.input_size} px; objectives "
-                    f"{', '.join(spec.objectives)}; budgets: {budgets}; {len(frame)} trials, "
-                    f"{feasible} feasible. Accuracy is held-out after {spec.epochs} epochs "
-                    f"(seed {spec.seed}); MFLOPs = 2·MACs at batch 1"
-                    + (f"; latency is the median on {spec.devices[0]} at batch "
-                       f"{spec.latency_batch}." if spec.times else ".")))
+        "search",
+        f"Search: study {result.study_name}",
+        html.escape(
+            f"{spec.family} on {spec.data} at {spec.input_size} px; objectives "
+            f"{', '.join(spec.objectives)}; budgets: {budgets}; {len(frame)} trials, "
+            f"{feasible} feasible. Accuracy is held-out after {spec.epochs} epochs "
+            f"(seed {spec.seed}); MFLOPs = 2·MACs at batch 1"
+            + (
+                f"; latency is the median on {spec.devices[0]} at batch {spec.latency_batch}."
+                if spec.times
+                else "."
+            )
+        ),
+    )
     fig = Figure(figsize=(6.4, 4.4))
     x, y = plot_axes(spec.objectives)
     pareto_plot(frame, x, y, ax=fig.subplots())

@@ -97,8 +97,16 @@ def _text_rows(profile: Profile) -> tuple[list[str], list[list[str]]]:
     rows, totals = _records(profile)
     total_macs = totals["macs"] or 1
     header = ["layer", "kind", "output (C×H×W)", "MACs %", *[h for _, h, _ in HUMAN_COLUMNS]]
-    body = [[r["name"], r["kind"], _shape(r["out_shape"]), f"{100 * r['macs'] / total_macs:.1f}",
-             *[f(r[k]) for k, _, f in HUMAN_COLUMNS]] for r in rows]
+    body = [
+        [
+            r["name"],
+            r["kind"],
+            _shape(r["out_shape"]),
+            f"{100 * r['macs'] / total_macs:.1f}",
+            *[f(r[k]) for k, _, f in HUMAN_COLUMNS],
+        ]
+        for r in rows
+    ]
     body.append(["TOTAL", "", "", "100.0", *[f(totals[k]) for k, _, f in HUMAN_COLUMNS]])
     return header, body
 
@@ -111,8 +119,16 @@ def render_profile(profile: Profile, fmt: Format | str = Format.table) -> str:
     if fmt is Format.csv:
         rows, totals = _records(profile)
         out = io.StringIO()
-        keys = ["name", "kind", "stage", "out_shape", *[k for k, _, _ in COLUMNS],
-                "read_elements", "write_elements", "flops_darknet"]
+        keys = [
+            "name",
+            "kind",
+            "stage",
+            "out_shape",
+            *[k for k, _, _ in COLUMNS],
+            "read_elements",
+            "write_elements",
+            "flops_darknet",
+        ]
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(keys)
         for r in rows:
@@ -121,8 +137,10 @@ def render_profile(profile: Profile, fmt: Format | str = Format.table) -> str:
         return out.getvalue()
     header, body = _text_rows(profile)
     if fmt is Format.markdown:
-        lines = ["| " + " | ".join(header) + " |",
-                 "|" + "|".join("---" if i < 3 else "---:" for i in range(len(header))) + "|"]
+        lines = [
+            "| " + " | ".join(header) + " |",
+            "|" + "|".join("---" if i < 3 else "---:" for i in range(len(header))) + "|",
+        ]
         lines += ["| " + " | ".join(r) + " |" for r in body]
         return "\n".join([*lines, "", *[f"- {s}" for s in summary_lines(profile)]]) + "\n"
     return _rich_table(profile, header, body)
@@ -133,8 +151,10 @@ def _rich_table(profile: Profile, header: list[str], body: list[list[str]]) -> s
     from rich.table import Table
 
     peak = profile.bottleneck().peak_layer
-    table = Table(title=f"{profile.name} — per-layer costs (batch 1, {profile.precision}; peak "
-                  f"MACs layer in red)", show_lines=False)
+    table = Table(
+        title=f"{profile.name} — per-layer costs (batch 1, {profile.precision}; peak MACs layer in red)",
+        show_lines=False,
+    )
     for i, h in enumerate(header):
         table.add_column(h, justify="left" if i < 3 else "right", no_wrap=True)
     for row in body[:-1]:

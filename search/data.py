@@ -62,8 +62,7 @@ def _resize(x: np.ndarray, size: int) -> np.ndarray:
 
     t = torch.from_numpy(np.ascontiguousarray(x))
     shrink = min(x.shape[-2:]) > size
-    out = F.interpolate(t, size=(size, size), mode="bilinear", align_corners=False,
-                        antialias=shrink)
+    out = F.interpolate(t, size=(size, size), mode="bilinear", align_corners=False, antialias=shrink)
     return out.clamp_(0.0, 1.0).numpy()
 
 
@@ -71,8 +70,7 @@ def _labels(y: np.ndarray, source: str) -> tuple[np.ndarray, tuple[str, ...]]:
     values, index = np.unique(y, return_inverse=True)
     if len(values) < 2:
         raise SpecError(
-            f"{source} has {len(values)} class; a classifier needs at least 2 (add images of "
-            f"another class)"
+            f"{source} has {len(values)} class; a classifier needs at least 2 (add images of another class)"
         )
     return index.astype(np.int64), tuple(str(v) for v in values)
 
@@ -84,9 +82,7 @@ def _channels_first(x: np.ndarray, source: str) -> np.ndarray:
         return x.transpose(0, 3, 1, 2)
     if x.ndim == 4 and x.shape[1] in (1, 3):
         return x
-    raise SpecError(
-        f"{source}: x has shape {x.shape}; give N×H×W, N×H×W×C or N×C×H×W with C = 1 or 3"
-    )
+    raise SpecError(f"{source}: x has shape {x.shape}; give N×H×W, N×H×W×C or N×C×H×W with C = 1 or 3")
 
 
 def _finish(x: np.ndarray, y: np.ndarray, source: str, size: int) -> Dataset:
@@ -111,8 +107,7 @@ def _npz(path: Path, size: int) -> Dataset:
     except (OSError, ValueError) as err:
         raise SpecError(f"{path} is not a readable .npz file ({err})") from None
     if y.ndim != 1 or len(y) != len(x):
-        raise SpecError(f"{path}: y has shape {y.shape} but x has {len(x)} images; give one "
-                        f"label per image")
+        raise SpecError(f"{path}: y has shape {y.shape} but x has {len(x)} images; give one label per image")
     return _finish(_channels_first(x, str(path)), y, str(path), size)
 
 
@@ -120,8 +115,7 @@ def _folder(path: Path, size: int) -> Dataset:
     from PIL import Image, UnidentifiedImageError
 
     classes = sorted(p for p in path.iterdir() if p.is_dir())
-    files = [(f, c.name) for c in classes for f in sorted(c.iterdir())
-             if f.suffix.lower() in IMAGE_SUFFIXES]
+    files = [(f, c.name) for c in classes for f in sorted(c.iterdir()) if f.suffix.lower() in IMAGE_SUFFIXES]
     if len({label for _, label in files}) < 2:
         raise SpecError(
             f"{path} has {len({label for _, label in files})} class sub-folder with images; give "
@@ -134,10 +128,9 @@ def _folder(path: Path, size: int) -> Dataset:
         except (OSError, UnidentifiedImageError):
             raise SpecError(f"{f} is not an image PIL can read; remove it or convert it") from None
     mode = "L" if all(im.mode in ("L", "1", "I", "I;16", "LA") for im in opened) else "RGB"
-    x = np.stack([
-        np.asarray(im.convert(mode).resize((size, size), Image.Resampling.BILINEAR))
-        for im in opened
-    ])
+    x = np.stack(
+        [np.asarray(im.convert(mode).resize((size, size), Image.Resampling.BILINEAR)) for im in opened]
+    )
     y = np.array([label for _, label in files])
     return _finish(_channels_first(x, str(path)), y, str(path), size)
 

@@ -57,9 +57,15 @@ def check_devices(devices: Sequence[str]) -> tuple[str, ...]:
     return tuple(out)
 
 
-def measure_latency(model: torch.nn.Module, shape: tuple[int, int, int], device: str = "cpu",
-                    batch_size: int = 1, threads: int | None = None, warmup: int = 3,
-                    min_run_time: float = 0.2) -> Latency:
+def measure_latency(
+    model: torch.nn.Module,
+    shape: tuple[int, int, int],
+    device: str = "cpu",
+    batch_size: int = 1,
+    threads: int | None = None,
+    warmup: int = 3,
+    min_run_time: float = 0.2,
+) -> Latency:
     """Median and IQR of one forward pass of ``model`` on a ``batch_size``×``shape`` input."""
     threads = threads or torch.get_num_threads()
     model = model.to(device).eval()
@@ -69,13 +75,11 @@ def measure_latency(model: torch.nn.Module, shape: tuple[int, int, int], device:
             model(x)
         if device == "cuda":
             torch.cuda.synchronize()
-        timer = benchmark.Timer("model(x)", globals={"model": model, "x": x},
-                                num_threads=threads)
+        timer = benchmark.Timer("model(x)", globals={"model": model, "x": x}, num_threads=threads)
         once = min(timer.timeit(1).median for _ in range(3))
         number = max(1, int(BLOCK_S / max(once, 1e-9)))
         times: list[float] = []
         while len(times) < MIN_BLOCKS or sum(times) * number < min_run_time:
             times.append(timer.timeit(number).median)
     q1, median, q3 = statistics.quantiles(times, n=4, method="inclusive")
-    return Latency(device, median * 1e3, (q3 - q1) * 1e3, batch_size, threads,
-                   len(times) * number)
+    return Latency(device, median * 1e3, (q3 - q1) * 1e3, batch_size, threads, len(times) * number)

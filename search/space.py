@@ -42,8 +42,11 @@ class Design:
 
     @property
     def label(self) -> str:
-        core = (f"{self.fusion} k={self.growth_rate}" if self.fusion == Fusion.none
-                else f"{self.fusion} γ={self.gamma:g} k={self.growth_rate}")
+        core = (
+            f"{self.fusion} k={self.growth_rate}"
+            if self.fusion == Fusion.none
+            else f"{self.fusion} γ={self.gamma:g} k={self.growth_rate}"
+        )
         if (self.depth, self.width) != (1.0, 1.0):
             core += f" d×{self.depth:g} w×{self.width:g}"
         return core
@@ -95,8 +98,9 @@ FAMILIES: dict[str, Family] = {
     "csppeleenet": Family(
         "csppeleenet",
         "PeleeNet, 3 stages (2, 2, 4), bottleneck widths (1, 2, 4), 32 stem channels",
-        PeleeNetConfig(growth_rate=16, block_config=(2, 2, 4), bottleneck_width=(1, 2, 4),
-                       num_init_features=32),
+        PeleeNetConfig(
+            growth_rate=16, block_config=(2, 2, 4), bottleneck_width=(1, 2, 4), num_init_features=32
+        ),
         (8, 12, 16, 24, 32, 48),
         even_width=True,
     ),
@@ -110,9 +114,7 @@ def family(name: str) -> Family:
     except KeyError:
         close = difflib.get_close_matches(name, list(FAMILIES), n=1)
         hint = f"did you mean {close[0]}? " if close else ""
-        raise SpecError(
-            f"unknown family {name!r}; {hint}pick one of {', '.join(FAMILIES)}"
-        ) from None
+        raise SpecError(f"unknown family {name!r}; {hint}pick one of {', '.join(FAMILIES)}") from None
 
 
 def suggest(trial: Any, fam: Family, multipliers: bool = False) -> Design:

@@ -88,8 +88,7 @@ def open_storage(url: str, heartbeat_interval: int = HEARTBEAT_S) -> RDBStorage:
     except (sqlalchemy.exc.SQLAlchemyError, ImportError, OSError) as err:
         reason = str(err).strip().splitlines()[0][:200] if str(err).strip() else type(err).__name__
         raise SpecError(
-            f"storage {masked(url)} does not answer ({reason}); start the database or fix "
-            f"--storage"
+            f"storage {masked(url)} does not answer ({reason}); start the database or fix --storage"
         ) from None
 
 

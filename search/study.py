@@ -141,8 +141,7 @@ class SearchSpec:
 
     def budgets(self) -> dict[str, float]:
         """Trial attribute → upper bound, for the budgets that are set."""
-        return {attr: getattr(self, b) for b, attr in BUDGETS.items()
-                if getattr(self, b) is not None}
+        return {attr: getattr(self, b) for b, attr in BUDGETS.items() if getattr(self, b) is not None}
 
     def to_attrs(self) -> dict[str, Any]:
         return asdict(self)
@@ -150,8 +149,9 @@ class SearchSpec:
     @classmethod
     def from_attrs(cls, attrs: dict[str, Any]) -> SearchSpec:
         known = {f.name for f in fields(cls)}
-        values: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v
-                                  for k, v in attrs.items() if k in known}
+        values: dict[str, Any] = {
+            k: tuple(v) if isinstance(v, list) else v for k, v in attrs.items() if k in known
+        }
         return cls(**values)
 
 
@@ -206,8 +206,11 @@ def _claimed(trials: Sequence[FrozenTrial]) -> int:
 
 
 def is_feasible(t: FrozenTrial) -> bool:
-    return (t.state == TrialState.COMPLETE and "skipped" not in result_of(t)
-            and all(v <= 0 for v in t.constraints.values()))
+    return (
+        t.state == TrialState.COMPLETE
+        and "skipped" not in result_of(t)
+        and all(v <= 0 for v in t.constraints.values())
+    )
 
 
 def result_of(t: FrozenTrial) -> dict[str, Any]:
@@ -215,8 +218,7 @@ def result_of(t: FrozenTrial) -> dict[str, Any]:
     return dict(t.user_attrs.get(RESULT_ATTR, {}))
 
 
-def _claim(study: optuna.Study, target: int
-           ) -> tuple[optuna.Trial | bool | None, list[FrozenTrial]]:
+def _claim(study: optuna.Study, target: int) -> tuple[optuna.Trial | bool | None, list[FrozenTrial]]:
     """A new trial, ``True`` to wait for running trials of other workers, or ``None`` when done;
     with the study's trials as they were at the claim."""
     with warnings.catch_warnings():
@@ -240,9 +242,13 @@ def snapshot(trials: Sequence[FrozenTrial], spec: SearchSpec, target: int) -> Sn
     shown = "; ".join(
         f"{result_of(t).get('design', '?')}: "
         + ", ".join(_describe(o, v) for o, v in zip(spec.objectives, t.values, strict=True))
-        for t in front[:2])
-    best = (f"front {len(front)}: {shown}" + (" …" if len(front) > 2 else "")) if front else \
-        "no feasible design yet"
+        for t in front[:2]
+    )
+    best = (
+        (f"front {len(front)}: {shown}" + (" …" if len(front) > 2 else ""))
+        if front
+        else "no feasible design yet"
+    )
     return Snapshot(finished, target, running, len(good), best)
 
 
@@ -272,8 +278,7 @@ def pareto_trials(trials: Sequence[FrozenTrial], spec: SearchSpec) -> list[Froze
         return all(x <= y for x, y in pairs) and any(x < y for x, y in pairs)
 
     keys = {n: key(t) for n, t in good.items()}
-    front = [t for n, t in good.items()
-             if not any(dominates(keys[m], keys[n]) for m in good if m != n)]
+    front = [t for n, t in good.items() if not any(dominates(keys[m], keys[n]) for m in good if m != n)]
     return sorted(front, key=key)
 
 
@@ -284,8 +289,7 @@ def design_costs(config: Any, size: int) -> tuple[Any, dict[str, float]]:
     """The network of ``config`` at ``size`` px and its analytic costs at batch 1."""
     network = expand(config, size)
     t = analyze(network).totals
-    return network, {"macs": t.macs, "mflops": 2 * t.macs / 1e6, "params": t.params,
-                     "cio": t.cio_conv_pool}
+    return network, {"macs": t.macs, "mflops": 2 * t.macs / 1e6, "params": t.params, "cio": t.cio_conv_pool}
 
 
 class Evaluator:
@@ -303,13 +307,22 @@ class Evaluator:
             self.data = load_dataset(spec.data, spec.input_size)
 
     def values(self, attrs: dict[str, Any]) -> list[float]:
-        table = {"accuracy": attrs.get("accuracy", 0.0), "macs": attrs["macs"],
-                 "params": attrs["params"], "cio": attrs["cio"],
-                 "latency": attrs.get("latency_ms", math.inf)}
+        table = {
+            "accuracy": attrs.get("accuracy", 0.0),
+            "macs": attrs["macs"],
+            "params": attrs["params"],
+            "cio": attrs["cio"],
+            "latency": attrs.get("latency_ms", math.inf),
+        }
         return [float(table[o]) for o in self.spec.objectives]
 
-    def __call__(self, study: optuna.Study, trial: optuna.Trial, attrs: dict[str, Any],
-                 history: Sequence[FrozenTrial] | None = None) -> list[float]:
+    def __call__(
+        self,
+        study: optuna.Study,
+        trial: optuna.Trial,
+        attrs: dict[str, Any],
+        history: Sequence[FrozenTrial] | None = None,
+    ) -> list[float]:
         """Score ``trial``; everything measured lands in ``attrs`` (written once by the caller).
         ``history``: the study's trials, when the caller has just read them."""
         design = suggest(trial, self.family, self.spec.multipliers)
@@ -320,8 +333,9 @@ class Evaluator:
         if previous is not None:
             for key, value in previous.constraints.items():
                 trial.set_constraint(key, value)
-            attrs.update({k: v for k, v in result_of(previous).items() if k != "worker"},
-                         duplicate_of=previous.number)
+            attrs.update(
+                {k: v for k, v in result_of(previous).items() if k != "worker"}, duplicate_of=previous.number
+            )
             return list(previous.values)
         config = self.family.config(design, self.num_classes, self.in_channels)
         network, costs = design_costs(config, self.spec.input_size)
@@ -364,9 +378,13 @@ class Evaluator:
                 model, self.data, TrainSettings(epochs=self.spec.epochs, seed=self.spec.seed)
             )
             # CPU kernels reduce in a thread-dependent order: record the count with the result.
-            attrs.update(accuracy=result.accuracy, train_loss=result.loss,
-                         train_seconds=result.seconds, holdout_images=result.holdout_images,
-                         train_threads=torch.get_num_threads())
+            attrs.update(
+                accuracy=result.accuracy,
+                train_loss=result.loss,
+                train_seconds=result.seconds,
+                holdout_images=result.holdout_images,
+                train_threads=torch.get_num_threads(),
+            )
         return self.values(attrs)
 
 
@@ -388,16 +406,25 @@ def _quiet() -> None:
     warnings.filterwarnings("ignore", message="Heartbeat of storage is supposed to be used")
 
 
-def run_worker(url: str, study_name: str, target: int, index: int = 0,
-               heartbeat_interval: int = HEARTBEAT_S, threads: int | None = None,
-               progress: Callable[[Snapshot], None] | None = None) -> None:
+def run_worker(
+    url: str,
+    study_name: str,
+    target: int,
+    index: int = 0,
+    heartbeat_interval: int = HEARTBEAT_S,
+    threads: int | None = None,
+    progress: Callable[[Snapshot], None] | None = None,
+) -> None:
     """Claim and evaluate trials of ``study_name`` until it holds ``target`` finished trials."""
     _quiet()
     storage = open_storage(url, heartbeat_interval)
     stored = optuna.load_study(study_name=study_name, storage=storage).user_attrs
     spec = SearchSpec.from_attrs(stored[SPEC_ATTR])
-    seed = spec.seed + 1000 * index + len(storage.get_all_trials(
-        storage.get_study_id_from_name(study_name), deepcopy=False))
+    seed = (
+        spec.seed
+        + 1000 * index
+        + len(storage.get_all_trials(storage.get_study_id_from_name(study_name), deepcopy=False))
+    )
     sampler = optuna.samplers.TPESampler(seed=seed, constant_liar=True)
     study = optuna.load_study(study_name=study_name, storage=storage, sampler=sampler)
     if threads:
@@ -441,8 +468,7 @@ def run_worker(url: str, study_name: str, target: int, index: int = 0,
 # --- the study ------------------------------------------------------------------------------------
 
 
-def _check_budget_reachable(spec: SearchSpec, fam: Family, num_classes: int,
-                            in_channels: int) -> None:
+def _check_budget_reachable(spec: SearchSpec, fam: Family, num_classes: int, in_channels: int) -> None:
     """Refuse, before any study exists, an analytic budget that no design of the space meets."""
     budgets = {k: v for k, v in spec.budgets().items() if k != "latency_ms"}
     if not budgets:
@@ -458,16 +484,18 @@ def _check_budget_reachable(spec: SearchSpec, fam: Family, num_classes: int,
         for k in budgets:
             if k not in cheapest or costs[k] < cheapest[k][0]:
                 cheapest[k] = (costs[k], design.label)
-    parts = [f"the smallest {k} is {cheapest[k][0]:,.4g} ({cheapest[k][1]}) against {v:,.4g}"
-             for k, v in budgets.items() if k in cheapest]
+    parts = [
+        f"the smallest {k} is {cheapest[k][0]:,.4g} ({cheapest[k][1]}) against {v:,.4g}"
+        for k, v in budgets.items()
+        if k in cheapest
+    ]
     raise SpecError(
         f"no {spec.family} design at {spec.input_size} px meets the budget: {'; '.join(parts)}; "
         f"raise the budget{'' if spec.multipliers else ' or add --multipliers'}"
     )
 
 
-def _spec_for(storage: RDBStorage, url: str, name: str, given: dict[str, Any],
-              resume: bool) -> SearchSpec:
+def _spec_for(storage: RDBStorage, url: str, name: str, given: dict[str, Any], resume: bool) -> SearchSpec:
     """The spec a run will use; refuses a name clash or a resume that changes settings (reads
     only)."""
     summaries = optuna.get_all_study_summaries(storage, include_best_trial=False)
@@ -485,10 +513,10 @@ def _spec_for(storage: RDBStorage, url: str, name: str, given: dict[str, Any],
             + (f"; it holds {', '.join(sorted(names))}" if names else "")
             + "; drop --resume to start it"
         )
-    stored = SearchSpec.from_attrs(optuna.load_study(study_name=name, storage=storage)
-                                   .user_attrs[SPEC_ATTR])
-    clash = [f"{k}={given[k]!r} (stored {getattr(stored, k)!r})"
-             for k in given if given[k] != getattr(stored, k)]
+    stored = SearchSpec.from_attrs(optuna.load_study(study_name=name, storage=storage).user_attrs[SPEC_ATTR])
+    clash = [
+        f"{k}={given[k]!r} (stored {getattr(stored, k)!r})" for k in given if given[k] != getattr(stored, k)
+    ]
     if clash:
         raise SpecError(
             f"study {name!r} was started with other settings: {', '.join(clash)}; resume "
@@ -497,9 +525,13 @@ def _spec_for(storage: RDBStorage, url: str, name: str, given: dict[str, Any],
     return stored
 
 
-def prepare_study(given: dict[str, Any], storage: str | None = None,
-                  study_name: str = "cspcost", resume: bool = False,
-                  heartbeat_interval: int = HEARTBEAT_S) -> tuple[str, SearchSpec]:
+def prepare_study(
+    given: dict[str, Any],
+    storage: str | None = None,
+    study_name: str = "cspcost",
+    resume: bool = False,
+    heartbeat_interval: int = HEARTBEAT_S,
+) -> tuple[str, SearchSpec]:
     """Check everything, then create the study (or check the one to resume); ``(url, spec)``.
 
     ``given`` holds the ``SearchSpec`` fields the user set; on ``resume`` they must match the stored
@@ -517,8 +549,10 @@ def prepare_study(given: dict[str, Any], storage: str | None = None,
     check_devices(spec.devices)
     data = load_dataset(spec.data, spec.input_size)
     fam = family(spec.family)
-    design_costs(fam.config(Design("none", 0.0, fam.base.growth_rate), data.num_classes,
-                            data.in_channels), spec.input_size)  # input size fits the family
+    design_costs(
+        fam.config(Design("none", 0.0, fam.base.growth_rate), data.num_classes, data.in_channels),
+        spec.input_size,
+    )  # input size fits the family
     _check_budget_reachable(spec, fam, data.num_classes, data.in_channels)
     if resume:
         study = optuna.load_study(study_name=study_name, storage=rdb)
@@ -529,16 +563,26 @@ def prepare_study(given: dict[str, Any], storage: str | None = None,
             )
         return url, spec
     study = optuna.create_study(study_name=study_name, storage=rdb, directions=spec.directions)
-    for key, value in (("num_classes", data.num_classes), ("in_channels", data.in_channels),
-                       ("data_fingerprint", data.fingerprint()), (SPEC_ATTR, spec.to_attrs())):
+    for key, value in (
+        ("num_classes", data.num_classes),
+        ("in_channels", data.in_channels),
+        ("data_fingerprint", data.fingerprint()),
+        (SPEC_ATTR, spec.to_attrs()),
+    ):
         study.set_user_attr(key, value)
     return url, spec
 
 
-def run_search(given: dict[str, Any], trials: int = 20, storage: str | None = None,
-               study_name: str = "cspcost", workers: int = 1, resume: bool = False,
-               progress: Callable[[Snapshot], None] | None = None,
-               heartbeat_interval: int = HEARTBEAT_S) -> SearchResult:
+def run_search(
+    given: dict[str, Any],
+    trials: int = 20,
+    storage: str | None = None,
+    study_name: str = "cspcost",
+    workers: int = 1,
+    resume: bool = False,
+    progress: Callable[[Snapshot], None] | None = None,
+    heartbeat_interval: int = HEARTBEAT_S,
+) -> SearchResult:
     """Run (or resume) a study until it holds ``trials`` finished trials (see ``prepare_study``)."""
     if trials < 1:
         raise SpecError(f"--trials {trials} must be at least 1")
@@ -547,8 +591,7 @@ def run_search(given: dict[str, Any], trials: int = 20, storage: str | None = No
     url, spec = prepare_study(given, storage, study_name, resume, heartbeat_interval)
     if progress is not None:
         rdb = open_storage(url, heartbeat_interval)
-        progress(snapshot(rdb.get_all_trials(rdb.get_study_id_from_name(study_name)), spec,
-                          trials))
+        progress(snapshot(rdb.get_all_trials(rdb.get_study_id_from_name(study_name)), spec, trials))
     exits: tuple[int, ...] = ()
     if workers == 1:
         run_worker(url, study_name, trials, 0, heartbeat_interval, progress=progress)
@@ -564,8 +607,9 @@ def load_result(study_name: str, storage: str | None = None) -> SearchResult:
     try:
         study = optuna.load_study(study_name=study_name, storage=rdb)
     except KeyError:
-        raise SpecError(f"there is no study {study_name!r} in {masked(url)}; check --study and "
-                        f"--storage") from None
+        raise SpecError(
+            f"there is no study {study_name!r} in {masked(url)}; check --study and --storage"
+        ) from None
     if SPEC_ATTR not in study.user_attrs:
         raise SpecError(f"study {study_name!r} in {masked(url)} was not made by cspcost search")
     spec = SearchSpec.from_attrs(study.user_attrs[SPEC_ATTR])
@@ -573,13 +617,25 @@ def load_result(study_name: str, storage: str | None = None) -> SearchResult:
     return SearchResult(study_name, masked(url), spec, len(done), done, pareto_trials(done, spec))
 
 
-def _run_workers(url: str, study_name: str, trials: int, workers: int, heartbeat_interval: int,
-                 spec: SearchSpec, progress: Callable[[Snapshot], None] | None) -> tuple[int, ...]:
+def _run_workers(
+    url: str,
+    study_name: str,
+    trials: int,
+    workers: int,
+    heartbeat_interval: int,
+    spec: SearchSpec,
+    progress: Callable[[Snapshot], None] | None,
+) -> tuple[int, ...]:
     threads = max(1, (os.cpu_count() or 1) // workers)
     ctx = multiprocessing.get_context("spawn")
-    procs = [ctx.Process(target=run_worker, name=f"cspcost-worker-{i}",
-                         args=(url, study_name, trials, i, heartbeat_interval, threads))
-             for i in range(workers)]
+    procs = [
+        ctx.Process(
+            target=run_worker,
+            name=f"cspcost-worker-{i}",
+            args=(url, study_name, trials, i, heartbeat_interval, threads),
+        )
+        for i in range(workers)
+    ]
     for p in procs:
         p.start()
     watcher = open_storage(url, heartbeat_interval)
@@ -608,5 +664,7 @@ def explain_infeasible(result: SearchResult) -> str:
         seen = [result_of(t)[key] for t in done if key in result_of(t)]
         if seen:
             parts.append(f"the smallest {key} seen is {min(seen):,.4g} against {bound:,.4g}")
-    return (f"no design of the {len(done)} evaluated met the budget: {'; '.join(parts)}; raise the "
-            f"budget or search more trials")
+    return (
+        f"no design of the {len(done)} evaluated met the budget: {'; '.join(parts)}; raise the "
+        f"budget or search more trials"
+    )

@@ -99,12 +99,18 @@ def train_and_score(model: nn.Module, data: Dataset, settings: TrainSettings) ->
                 correct += int((model(x[batch]).argmax(1) == y[batch]).sum())
     except (torch.OutOfMemoryError, MemoryError) as err:
         raise TrialError(f"out of memory while training: {err}") from None
-    return TrainResult(correct / len(test_idx), float(loss.detach()), time.perf_counter() - start,
-                       len(train_idx), len(test_idx))
+    return TrainResult(
+        correct / len(test_idx),
+        float(loss.detach()),
+        time.perf_counter() - start,
+        len(train_idx),
+        len(test_idx),
+    )
 
 
-def accuracy_by_seed(configs: dict[str, Any], data: Dataset, seeds: Sequence[int],
-                     epochs: int = 2) -> dict[str, list[float]]:
+def accuracy_by_seed(
+    configs: dict[str, Any], data: Dataset, seeds: Sequence[int], epochs: int = 2
+) -> dict[str, list[float]]:
     """Held-out accuracy of each named config, trained once per seed: the seed-to-seed spread is
     the noise floor any difference between designs has to clear."""
     from costmodel import expand

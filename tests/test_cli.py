@@ -29,8 +29,7 @@ def test_json_contract():
         for key in ("macs", "params", "cio_conv", "cio_conv_pool"):
             assert type(layer[key]) is int
     totals = data["totals"]
-    for key in ("macs", "flops", "params", "params_conv", "cio_conv", "cio_conv_pool",
-                "concat_elements"):
+    for key in ("macs", "flops", "params", "params_conv", "cio_conv", "cio_conv_pool", "concat_elements"):
         assert type(totals[key]) is int, key
     assert isinstance(totals["bflops_darknet"], float)
     assert totals["flops"] == 2 * totals["macs"]

@@ -79,8 +79,9 @@ def test_csv_is_tidy_and_complete(dense3) -> None:  # type: ignore[no-untyped-de
     rows = list(csv.DictReader(io.StringIO(render_comparison(dense3, "csv"))))
     stages = 6
     assert len(rows) == 3 * (len(TOTAL_METRICS) + stages * len(STAGE_METRICS))
-    row = next(r for r in rows if r["scope"] == "total" and r["metric"] == "params"
-               and r["model"] == "densenet201")
+    row = next(
+        r for r in rows if r["scope"] == "total" and r["metric"] == "params" and r["model"] == "densenet201"
+    )
     assert int(row["value"]) == PARAMS_201
     assert float(row["delta_pct"]) == pytest.approx(100 * (PARAMS_201 - PARAMS_121) / PARAMS_121)
 
@@ -97,8 +98,20 @@ runner = CliRunner()
 
 
 def test_cli_compare_with_per_model_options() -> None:
-    result = runner.invoke(app, ["compare", "densenet121", "densenet121", "--gamma", "0.5",
-                                 "--fusion", "fusion_last", "--format", "json"])
+    result = runner.invoke(
+        app,
+        [
+            "compare",
+            "densenet121",
+            "densenet121",
+            "--gamma",
+            "0.5",
+            "--fusion",
+            "fusion_last",
+            "--format",
+            "json",
+        ],
+    )
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert data["models"] == ["densenet121", "densenet121 γ=0.5 fusion=fusion_last"]

@@ -13,9 +13,11 @@ TORCH_MODULES = {"torch_build.py", "counters.py"}
 
 
 def test_import_costmodel_loads_no_torch():
-    code = ("import sys, costmodel; costmodel.analyze(costmodel.expand(costmodel.resolve("
-            "'cspdensenet201'), 224)); heavy = [m for m in ('torch', 'numpy', 'pandas', 'fvcore') "
-            "if m in sys.modules]; print(heavy)")
+    code = (
+        "import sys, costmodel; costmodel.analyze(costmodel.expand(costmodel.resolve("
+        "'cspdensenet201'), 224)); heavy = [m for m in ('torch', 'numpy', 'pandas', 'fvcore') "
+        "if m in sys.modules]; print(heavy)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 

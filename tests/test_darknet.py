@@ -85,13 +85,34 @@ def test_small_cfg_names_follow_darknet_indices() -> None:
     net = parse(SMALL, "small.cfg")
     assert net.name == "small"
     assert [layer.name for layer in net.layers] == [
-        "layers.0.conv", "layers.0.norm", "layers.0.act", "layers.1.pool", "layers.2.conv",
-        "layers.3.split", "layers.4.add", "layers.4.act", "layers.5.cat", "layers.6.conv",
-        "layers.6.norm", "layers.6.act", "layers.7.pool", "layers.8.flatten", "layers.8.fc",
-        "layers.9.flatten", "layers.9.softmax",
+        "layers.0.conv",
+        "layers.0.norm",
+        "layers.0.act",
+        "layers.1.pool",
+        "layers.2.conv",
+        "layers.3.split",
+        "layers.4.add",
+        "layers.4.act",
+        "layers.5.cat",
+        "layers.6.conv",
+        "layers.6.norm",
+        "layers.6.act",
+        "layers.7.pool",
+        "layers.8.flatten",
+        "layers.8.fc",
+        "layers.9.flatten",
+        "layers.9.softmax",
     ]
     assert [layer.kind for layer in net.layers][:8] == [
-        "conv", "bn", "act", "maxpool", "conv", "split", "add", "act"]
+        "conv",
+        "bn",
+        "act",
+        "maxpool",
+        "conv",
+        "split",
+        "add",
+        "act",
+    ]
     assert net.layer("layers.3.split").slice_ == (4, 8)
     assert net.layer("layers.5.cat").inputs == ("layers.4.act", "layers.2.conv")
     assert net.layer("layers.6.act").op == "mish"
@@ -136,10 +157,10 @@ def test_input_size_overrides_net_size() -> None:
         (3, 2, "padding=0\n", 9, (9 + 0 - 3) // 2 + 1, False),
     ],
 )
-def test_maxpool_follows_darknets_output_rule(size: int, stride: int, extra: str, h_in: int,
-                                              h_out: int, ceil_mode: bool) -> None:
-    text = (f"[net]\nwidth={h_in}\nheight={h_in}\nchannels=2\n"
-            f"[maxpool]\nsize={size}\nstride={stride}\n{extra}")
+def test_maxpool_follows_darknets_output_rule(
+    size: int, stride: int, extra: str, h_in: int, h_out: int, ceil_mode: bool
+) -> None:
+    text = f"[net]\nwidth={h_in}\nheight={h_in}\nchannels=2\n[maxpool]\nsize={size}\nstride={stride}\n{extra}"
     (pool,) = parse(text, "p.cfg").layers
     assert (pool.out_shape.h, pool.out_shape.w, pool.ceil_mode) == (h_out, h_out, ceil_mode)
     assert pool.padding == (size - 1 if not extra else 0) // 2
@@ -162,36 +183,49 @@ def test_zero_padded_strided_shortcut() -> None:
 BAD = [
     ("unknown section", NET + "\n[yolo]\nmask=0\n", 6, "unsupported section [yolo]"),
     ("missing filters", NET + "[convolutional]\nsize=3\n", 5, "'filters' is missing"),
-    ("route to nowhere", NET + "[convolutional]\nfilters=4\n[route]\nlayers=-1,5\n", 8,
-     "refers to layer 5, which does not exist"),
+    (
+        "route to nowhere",
+        NET + "[convolutional]\nfilters=4\n[route]\nlayers=-1,5\n",
+        8,
+        "refers to layer 5, which does not exist",
+    ),
     ("route before first", NET + "[route]\nlayers=-1\n", 6, "refers to layer -1"),
-    ("shortcut mismatch",
-     NET + "[convolutional]\nfilters=8\n[convolutional]\nfilters=4\n[shortcut]\nfrom=-2\n", 10,
-     "has 8 channels but the map it is added to has 4"),
+    (
+        "shortcut mismatch",
+        NET + "[convolutional]\nfilters=8\n[convolutional]\nfilters=4\n[shortcut]\nfrom=-2\n",
+        10,
+        "has 8 channels but the map it is added to has 4",
+    ),
     # 8×8 onto (8 − 3)//2 + 1 = 3×3
-    ("shortcut size", NET + "[convolutional]\nfilters=4\n[convolutional]\nfilters=4\nsize=3\n"
-     "stride=2\n[shortcut]\nfrom=-2\n", 12, "not an integer multiple"),
+    (
+        "shortcut size",
+        NET + "[convolutional]\nfilters=4\n[convolutional]\nfilters=4\nsize=3\n"
+        "stride=2\n[shortcut]\nfrom=-2\n",
+        12,
+        "not an integer multiple",
+    ),
     ("conv groups", NET + "[convolutional]\nfilters=4\ngroups=2\n", 7, "groups=2 must divide"),
-    ("route groups", NET + "[convolutional]\nfilters=3\n[route]\nlayers=-1\ngroups=2\n", 9,
-     "groups=2 does not divide the 3 channels"),
+    (
+        "route groups",
+        NET + "[convolutional]\nfilters=3\n[route]\nlayers=-1\ngroups=2\n",
+        9,
+        "groups=2 does not divide the 3 channels",
+    ),
     ("empty", "", 1, "the file is empty"),
     ("comments only", "# nothing\n\n", 1, "the file is empty"),
     ("no layers", NET, 1, "no layers"),
     ("unknown key", NET + "[convolutional]\nfilters=4\ndilation=2\n", 7, "key 'dilation'"),
     ("bad integer", NET + "[convolutional]\nfilters=four\n", 6, "is not an integer"),
-    ("bad activation", NET + "[convolutional]\nfilters=4\nactivation=tanh\n", 7,
-     "activation 'tanh'"),
+    ("bad activation", NET + "[convolutional]\nfilters=4\nactivation=tanh\n", 7, "activation 'tanh'"),
     ("no header", "width=8\n", 1, "before the first section"),
     ("not key=value", NET + "[convolutional]\nfilters\n", 6, "is not 'key=value'"),
     ("first not net", "[convolutional]\nfilters=4\n", 1, "first section must be [net]"),
-    ("odd pool", "[net]\nwidth=7\nheight=7\n[maxpool]\nsize=2\nstride=1\n", 4,
-     "no torch MaxPool2d"),
+    ("odd pool", "[net]\nwidth=7\nheight=7\n[maxpool]\nsize=2\nstride=1\n", 4, "no torch MaxPool2d"),
 ]
 
 
 @pytest.mark.parametrize(("case", "text", "line", "problem"), BAD, ids=[b[0] for b in BAD])
-def test_malformed_cfg_is_one_line_with_file_and_line(case: str, text: str, line: int,
-                                                      problem: str) -> None:
+def test_malformed_cfg_is_one_line_with_file_and_line(case: str, text: str, line: int, problem: str) -> None:
     with pytest.raises(SpecError) as info:
         parse(text, "bad.cfg")
     message = str(info.value)

@@ -36,8 +36,11 @@ def _agree(net: Network) -> None:
             assert by_module[layer.name] == cost.macs, layer.name
     # every module's output has the engine's shape
     shapes: dict[str, tuple[int, ...]] = {}
-    hooks = [m.register_forward_hook(lambda m, i, o, n=layer.name: shapes.__setitem__(n, o.shape))
-             for layer in net.layers for m in [model.get_submodule(layer.name)]]
+    hooks = [
+        m.register_forward_hook(lambda m, i, o, n=layer.name: shapes.__setitem__(n, o.shape))
+        for layer in net.layers
+        for m in [model.get_submodule(layer.name)]
+    ]
     with torch.no_grad():
         model(x)
     for h in hooks:
@@ -54,10 +57,12 @@ def test_small_cfg_agrees_at_odd_sizes() -> None:
 
 
 def test_shortcut_zero_pads_and_subsamples_like_darknet() -> None:
-    text = ("[net]\nwidth=8\nheight=8\nchannels=3\n"
-            "[convolutional]\nfilters=2\nsize=1\nactivation=linear\n"
-            "[convolutional]\nfilters=4\nsize=3\nstride=2\npad=1\nactivation=linear\n"
-            "[shortcut]\nfrom=-2\n")
+    text = (
+        "[net]\nwidth=8\nheight=8\nchannels=3\n"
+        "[convolutional]\nfilters=2\nsize=1\nactivation=linear\n"
+        "[convolutional]\nfilters=4\nsize=3\nstride=2\npad=1\nactivation=linear\n"
+        "[shortcut]\nfrom=-2\n"
+    )
     model = build(parse(text, "z.cfg")).eval()
     x = torch.randn(1, 3, 8, 8)
     with torch.no_grad():

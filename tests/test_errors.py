@@ -25,13 +25,13 @@ runner = CliRunner()
         (lambda: resolve("densenet12"), "unknown model 'densenet12'.*did you mean"),
         (lambda: resolve("peleenet", bn_size=2), "has no knob 'bn_size'"),
         (lambda: expand(resolve("densenet121"), 16), "too small.*at least 29"),
-        (lambda: expand(DenseNetConfig(part_ratio=0.005, fusion="csp"), 224),
-         "rounds to zero channels"),
-        (lambda: expand(PeleeNetConfig(part_ratio=0.9, fusion="csp"), 224),
-         "bottleneck width of 0"),
+        (lambda: expand(DenseNetConfig(part_ratio=0.005, fusion="csp"), 224), "rounds to zero channels"),
+        (lambda: expand(PeleeNetConfig(part_ratio=0.9, fusion="csp"), 224), "bottleneck width of 0"),
         (lambda: expand(DenseNetConfig(compression=0.001), 224), "compression"),
-        (lambda: DenseNetConfig(part_ratio=0.5, fusion="csp", partial_compression=0.0),
-         "partial_compression = 0.0 must be in"),
+        (
+            lambda: DenseNetConfig(part_ratio=0.5, fusion="csp", partial_compression=0.0),
+            "partial_compression = 0.0 must be in",
+        ),
     ],
 )
 def test_spec_errors_name_the_value(make, match):

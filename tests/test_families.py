@@ -54,23 +54,28 @@ def test_peleenet_reference():
 def test_peleenet_stage_outputs_and_where_the_macs_sit():
     net = expand(resolve("peleenet"), 224)
     outs = {i: net.layer(f"features.transition{i}.relu").out_shape for i in range(1, 5)}
-    assert outs == {1: Shape(128, 56, 56), 2: Shape(256, 28, 28), 3: Shape(512, 14, 14),
-                    4: Shape(704, 7, 7)}
+    assert outs == {1: Shape(128, 56, 56), 2: Shape(256, 28, 28), 3: Shape(512, 14, 14), 4: Shape(704, 7, 7)}
     p = analyze(net)
     stages = p.stage_totals()
     transition = {i: net.layer(f"features.transition{i}.conv") for i in range(1, 5)}
-    t_macs = {i: dict((layer.name, c.macs) for layer, c in p.rows())[t.name]
-              for i, t in transition.items()}
+    t_macs = {i: dict((layer.name, c.macs) for layer, c in p.rows())[t.name] for i, t in transition.items()}
     # 1×1 transitions without compression: C²·H·W.
-    assert t_macs == {1: 128 * 128 * 56 * 56, 2: 256 * 256 * 28 * 28, 3: 512 * 512 * 14 * 14,
-                      4: 704 * 704 * 7 * 7}
+    assert t_macs == {
+        1: 128 * 128 * 56 * 56,
+        2: 256 * 256 * 28 * 28,
+        3: 512 * 512 * 14 * 14,
+        4: 704 * 704 * 7 * 7,
+    }
     # REFERENCE.md §2 recount, MMACs: stem 38.1; dense 84.3/71.5/106.4/28.4; FC 0.7.
     assert round(stages["stem"].macs / 1e6, 1) == 38.1
     dense = [round((stages[f"stage{i}"].macs - t_macs[i]) / 1e6, 1) for i in range(1, 5)]
     assert dense == [84.3, 71.5, 106.4, 28.4]
     assert round(stages["head"].macs / 1e6, 1) == 0.7
-    assert p.bottleneck().peak_layer in {"features.transition1.conv", "features.transition2.conv",
-                                          "features.transition3.conv"}
+    assert p.bottleneck().peak_layer in {
+        "features.transition1.conv",
+        "features.transition2.conv",
+        "features.transition3.conv",
+    }
 
 
 @pytest.mark.parametrize("base", ["densenet121", "densenet201", "peleenet"])
@@ -85,20 +90,41 @@ def test_gamma_zero_fusion_none_is_the_baseline(base):
 
 def test_csp_structure_follows_figure_3():
     def kinds_after_block(fusion):
-        net = expand(DenseNetConfig(growth_rate=8, block_config=(2, 2), num_init_features=16,
-                                    part_ratio=0.5, fusion=fusion), 64)
+        net = expand(
+            DenseNetConfig(
+                growth_rate=8, block_config=(2, 2), num_init_features=16, part_ratio=0.5, fusion=fusion
+            ),
+            64,
+        )
         names = [layer.name for layer in net.layers]
         start = names.index("features.denseblock1.cat") + 1
         end = names.index("features.csp2.part1")
         return [n.removeprefix("features.") for n in names[start:end]]
 
     assert kinds_after_block("fusion_first") == [
-        "csp1.fuse", "transition1.norm", "transition1.relu", "transition1.conv", "transition1.pool"]
+        "csp1.fuse",
+        "transition1.norm",
+        "transition1.relu",
+        "transition1.conv",
+        "transition1.pool",
+    ]
     assert kinds_after_block("fusion_last") == [
-        "transition1.norm", "transition1.relu", "transition1.conv", "csp1.fuse", "csp1.pool"]
+        "transition1.norm",
+        "transition1.relu",
+        "transition1.conv",
+        "csp1.fuse",
+        "csp1.pool",
+    ]
     assert kinds_after_block("csp") == [
-        "transition1.norm", "transition1.relu", "transition1.conv", "csp1.fuse", "csp1.pool",
-        "csp1.transition.norm", "csp1.transition.relu", "csp1.transition.conv"]
+        "transition1.norm",
+        "transition1.relu",
+        "transition1.conv",
+        "csp1.fuse",
+        "csp1.pool",
+        "csp1.transition.norm",
+        "csp1.transition.relu",
+        "csp1.transition.conv",
+    ]
 
 
 def test_split_channels_feed_the_block():

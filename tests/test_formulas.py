@@ -18,32 +18,68 @@ def one_layer(kind: str, in_shape: Shape, **kw):
     elif kind == "act":
         g.act("x", INPUT, **kw)
     else:
-        getattr(g, {"bn": "bn", "gap": "gap", "softmax": "softmax", "flatten": "flatten",
-                    "dropout": "dropout"}[kind])("x", INPUT)
+        getattr(
+            g,
+            {"bn": "bn", "gap": "gap", "softmax": "softmax", "flatten": "flatten", "dropout": "dropout"}[
+                kind
+            ],
+        )("x", INPUT)
     net = g.build()
     return net.layers[0], analyze(net).costs[0]
 
 
 CASES = [
     # torch-scan style: expectations are the arithmetic that produces them.
-    ("conv", Shape(3, 224, 224), dict(out_c=64, kernel=7, stride=2, padding=3),
-     dict(macs=112 * 112 * 64 * 3 * 7 * 7, params=64 * 3 * 7 * 7, params_conv=64 * 3 * 7 * 7,
-          cio_conv=3 * 224 * 224 + 64 * 112 * 112, flops_darknet=2 * 112 * 112 * 64 * 3 * 7 * 7)),
-    ("conv", Shape(64, 56, 56), dict(out_c=128, kernel=3, groups=32, bias=True),
-     dict(macs=(64 // 32) * 128 * 9 * 56 * 56, params=(64 // 32) * 128 * 9 + 128,
-          params_conv=(64 // 32) * 128 * 9, flops_other=128 * 56 * 56,
-          cio_conv_pool=64 * 56 * 56 + 128 * 56 * 56)),
-    ("bn", Shape(32, 10, 10), {}, dict(params=2 * 32, flops_other=2 * 32 * 10 * 10, macs=0,
-                                      read_elements=3200, write_elements=3200)),
+    (
+        "conv",
+        Shape(3, 224, 224),
+        dict(out_c=64, kernel=7, stride=2, padding=3),
+        dict(
+            macs=112 * 112 * 64 * 3 * 7 * 7,
+            params=64 * 3 * 7 * 7,
+            params_conv=64 * 3 * 7 * 7,
+            cio_conv=3 * 224 * 224 + 64 * 112 * 112,
+            flops_darknet=2 * 112 * 112 * 64 * 3 * 7 * 7,
+        ),
+    ),
+    (
+        "conv",
+        Shape(64, 56, 56),
+        dict(out_c=128, kernel=3, groups=32, bias=True),
+        dict(
+            macs=(64 // 32) * 128 * 9 * 56 * 56,
+            params=(64 // 32) * 128 * 9 + 128,
+            params_conv=(64 // 32) * 128 * 9,
+            flops_other=128 * 56 * 56,
+            cio_conv_pool=64 * 56 * 56 + 128 * 56 * 56,
+        ),
+    ),
+    (
+        "bn",
+        Shape(32, 10, 10),
+        {},
+        dict(params=2 * 32, flops_other=2 * 32 * 10 * 10, macs=0, read_elements=3200, write_elements=3200),
+    ),
     ("act", Shape(8, 4, 4), dict(op="relu"), dict(flops_other=8 * 4 * 4, macs=0)),
     ("act", Shape(8, 4, 4), dict(op="linear"), dict(flops_other=0)),
-    ("maxpool", Shape(64, 112, 112), dict(kernel=3, stride=2, padding=1),
-     dict(flops_darknet=9 * 64 * 56 * 56, cio_conv_pool=64 * 112 * 112 + 64 * 56 * 56,
-          cio_conv=0, macs=0)),
-    ("avgpool", Shape(128, 56, 56), dict(kernel=2, stride=2),
-     dict(flops_darknet=4 * 128 * 28 * 28, cio_conv_pool=128 * 56 * 56 + 128 * 28 * 28)),
-    ("gap", Shape(1024, 7, 7), {}, dict(flops_other=1024 * 49, cio_conv_pool=1024 * 49 + 1024,
-                                       flops_darknet=0)),
+    (
+        "maxpool",
+        Shape(64, 112, 112),
+        dict(kernel=3, stride=2, padding=1),
+        dict(flops_darknet=9 * 64 * 56 * 56, cio_conv_pool=64 * 112 * 112 + 64 * 56 * 56, cio_conv=0, macs=0),
+    ),
+    (
+        "avgpool",
+        Shape(128, 56, 56),
+        dict(kernel=2, stride=2),
+        dict(flops_darknet=4 * 128 * 28 * 28, cio_conv_pool=128 * 56 * 56 + 128 * 28 * 28),
+    ),
+    (
+        "gap",
+        Shape(1024, 7, 7),
+        {},
+        dict(flops_other=1024 * 49, cio_conv_pool=1024 * 49 + 1024, flops_darknet=0),
+    ),
     ("softmax", Shape(1000, 1, 1), {}, dict(flops_other=3000)),
     ("flatten", Shape(10, 1, 1), {}, dict(macs=0, read_elements=0, write_elements=0)),
     ("dropout", Shape(10, 1, 1), {}, dict(flops_other=0, read_elements=0)),

@@ -23,8 +23,7 @@ def check_agreement(config, size, torch_counters):
     assert {n for n, _ in model.named_modules() if n} >= {layer.name for layer in net.layers}
 
     fv = counters.fvcore_macs_by_module(model, x)
-    ours = {layer.name: cost.macs for layer, cost in profile.rows()
-            if layer.kind in ("conv", "linear")}
+    ours = {layer.name: cost.macs for layer, cost in profile.rows() if layer.kind in ("conv", "linear")}
     theirs = {name: fv.get(name, 0) for name in ours}
     assert ours == theirs
     assert fv[""] >= profile.totals.macs  # fvcore adds BN and pooling on top of the MACs
@@ -82,8 +81,7 @@ def random_configs(n: int, seed: int = 20201):
     return out
 
 
-@pytest.mark.parametrize(("config", "size"), random_configs(50),
-                         ids=[f"random{i}" for i in range(50)])
+@pytest.mark.parametrize(("config", "size"), random_configs(50), ids=[f"random{i}" for i in range(50)])
 def test_random_configs(config, size, torch_counters):
     check_agreement(config, size, torch_counters)
 
@@ -146,4 +144,8 @@ def test_pool_output_sizes_match_torch(ceil_mode):
                         continue
                     torch_out = pool(torch.zeros(1, 1, size, size)).shape[-1]
                     assert _pool_out(size, kernel, stride, padding, ceil_mode) == torch_out, (
-                        size, kernel, stride, padding)
+                        size,
+                        kernel,
+                        stride,
+                        padding,
+                    )

@@ -46,8 +46,7 @@ def test_named_models_default_to_256() -> None:
 
 def test_resnet10_params_by_arithmetic() -> None:
     t = analyze(expand(resolve("resnet10"), 256)).totals
-    stages = sum(c_in * c * 9 + c * c * 9 for c_in, c in [(64, 64), (64, 128), (128, 256),
-                                                           (256, 512)])
+    stages = sum(c_in * c * 9 + c * c * 9 for c_in, c in [(64, 64), (64, 128), (128, 256), (256, 512)])
     assert t.params_conv == 3 * 64 * 49 + stages + 512 * 1000
     assert round(t.params_conv / 1e6, 2) == 5.24  # README #Parameter (REFERENCE.md §1)
 
@@ -65,8 +64,7 @@ def test_gamma_splits_the_cross_stage_width(gamma: float) -> None:
 
 
 def test_more_gamma_less_computation() -> None:
-    macs = [analyze(expand(resolve("cspresnet50", gamma=g), 128)).totals.macs
-            for g in (0.25, 0.5, 0.75)]
+    macs = [analyze(expand(resolve("cspresnet50", gamma=g), 128)).totals.macs for g in (0.25, 0.5, 0.75)]
     assert macs[0] > macs[1] > macs[2]
 
 
@@ -83,8 +81,10 @@ def test_gamma_on_a_plain_model_makes_it_csp() -> None:
         (lambda: DarknetConfig(part_ratio=0.5, fusion="fusion_last"), "use fusion csp"),
         (lambda: ResNetConfig(depths=(3, 4)), "one entry per stage"),
         (lambda: ResNetConfig(part_ratio=1.2, fusion="csp"), "outside [0, 1)"),
-        (lambda: ResNetConfig(basic=True, part_ratio=0.5, fusion="csp", depths=(1, 1, 1, 1)),
-         "bottleneck ResNets only"),
+        (
+            lambda: ResNetConfig(basic=True, part_ratio=0.5, fusion="csp", depths=(1, 1, 1, 1)),
+            "bottleneck ResNets only",
+        ),
         (lambda: expand(resolve("cspdarknet53", gamma=0.999), 64), "rounds to zero"),
     ],
 )
@@ -98,7 +98,8 @@ def test_cli_lists_and_tables_the_new_models() -> None:
     listed = runner.invoke(app, ["models"])
     assert listed.exit_code == 0, listed.output
     assert "cspresnext50" in listed.output
-    table = runner.invoke(app, ["table", "cspdarknet53", "--gamma", "0.25", "--input", "64",
-                                "--format", "csv"])
+    table = runner.invoke(
+        app, ["table", "cspdarknet53", "--gamma", "0.25", "--input", "64", "--format", "csv"]
+    )
     assert table.exit_code == 0, table.output
     assert "stages.0.part1.conv" in table.output

@@ -64,7 +64,11 @@ def test_scaling_has_one_line_per_model_and_growth_rate() -> None:
     ax = plot_scaling(frame)
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
     assert [label.split(":")[0] for label in labels] == [
-        "densenet121, k=12", "densenet121, k=32", "cspdensenet121, k=12", "cspdensenet121, k=32"]
+        "densenet121, k=12",
+        "densenet121, k=32",
+        "cspdensenet121, k=12",
+        "cspdensenet121, k=32",
+    ]
     # the summed points of DenseNet-121 at k = 32 give its 2.83 GMACs (REFERENCE.md §3) ×2
     k32 = ax.get_lines()[1]
     assert sum(k32.get_ydata()) * 1e6 == pytest.approx(2 * 2.83e9, rel=0.01)
@@ -87,8 +91,7 @@ def test_stage_bars_stack_to_the_totals(pelee) -> None:  # type: ignore[no-untyp
 def test_stage_frame_rows(pelee) -> None:  # type: ignore[no-untyped-def]
     frame = stage_frame(pelee)
     assert len(frame) == 2 * 6
-    assert frame.groupby("model", sort=False)["params"].sum().tolist() == [
-        p.totals.params for p in pelee]
+    assert frame.groupby("model", sort=False)["params"].sum().tolist() == [p.totals.params for p in pelee]
 
 
 def test_gamma_sweep_lines_and_gaps() -> None:
@@ -161,8 +164,7 @@ def test_devices() -> None:
 @pytest.mark.parametrize("kind", PLOT_KINDS)
 def test_every_kind_makes_a_titled_figure(kind: str) -> None:
     specs = parse_specs(["peleenet"] if kind == "gamma" else ["peleenet", "csppeleenet"])
-    fig = figure_for(kind, specs, device=DEVICES["t4"], gammas=[0.0, 0.5],
-                     growth_rates=[16, 32])
+    fig = figure_for(kind, specs, device=DEVICES["t4"], gammas=[0.0, 0.5], growth_rates=[16, 32])
     for ax in fig.axes:
         assert ax.get_title() and ax.get_xlabel() and ax.get_ylabel()
 

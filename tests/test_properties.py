@@ -60,25 +60,27 @@ def test_half_split_is_the_paper_formula(c, m, d):
     assert partial_dense_block_cio(c, m, d, 0.5, 1, 1) <= dense_block_cio(c, m, d, 1, 1)
 
 
-gammas = st.lists(st.sampled_from([0.1, 0.2, 0.25, 0.3, 0.5, 0.6, 0.75, 0.9]), min_size=2,
-                  max_size=2, unique=True).map(sorted)
+gammas = st.lists(
+    st.sampled_from([0.1, 0.2, 0.25, 0.3, 0.5, 0.6, 0.75, 0.9]), min_size=2, max_size=2, unique=True
+).map(sorted)
 
 
-@given(gammas, st.sampled_from(["fusion_first", "fusion_last", "csp"]),
-       st.sampled_from([8, 12, 16, 32]))
+@given(gammas, st.sampled_from(["fusion_first", "fusion_last", "csp"]), st.sampled_from([8, 12, 16, 32]))
 def test_larger_gamma_costs_no_more(pair, fusion, k):
     lo, hi = pair
 
     def macs(g: float) -> int:
-        cfg = DenseNetConfig(growth_rate=k, block_config=(3, 4, 5), num_init_features=64,
-                             part_ratio=g, fusion=fusion)
+        cfg = DenseNetConfig(
+            growth_rate=k, block_config=(3, 4, 5), num_init_features=64, part_ratio=g, fusion=fusion
+        )
         return analyze(expand(cfg, 96)).totals.macs
 
     assert macs(hi) <= macs(lo)
 
 
-peleenet_gammas = st.lists(st.sampled_from([0.1, 0.25, 0.3, 0.5, 0.6, 0.75]), min_size=2,
-                           max_size=2, unique=True).map(sorted)
+peleenet_gammas = st.lists(
+    st.sampled_from([0.1, 0.25, 0.3, 0.5, 0.6, 0.75]), min_size=2, max_size=2, unique=True
+).map(sorted)
 
 
 # Above γ = 0.75 fewer than 8 channels enter PeleeNet's first block and its dynamic bottleneck

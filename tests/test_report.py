@@ -19,12 +19,10 @@ from reports.compare import comparison
 from reports.devices import DEVICES
 from reports.html import REPORT_PAGE, build_report, make_report, write_tree
 
-SECTIONS = ("summary", "bottleneck", "stages", "gamma", "scaling", "roofline", "layers",
-            "conventions")
+SECTIONS = ("summary", "bottleneck", "stages", "gamma", "scaling", "roofline", "layers", "conventions")
 PLOTS = ("bottleneck", "stages", "gamma", "scaling", "roofline")
 WORDS = ["peleenet", "peleenet", "--gamma", "0.5", "--fusion", "fusion_last"]
-OPTIONS = {"device": DEVICES["jetson-nano"], "gammas": [0.0, 0.25, 0.5, 0.75],
-           "growth_rates": [16, 32]}
+OPTIONS = {"device": DEVICES["jetson-nano"], "gammas": [0.0, 0.25, 0.5, 0.75], "growth_rates": [16, 32]}
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +37,7 @@ def test_every_section_plot_and_convention_is_on_the_page(report_dir: Path) -> N
     for key in SECTIONS:
         assert f'<section id="{key}">' in page
     for name in CONVENTIONS:
-        assert f"<td class=\"text\">{name}</td>" in page
+        assert f'<td class="text">{name}</td>' in page
     assert '<pre id="command">cspcost report peleenet ...</pre>' in page
     images = re.findall(r'<img id="plot-(\w+)"[^>]* src="data:image/png;base64,([^"]+)"', page)
     assert [key for key, _ in images] == list(PLOTS)
@@ -61,7 +59,8 @@ def test_every_linked_file_exists_and_parses(report_dir: Path) -> None:
         elif link.endswith(".csv"):
             assert len(pd.read_csv(path)) > 0
     assert {p.name for p in (report_dir / "plots").iterdir()} == {
-        f"{k}.{ext}" for k in PLOTS for ext in ("png", "svg")}
+        f"{k}.{ext}" for k in PLOTS for ext in ("png", "svg")
+    }
 
 
 def test_comparison_json_round_trips_and_matches_its_csv(report_dir: Path) -> None:
@@ -88,8 +87,10 @@ def test_bottleneck_table_holds_the_reduction(report_dir: Path) -> None:
 def test_a_cfg_only_report_says_why_the_sweeps_are_missing(tmp_path: Path) -> None:
     pytest.importorskip("costmodel.darknet")
     cfg = tmp_path / "one.cfg"
-    cfg.write_text("[net]\nwidth=32\nheight=32\nchannels=3\n\n[convolutional]\nfilters=4\n"
-                   "size=3\nstride=1\npad=1\nactivation=leaky\n")
+    cfg.write_text(
+        "[net]\nwidth=32\nheight=32\nchannels=3\n\n[convolutional]\nfilters=4\n"
+        "size=3\nstride=1\npad=1\nactivation=leaky\n"
+    )
     page = build_report(parse_specs([str(cfg)]), **OPTIONS)[REPORT_PAGE].decode()
     assert "no named model to sweep" in page
     assert 'id="plot-bottleneck"' in page and 'id="plot-gamma"' not in page
@@ -132,13 +133,28 @@ runner = CliRunner()
 
 def test_cli_report_writes_the_page_and_records_the_command(tmp_path: Path) -> None:
     out = tmp_path / "rep"
-    args = ["report", "densenet121", "cspdensenet121", "-g", "0.25", "--out", str(out),
-            "--gammas", "0,0.5", "--growth-rates", "16,32", "--device", "t4"]
+    args = [
+        "report",
+        "densenet121",
+        "cspdensenet121",
+        "-g",
+        "0.25",
+        "--out",
+        str(out),
+        "--gammas",
+        "0,0.5",
+        "--growth-rates",
+        "16,32",
+        "--device",
+        "t4",
+    ]
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     page = (out / REPORT_PAGE).read_text()
-    assert (f"cspcost report densenet121 cspdensenet121 -g 0.25 --out {out} --precision fp32 "
-            f"--device t4 --gammas 0,0.5 --growth-rates 16,32") in page
+    assert (
+        f"cspcost report densenet121 cspdensenet121 -g 0.25 --out {out} --precision fp32 "
+        f"--device t4 --gammas 0,0.5 --growth-rates 16,32"
+    ) in page
     assert "Roofline on NVIDIA T4" in page
 
 
@@ -150,8 +166,7 @@ def test_cli_report_writes_the_page_and_records_the_command(tmp_path: Path) -> N
         (["densenet121", "--device", "abacus"], "unknown device 'abacus'"),
     ],
 )
-def test_cli_report_bad_input_writes_nothing(tmp_path: Path, args: list[str],
-                                             fragment: str) -> None:
+def test_cli_report_bad_input_writes_nothing(tmp_path: Path, args: list[str], fragment: str) -> None:
     out = tmp_path / "rep"
     result = runner.invoke(app, ["report", *args, "--out", str(out)])
     assert result.exit_code == 2
@@ -162,8 +177,12 @@ def test_cli_report_bad_input_writes_nothing(tmp_path: Path, args: list[str],
 def test_cli_report_unwritable_out_is_one_line(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("")
-    for command, out in [("report", blocker), ("report", blocker / "sub"),
-                         ("plot", blocker), ("plot", blocker / "sub")]:
+    for command, out in [
+        ("report", blocker),
+        ("report", blocker / "sub"),
+        ("plot", blocker),
+        ("plot", blocker / "sub"),
+    ]:
         words = ["bottleneck", "peleenet"] if command == "plot" else ["peleenet"]
         result = runner.invoke(app, [command, *words, "--out", str(out)])
         assert result.exit_code == 2
@@ -173,15 +192,16 @@ def test_cli_report_unwritable_out_is_one_line(tmp_path: Path) -> None:
 
 
 def test_cli_plot_writes_png_and_svg(tmp_path: Path) -> None:
-    result = runner.invoke(app, ["plot", "bottleneck", "peleenet", "csppeleenet",
-                                 "--out", str(tmp_path / "p")])
+    result = runner.invoke(
+        app, ["plot", "bottleneck", "peleenet", "csppeleenet", "--out", str(tmp_path / "p")]
+    )
     assert result.exit_code == 0, result.output
-    assert sorted(p.name for p in (tmp_path / "p").iterdir()) == ["bottleneck.png",
-                                                                  "bottleneck.svg"]
+    assert sorted(p.name for p in (tmp_path / "p").iterdir()) == ["bottleneck.png", "bottleneck.svg"]
     assert (tmp_path / "p/bottleneck.png").read_bytes().startswith(b"\x89PNG")
     assert b"<svg" in (tmp_path / "p/bottleneck.svg").read_bytes()[:2000]
-    bad = runner.invoke(app, ["plot", "gamma", "peleenet", "--gammas", "0.5,1.2", "--out",
-                              str(tmp_path / "q")])
+    bad = runner.invoke(
+        app, ["plot", "gamma", "peleenet", "--gammas", "0.5,1.2", "--out", str(tmp_path / "q")]
+    )
     assert bad.exit_code == 2 and "outside [0, 1)" in bad.stderr
     assert not (tmp_path / "q").exists()
 
@@ -193,8 +213,9 @@ def test_build_report_writes_nothing(tmp_path: Path, monkeypatch) -> None:  # ty
 
 
 def test_cli_plot_roofline_on_a_device_of_ones_own(tmp_path: Path) -> None:
-    result = runner.invoke(app, ["plot", "roofline", "peleenet", "--device", "500,25",
-                                 "--out", str(tmp_path)])
+    result = runner.invoke(
+        app, ["plot", "roofline", "peleenet", "--device", "500,25", "--out", str(tmp_path)]
+    )
     assert result.exit_code == 0, result.output
     svg = (tmp_path / "roofline.svg").read_text()
     assert "ridge point 20.0 FLOP/B" in svg  # 500 GFLOP/s / 25 GB/s

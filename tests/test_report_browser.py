@@ -53,17 +53,33 @@ def probe(page: Path) -> tuple[dict, list[str]]:  # type: ignore[type-arg]
     """Open ``page`` (with the probe injected) in headless Chromium; the probe's findings and the
     console lines Chromium logged."""
     text = page.read_text()
-    text = text.replace("<head>", "<head>" + PROBE_HEAD, 1).replace("</body>",
-                                                                     PROBE_TAIL + "</body>", 1)
+    text = text.replace("<head>", "<head>" + PROBE_HEAD, 1).replace("</body>", PROBE_TAIL + "</body>", 1)
     probed = page.with_name("probed.html")
     probed.write_text(text)
     with tempfile.TemporaryDirectory() as profile:
         run = subprocess.run(
-            [str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-             "--no-first-run", "--disable-background-networking", "--disable-component-update",
-             "--disable-sync", f"--user-data-dir={profile}", "--enable-logging=stderr", "--v=0",
-             "--virtual-time-budget=5000", "--dump-dom", probed.as_uri()],
-            capture_output=True, text=True, timeout=120, check=False)
+            [
+                str(CHROMIUM),
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                f"--user-data-dir={profile}",
+                "--enable-logging=stderr",
+                "--v=0",
+                "--virtual-time-budget=5000",
+                "--dump-dom",
+                probed.as_uri(),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
     match = re.search(r'<pre id="probe-result">(.*?)</pre>', run.stdout, re.S)
     assert match, f"no probe result; chromium said: {run.stderr[-2000:]}"
     found = json.loads(match.group(1).replace("&quot;", '"').replace("&amp;", "&"))
@@ -74,8 +90,14 @@ def probe(page: Path) -> tuple[dict, list[str]]:  # type: ignore[type-arg]
 @pytest.fixture(scope="module")
 def report_page(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("browser") / "report"
-    make_report(out, parse_specs(["peleenet", "csppeleenet"]), device=DEVICES["jetson-nano"],
-                gammas=[0.0, 0.25, 0.5, 0.75], growth_rates=[16, 32], command="cspcost report")
+    make_report(
+        out,
+        parse_specs(["peleenet", "csppeleenet"]),
+        device=DEVICES["jetson-nano"],
+        gammas=[0.0, 0.25, 0.5, 0.75],
+        growth_rates=[16, 32],
+        command="cspcost report",
+    )
     return out / REPORT_PAGE
 
 

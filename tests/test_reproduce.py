@@ -26,9 +26,21 @@ README_DIGITS = {
 }
 
 SECTION_1_AND_2 = {
-    "resnet10", "resnet50", "csresnet50", "resnext50", "csresnext50", "darknet53", "csdarknet53",
-    "densenet201", "peleenet", "csppeleenet", "pelee_fusion_first", "pelee_fusion_last",
-    "pelee_gamma25", "pelee_gamma50", "pelee_gamma75",
+    "resnet10",
+    "resnet50",
+    "csresnet50",
+    "resnext50",
+    "csresnext50",
+    "darknet53",
+    "csdarknet53",
+    "densenet201",
+    "peleenet",
+    "csppeleenet",
+    "pelee_fusion_first",
+    "pelee_fusion_last",
+    "pelee_gamma25",
+    "pelee_gamma50",
+    "pelee_gamma75",
 }
 
 
@@ -51,8 +63,10 @@ def test_without_cfgs_the_native_twins_give_the_readme_figures(tmp_path) -> None
     missing = rows["densenet201"]
     assert missing.bflops is None and "not found" in missing.source
     # PeleeNet: Table 1's 2.79M and 1.017 BFLOPs (REFERENCE.md §2)
-    assert (_digits(rows["peleenet"].params_m, "2.79"), _digits(rows["peleenet"].bflops, "1.017")) \
-        == ("2.79", "1.017")
+    assert (_digits(rows["peleenet"].params_m, "2.79"), _digits(rows["peleenet"].bflops, "1.017")) == (
+        "2.79",
+        "1.017",
+    )
     # the paper's own relative figures are carried, not recomputed from ours
     assert rows["pelee_fusion_last"].paper_change_pct == pytest.approx(-21.0)
     assert rows["csppeleenet"].paper_change_pct == pytest.approx((0.888 / 1.017 - 1) * 100)
@@ -77,8 +91,9 @@ def test_differing_rows_explain_themselves(tmp_path) -> None:
 
 def test_cli_writes_csv_and_markdown(tmp_path) -> None:
     out = tmp_path / "report"
-    result = CliRunner().invoke(app, ["reproduce", "--out", str(out), "--format", "json",
-                                      "--cfg-dir", str(tmp_path)])
+    result = CliRunner().invoke(
+        app, ["reproduce", "--out", str(out), "--format", "json", "--cfg-dir", str(tmp_path)]
+    )
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert len(data["rows"]) == len(SECTION_1_AND_2)
@@ -92,8 +107,7 @@ def test_cli_writes_csv_and_markdown(tmp_path) -> None:
 def test_cli_out_that_is_a_file_is_exit_2(tmp_path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("keep me")
-    result = CliRunner().invoke(app, ["reproduce", "--out", str(blocker), "--cfg-dir",
-                                      str(tmp_path)])
+    result = CliRunner().invoke(app, ["reproduce", "--out", str(blocker), "--cfg-dir", str(tmp_path)])
     assert result.exit_code == 2
     assert "cannot create the output folder" in result.output
     assert blocker.read_text() == "keep me"

@@ -142,9 +142,7 @@ def test_repeated_design_reuses_the_stored_result() -> None:
 
 def test_unreachable_budget_is_refused_with_the_cheapest_design() -> None:
     fam = FAMILIES["cspdensenet"]
-    cheapest = min(
-        analyze(expand(fam.config(d, 10, 1), 32)).totals.macs for d in fam.designs()
-    )
+    cheapest = min(analyze(expand(fam.config(d, 10, 1), 32)).totals.macs for d in fam.designs())
     spec = SearchSpec(objectives=("macs",), max_mflops=2 * cheapest / 1e6 * 0.99)
     with pytest.raises(SpecError, match=r"no cspdensenet design at 32 px meets the budget"):
         _check_budget_reachable(spec, fam, 10, 1)
@@ -160,8 +158,9 @@ def replace_budget(spec: SearchSpec, mflops: float) -> SearchSpec:
 # --- trial accounting and the Pareto front --------------------------------------------------------
 
 
-def _trial(number: int, values: list[float], state: str = "COMPLETE", **attrs: object
-           ) -> optuna.trial.FrozenTrial:
+def _trial(
+    number: int, values: list[float], state: str = "COMPLETE", **attrs: object
+) -> optuna.trial.FrozenTrial:
     t = optuna.trial.create_trial(
         state=optuna.trial.TrialState[state],
         values=values if state == "COMPLETE" else None,
@@ -282,8 +281,9 @@ def test_cli_cuda_absent_is_one_line(tmp_path: Path) -> None:
 
     if torch.cuda.is_available():
         pytest.skip("this machine has CUDA")
-    result = runner.invoke(app, ["search", "--devices", "cpu,cuda", "--storage",
-                                 f"sqlite:///{tmp_path / 's.db'}"])
+    result = runner.invoke(
+        app, ["search", "--devices", "cpu,cuda", "--storage", f"sqlite:///{tmp_path / 's.db'}"]
+    )
     _one_line_error(result, "torch.cuda.is_available() is False")
 
 
@@ -292,8 +292,11 @@ def test_bad_input_leaves_an_existing_study_untouched(tmp_path: Path) -> None:
     study = optuna.create_study(study_name="kept", storage=storage, directions=["maximize"])
     study.set_user_attr(SPEC_ATTR, SearchSpec(objectives=("accuracy",)).to_attrs())
     study.add_trial(optuna.trial.create_trial(value=0.5))
-    for args in (["--resume", "--epochs", "5"], ["--objectives", "cio"], ["--resume",
-                 "--objectives", "nope"]):
+    for args in (
+        ["--resume", "--epochs", "5"],
+        ["--objectives", "cio"],
+        ["--resume", "--objectives", "nope"],
+    ):
         result = runner.invoke(app, ["search", "--study", "kept", "--storage", storage, *args])
         assert result.exit_code == 2, result.output
     again = optuna.load_study(study_name="kept", storage=storage)
@@ -345,8 +348,9 @@ def test_search_section_of_the_html_report() -> None:
         _trial(2, [0.85, 150.0], mflops=0.3, params=1500, cio=7000, accuracy=0.85),
     ]
     page = Page()
-    add_search_section(page, SearchResult("s1", "sqlite:///x.db", spec, 3, trials,
-                                          pareto_trials(trials, spec)))
+    add_search_section(
+        page, SearchResult("s1", "sqlite:///x.db", spec, 3, trials, pareto_trials(trials, spec))
+    )
     assert page.sections == [("search", "Search: study s1")]
     body = "\n".join(page.body)
     assert "budgets: mflops ≤ 1" in body and "3 trials, 3 feasible" in body

@@ -38,11 +38,30 @@ SMALL = {"data": "digits", "input_size": 16, "epochs": 1}
 def test_end_to_end_cli_search(tmp_path: Path) -> None:
     fam_budget = "2.0"  # MFLOPs; some designs of the space cost more at 16 px, some less
     plot = tmp_path / "front.png"
-    result = CliRunner().invoke(app, [
-        "search", "--trials", "5", "--data", "digits", "--input", "16", "--epochs", "1",
-        "--storage", f"sqlite:///{tmp_path / 's.db'}", "--study", "e2e", "--max-mflops",
-        fam_budget, "--objectives", "accuracy,macs", "--plot", str(plot),
-    ])
+    result = CliRunner().invoke(
+        app,
+        [
+            "search",
+            "--trials",
+            "5",
+            "--data",
+            "digits",
+            "--input",
+            "16",
+            "--epochs",
+            "1",
+            "--storage",
+            f"sqlite:///{tmp_path / 's.db'}",
+            "--study",
+            "e2e",
+            "--max-mflops",
+            fam_budget,
+            "--objectives",
+            "accuracy,macs",
+            "--plot",
+            str(plot),
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "Pareto front: accuracy, macs" in result.output
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -86,8 +105,7 @@ def test_kill_9_then_resume_loses_no_completed_trial(tmp_path: Path) -> None:
     before = _completed(storage, name)
     assert len(before) >= 2
 
-    run_search({}, trials=6, storage=storage, study_name=name, resume=True,
-               heartbeat_interval=1)
+    run_search({}, trials=6, storage=storage, study_name=name, resume=True, heartbeat_interval=1)
 
     study = optuna.load_study(study_name=name, storage=storage)
     after = _completed(storage, name)
@@ -121,8 +139,14 @@ def _pg_url() -> str:
 def test_four_workers_on_postgres_finish_exactly_the_trials() -> None:
     url = _pg_url()
     name = f"pg-{uuid.uuid4().hex[:8]}"
-    result = run_search({**SMALL, "objectives": ("accuracy", "params")}, trials=12, storage=url,
-                        study_name=name, workers=4, heartbeat_interval=2)
+    result = run_search(
+        {**SMALL, "objectives": ("accuracy", "params")},
+        trials=12,
+        storage=url,
+        study_name=name,
+        workers=4,
+        heartbeat_interval=2,
+    )
     assert result.worker_exits == (0, 0, 0, 0)
     trials = optuna.load_study(study_name=name, storage=normalize(url)).trials
     assert sorted(t.number for t in trials) == list(range(12))  # none lost, none twice
@@ -132,20 +156,41 @@ def test_four_workers_on_postgres_finish_exactly_the_trials() -> None:
 
 
 def test_budget_nothing_meets_after_measuring_ends_clearly(tmp_path: Path) -> None:
-    result = CliRunner().invoke(app, [
-        "search", "--trials", "2", "--data", "digits", "--input", "16", "--objectives", "macs",
-        "--max-latency-ms", "0.000001", "--storage", f"sqlite:///{tmp_path / 's.db'}",
-    ])
+    result = CliRunner().invoke(
+        app,
+        [
+            "search",
+            "--trials",
+            "2",
+            "--data",
+            "digits",
+            "--input",
+            "16",
+            "--objectives",
+            "macs",
+            "--max-latency-ms",
+            "0.000001",
+            "--storage",
+            f"sqlite:///{tmp_path / 's.db'}",
+        ],
+    )
     assert result.exit_code == 2
-    assert "error: no design of the 2 evaluated met the budget: the smallest latency_ms" in \
-        result.output
+    assert "error: no design of the 2 evaluated met the budget: the smallest latency_ms" in result.output
     assert "Traceback" not in result.output
 
 
-TINY = DenseNetConfig(growth_rate=2, block_config=(1, 1, 1), num_init_features=4, num_classes=10,
-                      in_channels=1)
-NORMAL = DenseNetConfig(growth_rate=12, block_config=(2, 4, 4), num_init_features=16,
-                        num_classes=10, in_channels=1, part_ratio=0.5, fusion="csp")
+TINY = DenseNetConfig(
+    growth_rate=2, block_config=(1, 1, 1), num_init_features=4, num_classes=10, in_channels=1
+)
+NORMAL = DenseNetConfig(
+    growth_rate=12,
+    block_config=(2, 4, 4),
+    num_init_features=16,
+    num_classes=10,
+    in_channels=1,
+    part_ratio=0.5,
+    fusion="csp",
+)
 
 
 def test_tiny_and_normal_designs_differ_beyond_seed_spread() -> None:
@@ -163,7 +208,8 @@ def test_tiny_and_normal_designs_differ_beyond_seed_spread() -> None:
 
 
 def test_a_failed_trial_is_recorded_and_the_study_goes_on(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import search.train
     from search.train import TrialError
 
@@ -177,21 +223,25 @@ def test_a_failed_trial_is_recorded_and_the_study_goes_on(
         return real(*args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(search.train, "train_and_score", diverge_first)
-    result = run_search({**SMALL, "objectives": ("accuracy", "macs")}, trials=3,
-                        storage=f"sqlite:///{tmp_path / 'f.db'}", study_name="nan")
+    result = run_search(
+        {**SMALL, "objectives": ("accuracy", "macs")},
+        trials=3,
+        storage=f"sqlite:///{tmp_path / 'f.db'}",
+        study_name="nan",
+    )
     states = [t.state for t in result.trials]
     assert states.count(TrialState.FAIL) == 1 and states.count(TrialState.COMPLETE) == 2
     failed = next(t for t in result.trials if t.state == TrialState.FAIL)
     assert result_of(failed)["error"] == "TrialError: training diverged: loss is nan"
 
 
-def test_ctrl_c_queues_the_trial_again_for_resume(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_ctrl_c_queues_the_trial_again_for_resume(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import search.train
 
     real = search.train.train_and_score
-    monkeypatch.setattr(search.train, "train_and_score",
-                        lambda *a, **k: (_ for _ in ()).throw(KeyboardInterrupt()))
+    monkeypatch.setattr(
+        search.train, "train_and_score", lambda *a, **k: (_ for _ in ()).throw(KeyboardInterrupt())
+    )
     storage = f"sqlite:///{tmp_path / 'c.db'}"
     given = {**SMALL, "objectives": ("accuracy", "macs")}
     with pytest.raises(KeyboardInterrupt):

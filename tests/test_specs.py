@@ -16,8 +16,9 @@ def test_options_bind_to_the_model_they_follow() -> None:
 
 
 def test_short_options_inline_values_and_compact_form_agree() -> None:
-    long = parse_specs(["peleenet", "--gamma", "0.25", "--fusion", "fusion_last",
-                        "--growth-rate", "16", "--input", "256"])
+    long = parse_specs(
+        ["peleenet", "--gamma", "0.25", "--fusion", "fusion_last", "--growth-rate", "16", "--input", "256"]
+    )
     short = parse_specs(["peleenet", "-g", "0.25", "-f", "fusion_last", "-k", "16", "-i", "256"])
     inline = parse_specs(["peleenet", "--gamma=0.25", "--fusion=fusion_last", "-k=16", "-i=256"])
     compact = parse_specs(["peleenet:gamma=0.25,fusion=fusion_last,growth_rate=16,input=256"])

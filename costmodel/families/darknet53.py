@@ -55,12 +55,10 @@ class DarknetConfig(DarknetLayout):
         for w in self.widths:
             _positive_int("a stage width", w, "use e.g. 256")
             if w % 2:
-                raise SpecError(f"stage width {w} must be even: a plain block's hidden width is "
-                                f"half of it")
+                raise SpecError(f"stage width {w} must be even: a plain block's hidden width is half of it")
         for r in (*self.expand_ratios, *self.bottle_ratios):
             if not 0 < r <= 4:
                 raise SpecError(f"ratio {r} must be in (0, 4]; the cfgs use 0.5, 1 and 2")
-
 
 
 def _block(g: GraphBuilder, prefix: str, src: str, hidden: int, out_c: int) -> str:

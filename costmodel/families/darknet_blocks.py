@@ -30,9 +30,18 @@ __all__ = [
 ]
 
 
-def conv_norm_act(g: GraphBuilder, prefix: str, src: str, out_c: int, kernel: int = 1,
-                  stride: int = 1, padding: int | None = None, groups: int = 1,
-                  act: str = "leaky", norm: bool = True) -> str:
+def conv_norm_act(
+    g: GraphBuilder,
+    prefix: str,
+    src: str,
+    out_c: int,
+    kernel: int = 1,
+    stride: int = 1,
+    padding: int | None = None,
+    groups: int = 1,
+    act: str = "leaky",
+    norm: bool = True,
+) -> str:
     """darknet's ``[convolutional]``: conv (bias iff no BN) → BN → act (none when ``linear``)."""
     x = g.conv(f"{prefix}.conv", src, out_c, kernel, stride, padding, groups, bias=not norm)
     if norm:
@@ -40,8 +49,9 @@ def conv_norm_act(g: GraphBuilder, prefix: str, src: str, out_c: int, kernel: in
     return x if act == "linear" else g.act(f"{prefix}.act", x, act)
 
 
-def darknet_maxpool(g: GraphBuilder, name: str, src: str, size: int, stride: int,
-                    padding: int | None = None) -> str:
+def darknet_maxpool(
+    g: GraphBuilder, name: str, src: str, size: int, stride: int, padding: int | None = None
+) -> str:
     """A max pool with darknet's output size and window placement; ``SpecError`` when no torch
     ``MaxPool2d`` reproduces it exactly (e.g. size 2, stride 1: its padding is all on one side)."""
     total = size - 1 if padding is None else padding
@@ -70,8 +80,7 @@ def csp_split(width: int, gamma: float, where: str) -> tuple[int, int]:
     return p1, p2
 
 
-def classifier_head(g: GraphBuilder, x: str, num_classes: int,
-                    classifier_first: bool = False) -> Network:
+def classifier_head(g: GraphBuilder, x: str, num_classes: int, classifier_first: bool = False) -> Network:
     """The authors' ImageNet head, then the finished network: global pool → 1×1 conv with bias →
     flatten → softmax, or the conv before the pool (``classifier_first``, as ``resnet50.cfg``)."""
     if classifier_first:
@@ -92,15 +101,16 @@ def check_stage_config(cfg: Any, per_stage: tuple[str, ...], family: str) -> Non
     for field_name in per_stage:
         value = getattr(cfg, field_name)
         if not isinstance(value, tuple) or len(value) != len(cfg.depths):
-            raise SpecError(f"{field_name} = {value!r} needs one entry per stage of depths "
-                            f"{cfg.depths}")
+            raise SpecError(f"{field_name} = {value!r} needs one entry per stage of depths {cfg.depths}")
     _positive_int("stem_width", cfg.stem_width, "use e.g. 64")
     _positive_int("num_classes", cfg.num_classes, "use e.g. 1000")
     _positive_int("in_channels", cfg.in_channels, "use 3 for RGB")
     check_csp(cfg.part_ratio, cfg.fusion)
     if cfg.fusion not in (Fusion.none, Fusion.csp):
-        raise SpecError(f"fusion {cfg.fusion!r}: {family} CSP stages follow the authors' cfgs "
-                        f"(transition → concat); use fusion csp")
+        raise SpecError(
+            f"fusion {cfg.fusion!r}: {family} CSP stages follow the authors' cfgs "
+            f"(transition → concat); use fusion csp"
+        )
 
 
 class DarknetLayout:

@@ -82,8 +82,7 @@ class DenseNetConfig:
         return f"{self.name}(γ={self.part_ratio:g}, {self.fusion})"
 
 
-def _dense_block(g: GraphBuilder, prefix: str, src: str, layers: int, growth: int,
-                 bn_size: int) -> str:
+def _dense_block(g: GraphBuilder, prefix: str, src: str, layers: int, growth: int, bn_size: int) -> str:
     features = [src]
     for j in range(1, layers + 1):
         lp = f"{prefix}.denselayer{j}"
@@ -119,8 +118,14 @@ def expand_densenet(cfg: DenseNetConfig, shape: Shape) -> Network:
             x,
             gamma=cfg.part_ratio,
             fusion=cfg.fusion,
-            dense=partial(_dense_block, g, f"features.denseblock{i}", layers=layers,
-                          growth=cfg.growth_rate, bn_size=cfg.bn_size),
+            dense=partial(
+                _dense_block,
+                g,
+                f"features.denseblock{i}",
+                layers=layers,
+                growth=cfg.growth_rate,
+                bn_size=cfg.bn_size,
+            ),
             transition=partial(_transition, g),
             compression=cfg.compression,
             pool=i < last,

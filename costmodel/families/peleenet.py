@@ -46,8 +46,7 @@ class PeleeNetConfig:
             )
         if len(self.bottleneck_width) != len(self.block_config):
             raise SpecError(
-                f"bottleneck_width {self.bottleneck_width} needs one entry per block of "
-                f"{self.block_config}"
+                f"bottleneck_width {self.bottleneck_width} needs one entry per block of {self.block_config}"
             )
         for bw in self.bottleneck_width:
             _positive_int("a bottleneck width", bw, "use e.g. (1, 2, 4, 4)")
@@ -68,8 +67,7 @@ def _inter_channels(c_in: int, half_growth: int, width: int) -> int:
     return inter
 
 
-def _dense_block(g: GraphBuilder, prefix: str, src: str, layers: int, growth: int,
-                 width: int) -> str:
+def _dense_block(g: GraphBuilder, prefix: str, src: str, layers: int, growth: int, width: int) -> str:
     half = growth // 2
     x = src
     for j in range(1, layers + 1):
@@ -109,8 +107,9 @@ def expand_peleenet(cfg: PeleeNetConfig, shape: Shape) -> Network:
             x,
             gamma=cfg.part_ratio,
             fusion=cfg.fusion,
-            dense=partial(_dense_block, g, f"features.denseblock{i}", layers=layers,
-                          growth=cfg.growth_rate, width=width),
+            dense=partial(
+                _dense_block, g, f"features.denseblock{i}", layers=layers, growth=cfg.growth_rate, width=width
+            ),
             transition=partial(g.conv_bn_act, kernel=1),
             compression=1.0,
             pool=i < last,

@@ -69,16 +69,15 @@ class ResNetConfig(DarknetLayout):
         for w in (*self.widths, *self.bottleneck_widths):
             _positive_int("a stage width", w, "use e.g. 256")
         _positive_int("groups", self.groups, "use 1 (ResNet) or 32 (ResNeXt)")
-        if isinstance(self.head_width, bool) or not isinstance(self.head_width, int) \
-                or self.head_width < 0:
+        if isinstance(self.head_width, bool) or not isinstance(self.head_width, int) or self.head_width < 0:
             raise SpecError(f"head_width = {self.head_width!r} must be an integer ≥ 0 (0: none)")
         if self.part_ratio > 0 and self.basic:
             raise SpecError("CSP versions exist for bottleneck ResNets only; use basic=False")
 
 
-
-def _block(g: GraphBuilder, cfg: ResNetConfig, prefix: str, src: str, stage: int, out_c: int,
-           stride: int) -> str:
+def _block(
+    g: GraphBuilder, cfg: ResNetConfig, prefix: str, src: str, stage: int, out_c: int, stride: int
+) -> str:
     b = cfg.bottleneck_widths[stage]
     if cfg.basic:
         x = conv_norm_act(g, f"{prefix}.conv1", src, out_c, 3, stride)
@@ -130,4 +129,3 @@ def expand_resnet(cfg: ResNetConfig, shape: Shape) -> Network:
     if cfg.head_width:
         x = conv_norm_act(g, "head.conv", x, cfg.head_width)
     return classifier_head(g, x, cfg.num_classes, cfg.classifier_first)
-
