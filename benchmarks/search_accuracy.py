@@ -9,25 +9,11 @@ from __future__ import annotations
 
 import time
 
-from costmodel import DenseNetConfig
 from search.data import load_dataset
 from search.study import SearchSpec
-from search.train import accuracy_by_seed
+from search.train import accuracy_by_seed, reference_designs
 
-DESIGNS = {
-    "tiny (k=2, blocks 1-1-1, 4 stem ch)": DenseNetConfig(
-        growth_rate=2, block_config=(1, 1, 1), num_init_features=4, num_classes=10, in_channels=1
-    ),
-    "normal (csp γ=0.5, k=12, blocks 2-4-4)": DenseNetConfig(
-        growth_rate=12,
-        block_config=(2, 4, 4),
-        num_init_features=16,
-        num_classes=10,
-        in_channels=1,
-        part_ratio=0.5,
-        fusion="csp",
-    ),
-}
+DESIGNS = reference_designs()
 
 
 def main() -> None:

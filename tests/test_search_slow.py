@@ -16,7 +16,6 @@ from optuna.trial import TrialState
 from typer.testing import CliRunner
 
 from cli import app
-from costmodel import DenseNetConfig
 from search.storage import normalize_url, open_storage
 from search.study import (
     SPEC_ATTR,
@@ -179,30 +178,17 @@ def test_budget_nothing_meets_after_measuring_ends_clearly(tmp_path: Path) -> No
     assert "Traceback" not in result.output
 
 
-TINY = DenseNetConfig(
-    growth_rate=2, block_config=(1, 1, 1), num_init_features=4, num_classes=10, in_channels=1
-)
-NORMAL = DenseNetConfig(
-    growth_rate=12,
-    block_config=(2, 4, 4),
-    num_init_features=16,
-    num_classes=10,
-    in_channels=1,
-    part_ratio=0.5,
-    fusion="csp",
-)
-
-
 def test_tiny_and_normal_designs_differ_beyond_seed_spread() -> None:
     """Three seeds each on scikit-learn's digits (benchmarks/search_accuracy.py does the same on
     the default MNIST data): the accuracy gap between a tiny and a normal design is larger than the
     spread of either across seeds."""
     from search.data import load_dataset
-    from search.train import accuracy_by_seed
+    from search.train import accuracy_by_seed, reference_designs
 
-    acc = accuracy_by_seed({"tiny": TINY, "normal": NORMAL}, load_dataset("digits", 16), (0, 1, 2))
+    tiny, normal = reference_designs().items()
+    acc = accuracy_by_seed(dict([tiny, normal]), load_dataset("digits", 16), (0, 1, 2))
     spread = max(max(v) - min(v) for v in acc.values())
-    gap = min(acc["normal"]) - max(acc["tiny"])
+    gap = min(acc[normal[0]]) - max(acc[tiny[0]])
     print(f"accuracy by seed: {acc}; gap {gap:.3f}, seed spread {spread:.3f}")
     assert gap > spread
 
