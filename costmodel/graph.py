@@ -322,8 +322,9 @@ class GraphBuilder:
         try:
             shapes = tuple([known[s] for s in srcs])
         except KeyError:
-            missing = next(s for s in srcs if s not in known)
-            raise SpecError(f"layer {missing!r} does not exist in {self.name!r}") from None
+            for src in srcs:
+                self._in(src)  # raises the one "does not exist" error for the first missing input
+            raise
         if len(shapes) < 2:
             raise SpecError(f"concat {name!r} needs at least two inputs, got {len(shapes)}")
         _, h, w = shapes[0]
@@ -426,41 +427,7 @@ class GraphBuilder:
     def bn_act_conv(
         self, prefix: str, src: str, out_c: int, kernel: int, suffix: str = "", stride: int = 1
     ) -> str:
-        """Pre-activation BN → ReLU → conv (DenseNet), named ``prefix.norm{suffix}`` etc.
-
-        Written out rather than composed from ``bn``/``act``/``conv``: DenseNet-201 adds 196 of these
-        triples, and the inlined form makes the whole profile about a third faster."""
-        s = self._in(src)
-        if out_c <= 0:
-            raise SpecError(f"conv {prefix}.conv{suffix!s} has {out_c} output channels; it needs at least 1")
-        stage = self.stage
-        norm, relu = f"{prefix}.norm{suffix}", f"{prefix}.relu{suffix}"
-        self._add(_new(Layer, (norm, "bn", (src,), (s,), s, stage, 1, 1, 0, 1, False, "", _NO_SLICE, False)))
-        self._add(
-            _new(Layer, (relu, "act", (norm,), (s,), s, stage, 1, 1, 0, 1, False, "relu", _NO_SLICE, False))
-        )
-        pad = kernel // 2
-        h = (s[1] + 2 * pad - kernel) // stride + 1
-        w = (s[2] + 2 * pad - kernel) // stride + 1
-        out = _new(Shape, (out_c, h, w))
-        return self._add(
-            _new(
-                Layer,
-                (
-                    f"{prefix}.conv{suffix}",
-                    "conv",
-                    (relu,),
-                    (s,),
-                    out,
-                    stage,
-                    kernel,
-                    stride,
-                    pad,
-                    1,
-                    False,
-                    "",
-                    _NO_SLICE,
-                    False,
-                ),
-            )
-        )
+        """Pre-activation BN → ReLU → conv (DenseNet), named ``prefix.norm{suffix}`` etc."""
+        x = self.bn(f"{prefix}.norm{suffix}", src)
+        x = self.act(f"{prefix}.relu{suffix}", x)
+        return self.conv(f"{prefix}.conv{suffix}", x, out_c, kernel, stride)
