@@ -14,7 +14,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
-from costmodel import MODELS, Profile, SpecError, analyze
+from costmodel import MODELS, PRECISIONS, Profile, SpecError, analyze
 from costmodel.families.common import Fusion
 from costmodel.specs import ModelSpec, load_network
 from costmodel.zoo import knobs
@@ -62,14 +62,8 @@ GammaOpt = Annotated[
 ]
 FusionOpt = Annotated[Fusion | None, typer.Option("--fusion", "-f", help="Fusion strategy (paper Figure 3).")]
 GrowthOpt = Annotated[int | None, typer.Option("--growth-rate", "-k", help="Growth rate k.")]
-InputOpt = Annotated[int, typer.Option("--input", "-i", help="Square input size in pixels.")]
-
-
-class Precision(StrEnum):
-    fp32 = "fp32"
-    fp16 = "fp16"
-    bf16 = "bf16"
-    int8 = "int8"
+# The choices come from the engine's one table of element sizes.
+Precision = StrEnum("Precision", {name: name for name in PRECISIONS})  # type: ignore[misc]
 
 
 PrecisionOpt = Annotated[
@@ -126,11 +120,7 @@ def models() -> None:
     for h in ("name", "description", "knobs", "defaults"):
         t.add_column(h)
     for name, entry in MODELS.items():
-        cfg = entry.config
-        defaults = getattr(cfg, "summary", None) or (f"k={cfg.growth_rate}, blocks={cfg.block_config}")
-        if cfg.fusion != "none" and not hasattr(cfg, "summary"):
-            defaults += f", γ={cfg.part_ratio}, fusion={cfg.fusion}"
-        t.add_row(name, entry.description, ", ".join(knobs(cfg)), defaults)
+        t.add_row(name, entry.description, ", ".join(knobs(entry.config)), entry.config.summary)
     Console(width=140).print(t)
     typer.echo(
         "Fusion strategies: none, fusion_first, fusion_last, csp (paper Figure 3). "

@@ -52,8 +52,32 @@ def check_dense_family(cfg: DenseNetConfig | PeleeNetConfig, init_example: int) 
     check_csp(cfg.part_ratio, cfg.fusion, cfg.partial_compression)
 
 
+class DenseFamilyNames:
+    """``label`` and ``summary`` of the DenseNet-like configs (DenseNet-BC and PeleeNet)."""
+
+    name: str
+    growth_rate: int
+    block_config: tuple[int, ...]
+    part_ratio: float
+    fusion: Fusion | str
+
+    @property
+    def label(self) -> str:
+        if self.fusion == Fusion.none:
+            return self.name
+        return f"{self.name}(γ={self.part_ratio:g}, {self.fusion})"
+
+    @property
+    def summary(self) -> str:
+        """One line for ``cspcost models``."""
+        out = f"k={self.growth_rate}, blocks={self.block_config}"
+        if self.fusion != Fusion.none:
+            out += f", γ={self.part_ratio}, fusion={self.fusion}"
+        return out
+
+
 @dataclass(frozen=True)
-class DenseNetConfig:
+class DenseNetConfig(DenseFamilyNames):
     """DenseNet-BC and CSPDenseNet. ``part_ratio`` (γ) and ``fusion`` make it CSP."""
 
     growth_rate: int = 32
@@ -74,12 +98,6 @@ class DenseNetConfig:
             raise SpecError(f"bn_size = {self.bn_size!r} must be an integer ≥ 0 (0: no bottleneck)")
         if not 0.0 < self.compression <= 1.0:
             raise SpecError(f"compression = {self.compression} must be in (0, 1]; DenseNet-BC uses 0.5")
-
-    @property
-    def label(self) -> str:
-        if self.fusion == Fusion.none:
-            return self.name
-        return f"{self.name}(γ={self.part_ratio:g}, {self.fusion})"
 
 
 def _dense_block(g: GraphBuilder, prefix: str, src: str, layers: int, growth: int, bn_size: int) -> str:

@@ -18,14 +18,14 @@ from functools import partial
 
 from costmodel.errors import SpecError
 from costmodel.families.common import Fusion, csp_stage
-from costmodel.families.densenet import _positive_int, check_dense_family
+from costmodel.families.densenet import DenseFamilyNames, _positive_int, check_dense_family
 from costmodel.graph import INPUT, GraphBuilder, Network, Shape
 
 __all__ = ["PeleeNetConfig", "expand_peleenet"]
 
 
 @dataclass(frozen=True)
-class PeleeNetConfig:
+class PeleeNetConfig(DenseFamilyNames):
     growth_rate: int = 32
     block_config: tuple[int, ...] = (3, 4, 8, 6)
     bottleneck_width: tuple[int, ...] = (1, 2, 4, 4)
@@ -52,12 +52,6 @@ class PeleeNetConfig:
             _positive_int("a bottleneck width", bw, "use e.g. (1, 2, 4, 4)")
         if self.num_init_features % 2:
             raise SpecError(f"num_init_features = {self.num_init_features} must be even (stem)")
-
-    @property
-    def label(self) -> str:
-        if self.fusion == Fusion.none:
-            return self.name
-        return f"{self.name}(γ={self.part_ratio:g}, {self.fusion})"
 
 
 def _inter_channels(c_in: int, half_growth: int, width: int) -> int:
