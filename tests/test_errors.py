@@ -60,8 +60,14 @@ def test_cli_bad_input_is_one_line_exit_2(args):
     result = runner.invoke(app, args)
     assert result.exit_code == 2, result.output
     assert "Traceback" not in result.output
-    lines = [line for line in result.output.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.output
+    one_error_line(result.output)
+
+
+def one_error_line(output: str) -> str:
+    """The output is exactly one non-blank line, and it starts with ``error: ``."""
+    lines = [line for line in output.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: "), output
+    return lines[0]
 
 
 @pytest.mark.parametrize(
@@ -79,7 +85,4 @@ def test_usage_errors_are_one_line_exit_2(args, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(args)
     assert exit_info.value.code == 2
-    err = capsys.readouterr().err
-    lines = [line for line in err.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("error: "), err
-    assert "--help" in lines[0]
+    assert "--help" in one_error_line(capsys.readouterr().err)

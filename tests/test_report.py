@@ -85,7 +85,6 @@ def test_bottleneck_table_holds_the_reduction(report_dir: Path) -> None:
 
 
 def test_a_cfg_only_report_says_why_the_sweeps_are_missing(tmp_path: Path) -> None:
-    pytest.importorskip("costmodel.darknet")
     cfg = tmp_path / "one.cfg"
     cfg.write_text(
         "[net]\nwidth=32\nheight=32\nchannels=3\n\n[convolutional]\nfilters=4\n"

@@ -101,7 +101,6 @@ stride=2
 
 
 def test_a_cfg_path_is_a_model(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    pytest.importorskip("costmodel.darknet")
     cfg = tmp_path / "tiny.cfg"
     cfg.write_text(TINY_CFG)
     (spec,) = parse_specs([str(cfg)])
