@@ -17,8 +17,9 @@ from costmodel.errors import SpecError
 from costmodel.families.common import FUSIONS, Fusion, split_channels
 from costmodel.families.densenet import DenseNetConfig
 from costmodel.families.peleenet import PeleeNetConfig
-from costmodel.formulas import FORMULAS
-from costmodel.graph import LAYER_KINDS, GraphBuilder, Layer, Network, Shape
+from costmodel.graph import GraphBuilder
+from costmodel.kinds import FORMULAS, KINDS, LAYER_KINDS, LayerKind
+from costmodel.layer import Layer, Network, Shape
 from costmodel.zoo import MODELS, expand, resolve
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "COST_FIELDS",
     "FORMULAS",
     "FUSIONS",
+    "KINDS",
     "LAYER_KINDS",
     "MODELS",
     "PRECISIONS",
@@ -35,6 +37,7 @@ __all__ = [
     "Fusion",
     "GraphBuilder",
     "Layer",
+    "LayerKind",
     "Network",
     "PeleeNetConfig",
     "Profile",

@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any
 from costmodel.bottleneck import Bottleneck, bottleneck
 from costmodel.cost import Cost
 from costmodel.errors import SpecError
-from costmodel.formulas import FORMULAS
 from costmodel.graph import Layer, Network
+from costmodel.kinds import FORMULAS
 
 if TYPE_CHECKING:
     import pandas as pd

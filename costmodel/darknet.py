@@ -39,10 +39,10 @@ from typing import ClassVar
 from costmodel.errors import SpecError
 from costmodel.families.darknet_blocks import conv_norm_act, darknet_maxpool
 from costmodel.graph import INPUT, GraphBuilder, Network, Shape
+from costmodel.kinds import ACTIVATIONS
 
 __all__ = ["SECTIONS", "CfgModel", "Section", "load", "parse", "read", "read_text"]
 
-ACTIVATIONS = ("relu", "leaky", "mish", "swish", "logistic", "linear")
 
 # Keys that change nothing the engine models (training-time switches); accepted and ignored.
 _TRAINING_KEYS = frozenset(

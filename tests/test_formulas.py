@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from costmodel import FORMULAS, LAYER_KINDS, Cost, GraphBuilder, Shape, analyze
-from costmodel.formulas import register
 from costmodel.graph import INPUT
+from costmodel.kinds import register
 
 
 def one_layer(kind: str, in_shape: Shape, **kw):

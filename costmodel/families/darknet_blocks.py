@@ -18,7 +18,8 @@ from typing import Any
 from costmodel.errors import SpecError
 from costmodel.families.common import Fusion, check_csp, split_channels
 from costmodel.families.densenet import _positive_int, check_blocks
-from costmodel.graph import GraphBuilder, Network, _pool_out
+from costmodel.graph import GraphBuilder, Network
+from costmodel.kinds import pool_size
 
 __all__ = [
     "DarknetLayout",
@@ -59,7 +60,7 @@ def darknet_maxpool(
     pad = total // 2
     want = [(d + total - size) // stride + 1 for d in (s.h, s.w)]
     for ceil_mode in (False, True):
-        got = [_pool_out(d, size, stride, pad, ceil_mode) for d in (s.h, s.w)]
+        got = [pool_size(d, size, stride, pad, ceil_mode) for d in (s.h, s.w)]
         if got == want and pad <= size // 2:
             return g.maxpool(name, src, size, stride, pad, ceil_mode)
     raise SpecError(
