@@ -104,7 +104,13 @@ def table(
     precision: PrecisionOpt = Precision.fp32,
     fmt: FormatOpt = Format.table,
 ) -> None:
-    """Per-layer costs of one model, with a totals row and the bottleneck summary."""
+    """Per-layer costs of one model, with a totals row and the bottleneck summary.
+
+    Two darknet BFLOPs figures: flops_darknet / bflops_darknet is the 2019 convention of the CSPNet
+    authors' README (conv + pooling); flops_darknet_current / bflops_darknet_current is today's
+    darknet, which adds each [shortcut]'s output size per source (doubled when weighted). darknet's
+    [connected] counts 0 in both.
+    """
     profile = load_profile(model, gamma, fusion, growth_rate, input_size, precision)
     sys.stdout.write(render_profile(profile, fmt))
 

@@ -34,7 +34,10 @@ CONVENTIONS: dict[str, str] = {
     "cio_conv": "HarDNet CIO: input + output elements of conv and classifier layers (batch 1)",
     "cio_conv_pool": "CIO over conv, classifier, max-, average- and global-pool layers",
     "concat_elements": "elements read + written by channel concatenations",
-    "bflops_darknet": "(2·conv/FC MACs + Σ pool k²·C·H_out·W_out) / 1e9, darknet's convention",
+    "bflops_darknet": "darknet 2019 (the CSPNet authors' README): (2·conv and classifier MACs + "
+    "Σ max/local-avg pool k²·C·H_out·W_out) / 1e9; darknet's [connected] 0",
+    "bflops_darknet_current": "today's darknet (AlexeyAB 59596d7): bflops_darknet + each [shortcut]'s "
+    "out_w·out_h·out_c·n_from (×2 weighted) / 1e9",
     "act_bytes": "activation elements read + written × bytes per element",
     "weight_bytes": "params × bytes per element",
     "peak_act_bytes": "footprint: most activation bytes alive at once (eager execution, no in-place)",
@@ -122,7 +125,13 @@ class Profile:
 
     @property
     def bflops_darknet(self) -> float:
+        """darknet's BFLOPs as the CSPNet authors' 2019 darknet printed them (conv + pooling)."""
         return self.totals.flops_darknet / 1e9
+
+    @property
+    def bflops_darknet_current(self) -> float:
+        """darknet's BFLOPs as today's darknet prints them (adds its ``[shortcut]`` term)."""
+        return self.totals.flops_darknet_current / 1e9
 
     def layer_dict(self, layer: Layer, cost: Cost) -> dict[str, Any]:
         b = self.bytes_per_element
@@ -150,6 +159,7 @@ class Profile:
             **t.as_dict(),
             "flops": t.flops,
             "bflops_darknet": t.flops_darknet / 1e9,
+            "bflops_darknet_current": t.flops_darknet_current / 1e9,
             "act_bytes": (t.read_elements + t.write_elements) * b,
             "weight_bytes": t.params * b,
             "peak_act_bytes": self.peak_activation()[0] * b,

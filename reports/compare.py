@@ -37,7 +37,8 @@ __all__ = [
 TOTAL_METRICS: tuple[tuple[str, str, float], ...] = (
     ("macs", "MACs (G)", 1e9),
     ("flops", "FLOPs = 2·MACs (G)", 1e9),
-    ("bflops_darknet", "darknet BFLOPs (G)", 1.0),
+    ("bflops_darknet", "darknet BFLOPs 2019, conv+pool (G)", 1.0),
+    ("bflops_darknet_current", "darknet BFLOPs today, +shortcut (G)", 1.0),
     ("params", "params, all (M)", 1e6),
     ("params_conv", "params, conv weights (M)", 1e6),
     ("cio_conv", "CIO conv (M elem)", 1e6),
@@ -49,7 +50,8 @@ TOTAL_METRICS: tuple[tuple[str, str, float], ...] = (
 RAW_UNITS: dict[str, str] = {
     "macs": "MACs",
     "flops": "FLOPs (2·MACs)",
-    "bflops_darknet": "GFLOPs, darknet convention",
+    "bflops_darknet": "GFLOPs, darknet 2019 convention (conv + pooling)",
+    "bflops_darknet_current": "GFLOPs, today's darknet convention (+ shortcut term)",
     "params": "parameters",
     "params_conv": "conv weights",
     "cio_conv": "elements",
@@ -71,6 +73,7 @@ def metrics(cost: Cost, bytes_per_element: int) -> dict[str, float]:
         **cost.as_dict(),
         "flops": cost.flops,
         "bflops_darknet": cost.flops_darknet / 1e9,
+        "bflops_darknet_current": cost.flops_darknet_current / 1e9,
         "act_bytes": (cost.read_elements + cost.write_elements) * bytes_per_element,
         "weight_bytes": cost.params * bytes_per_element,
     }
