@@ -11,6 +11,7 @@ The forward pass walks the layers in order, keeping each output only until its l
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import torch
 from torch import nn
@@ -236,8 +237,19 @@ def _linear(layer: Layer) -> nn.Module:
     return nn.Linear(s.numel, layer.out_shape.c, bias=layer.bias)
 
 
+class VectorBatchNorm(nn.BatchNorm2d):
+    """Batch norm of a C×1×1 map that may arrive flat, as a linear layer's (N, C) output does
+    (darknet's ``[connected]`` with ``batch_normalize``)."""
+
+    def _check_input_dim(self, input: torch.Tensor) -> None:
+        if input.dim() not in (2, 4):
+            raise ValueError(f"expected 2D or 4D input (got {input.dim()}D input)")
+
+
 @torch_module("bn")
 def _bn(layer: Layer) -> nn.Module:
+    if layer.out_shape.h == layer.out_shape.w == 1:
+        return VectorBatchNorm(layer.out_shape.c)
     return nn.BatchNorm2d(layer.out_shape.c)
 
 
@@ -393,16 +405,21 @@ class GraphModule(nn.Module):
         # Plain Python list: the modules are registered above, by name, exactly once.
         self._steps = steps
         self._frees = [tuple(s for s in inputs if last_use[s] == i) for i, (_, inputs, _) in enumerate(steps)]
-        self._output = network.layers[-1].name
+        # Layers no other layer reads are outputs (a detector's heads); the last one always is.
+        self._outputs = tuple(layer.name for layer in network.layers if layer.name not in last_use)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor) -> Any:
+        """The last layer's output, or, where several layers are read by none (a detector's
+        heads), all of theirs as a tuple in network order: tracing counters then see every head."""
         values: dict[str, torch.Tensor] = {INPUT: x}
         for (module, inputs, name), frees in zip(self._steps, self._frees):
             values[name] = module(*[values[s] for s in inputs])
             for s in frees:
                 if s != name:
                     del values[s]
-        return values[self._output]
+        if len(self._outputs) == 1:
+            return values[self._outputs[0]]
+        return tuple(values[s] for s in self._outputs)
 
 
 def build(network: Network) -> GraphModule:
