@@ -41,7 +41,7 @@ from costmodel.families.darknet_blocks import conv_norm_act, darknet_maxpool
 from costmodel.graph import INPUT, GraphBuilder, Network, Shape
 from costmodel.kinds import ACTIVATIONS
 
-__all__ = ["SECTIONS", "CfgModel", "Section", "load", "parse", "read", "read_text"]
+__all__ = ["SECTIONS", "CfgError", "CfgModel", "Section", "load", "parse", "read", "read_text"]
 
 
 # Keys that change nothing the engine models (training-time switches); accepted and ignored.
@@ -92,6 +92,10 @@ _ALIASES = {
     "soft": "softmax",
     "network": "net",
 }
+
+
+class CfgError(SpecError):
+    """A problem located in a cfg file: the message starts with ``file:line: [section]``."""
 
 
 @dataclass(frozen=True)
@@ -165,10 +169,10 @@ class _Reader:
 
     # --- errors and option access -----------------------------------------------------------
 
-    def error(self, message: str, key: str | None = None) -> SpecError:
+    def error(self, message: str, key: str | None = None) -> CfgError:
         line = self.section.options[key][1] if key in self.section.options else self.section.line
         where = f"[{self.section.name}]" + (f" layer {self.index}" if self.index >= 0 else "")
-        return SpecError(f"{self.source}:{line}: {where}: {message}")
+        return CfgError(f"{self.source}:{line}: {where}: {message}")
 
     def integer(self, key: str, default: int | None = None) -> int:
         entry = self.section.options.get(key)
@@ -258,9 +262,9 @@ class _Reader:
             self.g.stage = "{1}×{2}".format(*self.g.shape(src))
             try:
                 out = handler(self, f"layers.{index}", src)
-            except SpecError as err:
-                if str(err).startswith(f"{self.source}:"):
-                    raise
+            except CfgError:
+                raise
+            except SpecError as err:  # the builder's error, placed at this section
                 raise self.error(str(err)) from None
             self.outputs.append(out)
         return CfgModel(

@@ -12,7 +12,7 @@ from costmodel import SpecError, analyze, expand, resolve
 from costmodel.darknet import load
 from costmodel.families.darknet53 import DarknetConfig
 from costmodel.families.resnet import ResNetConfig
-from costmodel.zoo import MODELS
+from costmodel.models import MODELS
 
 TWINS = {
     "resnet10": "resnet10",

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from costmodel.errors import SpecError
+from costmodel.errors import SpecError, positive_int
 from costmodel.families.common import Fusion, check_csp, split_channels
-from costmodel.families.densenet import _positive_int, check_blocks
+from costmodel.families.densenet import check_blocks
 from costmodel.graph import GraphBuilder, Network
 from costmodel.kinds import pool_size
 
@@ -103,9 +103,9 @@ def check_stage_config(cfg: Any, per_stage: tuple[str, ...], family: str) -> Non
         value = getattr(cfg, field_name)
         if not isinstance(value, tuple) or len(value) != len(cfg.depths):
             raise SpecError(f"{field_name} = {value!r} needs one entry per stage of depths {cfg.depths}")
-    _positive_int("stem_width", cfg.stem_width, "use e.g. 64")
-    _positive_int("num_classes", cfg.num_classes, "use e.g. 1000")
-    _positive_int("in_channels", cfg.in_channels, "use 3 for RGB")
+    positive_int("stem_width", cfg.stem_width, "use e.g. 64")
+    positive_int("num_classes", cfg.num_classes, "use e.g. 1000")
+    positive_int("in_channels", cfg.in_channels, "use 3 for RGB")
     check_csp(cfg.part_ratio, cfg.fusion)
     if cfg.fusion not in (Fusion.none, Fusion.csp):
         raise SpecError(
