@@ -109,7 +109,7 @@ def register(*kinds: str, shape: ShapeRule | None = None, doc: str = "") -> Call
 # Costs and shapes are built positionally (3× faster than keywords; a profile builds hundreds), in
 # the field order of ``Cost``: macs, flops_other, params, params_conv, cio_conv, cio_conv_pool,
 # concat_elements, flops_darknet, read_elements, write_elements.
-_new = tuple.__new__
+_tuple_new = tuple.__new__
 
 
 # --- shape rules ---------------------------------------------------------------------------------
@@ -135,11 +135,11 @@ def pool_size(size: int, kernel: int, stride: int, padding: int, ceil_mode: bool
 
 def _conv_shape(ins: Inputs, out_c: int, k: int, s: int, p: int, slice_: Slice, ceil: bool) -> Shape:
     _, h, w = ins[0]
-    return _new(Shape, (out_c, (h + 2 * p - k) // s + 1, (w + 2 * p - k) // s + 1))
+    return _tuple_new(Shape, (out_c, (h + 2 * p - k) // s + 1, (w + 2 * p - k) // s + 1))
 
 
 def _linear_shape(ins: Inputs, out_c: int, k: int, s: int, p: int, slice_: Slice, ceil: bool) -> Shape:
-    return _new(Shape, (out_c, 1, 1))
+    return _tuple_new(Shape, (out_c, 1, 1))
 
 
 def _same_shape(ins: Inputs, out_c: int, k: int, s: int, p: int, slice_: Slice, ceil: bool) -> Shape:
@@ -148,24 +148,24 @@ def _same_shape(ins: Inputs, out_c: int, k: int, s: int, p: int, slice_: Slice, 
 
 def _pool_shape(ins: Inputs, out_c: int, k: int, s: int, p: int, slice_: Slice, ceil: bool) -> Shape:
     c, h, w = ins[0]
-    return _new(Shape, (c, pool_size(h, k, s, p, ceil), pool_size(w, k, s, p, ceil)))
+    return _tuple_new(Shape, (c, pool_size(h, k, s, p, ceil), pool_size(w, k, s, p, ceil)))
 
 
 def _gap_shape(ins: Inputs, out_c: int, k: int, s: int, p: int, slice_: Slice, ceil: bool) -> Shape:
-    return _new(Shape, (ins[0][0], 1, 1))
+    return _tuple_new(Shape, (ins[0][0], 1, 1))
 
 
 def _concat_shape(ins: Inputs, out_c: int, k: int, s: int, p: int, slice_: Slice, ceil: bool) -> Shape:
-    return _new(Shape, (sum([x[0] for x in ins]), ins[0][1], ins[0][2]))
+    return _tuple_new(Shape, (sum([x[0] for x in ins]), ins[0][1], ins[0][2]))
 
 
 def _split_shape(ins: Inputs, out_c: int, k: int, s: int, p: int, slice_: Slice, ceil: bool) -> Shape:
     _, h, w = ins[0]
-    return _new(Shape, (slice_[1] - slice_[0], h, w))
+    return _tuple_new(Shape, (slice_[1] - slice_[0], h, w))
 
 
 def _flatten_shape(ins: Inputs, out_c: int, k: int, s: int, p: int, slice_: Slice, ceil: bool) -> Shape:
-    return _new(Shape, (ins[0].numel, 1, 1))
+    return _tuple_new(Shape, (ins[0].numel, 1, 1))
 
 
 # --- the table: one entry per kind -----------------------------------------------------------------
@@ -182,7 +182,7 @@ def conv(layer: Layer) -> Cost:
     bias = c_out if layer.bias else 0
     io = inp + out
     other = out if layer.bias else 0
-    return _new(Cost, (macs, other, weights + bias, weights, io, io, 0, 2 * macs, inp, out))
+    return _tuple_new(Cost, (macs, other, weights + bias, weights, io, io, 0, 2 * macs, inp, out))
 
 
 @register("linear", shape=_linear_shape, doc="fully connected on a flattened C×1×1 input")
@@ -193,7 +193,7 @@ def linear(layer: Layer) -> Cost:
     weights = n_in * n_out
     bias = n_out if layer.bias else 0
     io = n_in + n_out
-    return _new(Cost, (weights, bias, weights + bias, weights, io, io, 0, 2 * weights, n_in, n_out))
+    return _tuple_new(Cost, (weights, bias, weights + bias, weights, io, io, 0, 2 * weights, n_in, n_out))
 
 
 @register("bn", shape=_same_shape, doc="batch normalisation")
@@ -201,14 +201,14 @@ def batch_norm(layer: Layer) -> Cost:
     c, h, w = layer.out_shape
     n = c * h * w
     # scale and shift per element; weight and bias per channel
-    return _new(Cost, (0, 2 * n, 2 * c, 0, 0, 0, 0, 0, n, n))
+    return _tuple_new(Cost, (0, 2 * n, 2 * c, 0, 0, 0, 0, 0, n, n))
 
 
 @register("act", shape=_same_shape, doc=f"element-wise activation named by op ({', '.join(ACTIVATIONS)})")
 def activation(layer: Layer) -> Cost:
     c, h, w = layer.out_shape
     n = c * h * w
-    return _new(Cost, (0, 0 if layer.op == "linear" else n, 0, 0, 0, 0, 0, 0, n, n))
+    return _tuple_new(Cost, (0, 0 if layer.op == "linear" else n, 0, 0, 0, 0, 0, 0, n, n))
 
 
 @register(
@@ -222,14 +222,14 @@ def pool(layer: Layer) -> Cost:
     c, h, w = layer.out_shape
     inp, out = s[0] * s[1] * s[2], c * h * w
     ops = layer.kernel * layer.kernel * out  # one compare or add per window element
-    return _new(Cost, (0, ops, 0, 0, 0, inp + out, 0, ops, inp, out))
+    return _tuple_new(Cost, (0, ops, 0, 0, 0, inp + out, 0, ops, inp, out))
 
 
 @register("gap", shape=_gap_shape, doc="global average pooling to C×1×1")
 def global_pool(layer: Layer) -> Cost:
     (s,) = layer.in_shapes
     inp, out = s[0] * s[1] * s[2], s[0]
-    return _new(Cost, (0, inp, 0, 0, 0, inp + out, 0, 0, inp, out))
+    return _tuple_new(Cost, (0, inp, 0, 0, 0, inp + out, 0, 0, inp, out))
 
 
 @register("concat", shape=_concat_shape, doc="channel concatenation of two or more inputs (torch.cat(dim=1))")
@@ -237,7 +237,7 @@ def concat(layer: Layer) -> Cost:
     c, h, w = layer.out_shape
     # every input is copied once into the output: reads = writes = the output's size
     out = c * h * w
-    return _new(Cost, (0, 0, 0, 0, 0, 0, 2 * out, 0, out, out))
+    return _tuple_new(Cost, (0, 0, 0, 0, 0, 0, 2 * out, 0, out, out))
 
 
 @register("add", shape=_same_shape, doc="element-wise sum of inputs (residual shortcut)")
@@ -245,14 +245,14 @@ def add(layer: Layer) -> Cost:
     c, h, w = layer.out_shape
     out = c * h * w
     n = len(layer.in_shapes)
-    return _new(Cost, (0, (n - 1) * out, 0, 0, 0, 0, 0, 0, n * out, out))
+    return _tuple_new(Cost, (0, (n - 1) * out, 0, 0, 0, 0, 0, 0, n * out, out))
 
 
 @register("softmax", shape=_same_shape, doc="softmax over channels")
 def softmax(layer: Layer) -> Cost:
     c, h, w = layer.out_shape
     n = c * h * w
-    return _new(Cost, (0, 3 * n, 0, 0, 0, 0, 0, 0, n, n))
+    return _tuple_new(Cost, (0, 3 * n, 0, 0, 0, 0, 0, 0, n, n))
 
 
 _NOTHING = Cost()

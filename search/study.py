@@ -425,14 +425,14 @@ def run_worker(
     worker = f"{socket.gethostname()}:{os.getpid()}"
     while True:
         with claim_lock(storage, url, study_name):
-            got, history = _claim(study, target)
-        if got is None:
+            claimed, history = _claim(study, target)
+        if claimed is None:
             return
-        if got is True:  # others still run the last trials: wait, in case one of them dies
+        if claimed is True:  # others still run the last trials: wait, in case one of them dies
             time.sleep(min(1.0, heartbeat_interval))
             continue
-        assert isinstance(got, optuna.Trial)
-        trial = got
+        assert isinstance(claimed, optuna.Trial)
+        trial = claimed
         values: list[float] | None = None
         attrs: dict[str, Any] = {"worker": worker}
         with heartbeat(storage, trial._trial_id, heartbeat_interval):

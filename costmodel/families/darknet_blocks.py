@@ -60,8 +60,8 @@ def darknet_maxpool(
     pad = total // 2
     want = [(d + total - size) // stride + 1 for d in (s.h, s.w)]
     for ceil_mode in (False, True):
-        got = [pool_size(d, size, stride, pad, ceil_mode) for d in (s.h, s.w)]
-        if got == want and pad <= size // 2:
+        sizes = [pool_size(d, size, stride, pad, ceil_mode) for d in (s.h, s.w)]
+        if sizes == want and pad <= size // 2:
             return g.maxpool(name, src, size, stride, pad, ceil_mode)
     raise SpecError(
         f"maxpool size={size} stride={stride} padding={total} on a {s.h}×{s.w} map gives "
