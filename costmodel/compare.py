@@ -17,6 +17,7 @@ from costmodel.analyze import CONVENTIONS, Profile
 from costmodel.bottleneck import Bottleneck, bottleneck_reduction
 from costmodel.cost import Cost
 from costmodel.derived import derived
+from costmodel.specs import ModelSpec, load_profiles
 
 __all__ = [
     "STAGE_KEYS",
@@ -26,6 +27,7 @@ __all__ = [
     "Entry",
     "PeakRow",
     "compare",
+    "compare_specs",
     "delta_pct",
     "metrics",
 ]
@@ -178,3 +180,8 @@ def compare(profiles: Sequence[Profile]) -> Comparison:
         stages=stages,
         peaks=tuple(PeakRow(b, bottleneck_reduction(summaries[0], b)) for b in summaries),
     )
+
+
+def compare_specs(specs: Sequence[ModelSpec], precision: str = "fp32") -> Comparison:
+    """``compare`` of the profiles of ``specs`` (``cspcost compare``)."""
+    return compare(load_profiles(specs, precision))

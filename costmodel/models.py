@@ -9,7 +9,8 @@ input_size)`` dispatches on the config's type to its family's expander.
 from __future__ import annotations
 
 import difflib
-from dataclasses import fields, replace
+from dataclasses import dataclass, fields, replace
+from typing import cast
 
 from costmodel.errors import EmptyMapError, SpecError
 from costmodel.families.common import Fusion
@@ -20,7 +21,18 @@ from costmodel.families.resnet import ResNetConfig
 from costmodel.layer import Network, Shape
 from costmodel.registry import EXPANDERS, MODELS, Expander, ModelEntry
 
-__all__ = ["KNOBS", "MODELS", "Config", "ModelEntry", "expand", "knobs", "resolve", "unknown_model"]
+__all__ = [
+    "KNOBS",
+    "MODELS",
+    "Config",
+    "ModelEntry",
+    "ModelInfo",
+    "expand",
+    "knobs",
+    "model_list",
+    "resolve",
+    "unknown_model",
+]
 
 Config = DenseNetConfig | PeleeNetConfig | ResNetConfig | DarknetConfig
 """Every family config the engine expands."""
@@ -47,6 +59,24 @@ def knobs(config: Config) -> tuple[str, ...]:
     return tuple(k for k, field_name in KNOBS.items() if field_name in names)
 
 
+@dataclass(frozen=True)
+class ModelInfo:
+    """One named variant as ``cspcost models`` lists it."""
+
+    name: str
+    description: str
+    knobs: tuple[str, ...]
+    summary: str
+
+
+def model_list() -> list[ModelInfo]:
+    """Every named variant, in registration order, with the knobs it takes."""
+    return [
+        ModelInfo(name, e.description, knobs(cast(Config, e.config)), e.config.summary)
+        for name, e in MODELS.items()
+    ]
+
+
 def unknown_model(name: str) -> SpecError:
     known = sorted(MODELS)
     close = difflib.get_close_matches(name, known, n=3)
@@ -64,7 +94,7 @@ def entry(name: str) -> ModelEntry:
 
 def resolve(name: str, **overrides: KnobValue) -> Config:
     """The named variant's config with knobs replaced; ``None`` values are left as they are."""
-    config: Config = entry(name).config  # type: ignore[assignment]
+    config = cast(Config, entry(name).config)
     changes: dict[str, KnobValue] = {}
     allowed = knobs(config)
     for knob, value in overrides.items():

@@ -13,9 +13,10 @@ from typing import Any
 
 from costmodel.analyze import Profile
 from costmodel.derived import intensity
+from costmodel.models import ModelInfo
 from reports.text import Format, TextTable, csv_text, markdown_table, rich_text
 
-__all__ = ["COLUMNS", "Format", "render_profile", "summary_lines"]
+__all__ = ["COLUMNS", "Format", "render_models", "render_profile", "summary_lines"]
 
 
 def _m(v: float) -> str:
@@ -130,3 +131,21 @@ def render_profile(profile: Profile, fmt: Format | str = Format.table) -> str:
         return markdown_table(table) + "\n".join(["", *[f"- {s}" for s in summary_lines(profile)]]) + "\n"
     widths = [max(len(h), *(len(r[i]) for r in table.body)) for i, h in enumerate(table.header)]
     return rich_text([table], sum(widths) + 3 * len(widths) + 1, summary_lines(profile))
+
+
+def render_models(models: Sequence[ModelInfo]) -> str:
+    """The ``cspcost models`` table: each named variant, its knobs and its defaults."""
+    table = TextTable(
+        ["name", "description", "knobs", "defaults"],
+        [[m.name, m.description, ", ".join(m.knobs), m.summary] for m in models],
+        text_cols=4,
+        title="cspcost models (any .cfg path works too)",
+    )
+    return rich_text(
+        [table],
+        140,
+        [
+            "Fusion strategies: none, fusion_first, fusion_last, csp (paper Figure 3). "
+            "γ splits p1 = ⌊γ·c + ½⌋ channels past each block."
+        ],
+    )

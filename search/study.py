@@ -35,6 +35,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from costmodel import Config, Network, SpecError, analyze, expand
 from costmodel.derived import mflops
+from search.data import Dataset
 from search.results import RESULT_ATTR, TrialRow, is_feasible, result_of, trial_rows
 from search.space import Design, Family, family, suggest
 from search.storage import (
@@ -290,7 +291,7 @@ class Evaluator:
         self.family: Family = family(spec.family)
         self.num_classes = num_classes
         self.in_channels = in_channels
-        self.data: Any = None
+        self.data: Dataset | None = None
         if spec.trains:
             from search.data import load_dataset
 
@@ -361,7 +362,7 @@ class Evaluator:
                 if worst > budgets["latency_ms"]:
                     attrs["skipped"] = "over the latency budget"
                     return self.values(attrs)
-        if self.spec.trains:
+        if self.data is not None:  # loaded when accuracy is an objective (spec.trains)
             from search.train import TrainSettings, train_and_score
 
             result = train_and_score(

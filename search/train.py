@@ -12,7 +12,7 @@ import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -22,7 +22,7 @@ from torch import nn
 from search.data import Dataset
 
 if TYPE_CHECKING:
-    from costmodel import DenseNetConfig
+    from costmodel import Config, DenseNetConfig
 
 __all__ = [
     "TrainResult",
@@ -113,7 +113,7 @@ def train_and_score(model: nn.Module, data: Dataset, settings: TrainSettings) ->
 
 
 def accuracy_by_seed(
-    configs: dict[str, Any], data: Dataset, seeds: Sequence[int], epochs: int = 2
+    configs: dict[str, Config], data: Dataset, seeds: Sequence[int], epochs: int = 2
 ) -> dict[str, list[float]]:
     """Held-out accuracy of each named config, trained once per seed: the seed-to-seed spread is
     the noise floor any difference between designs has to clear."""

@@ -13,13 +13,17 @@ layers from the same rules.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from costmodel.errors import SpecError, positive_int
 from costmodel.families.common import Fusion, check_csp, split_channels
 from costmodel.families.densenet import check_blocks
 from costmodel.graph import GraphBuilder, Network
 from costmodel.kinds import pool_size
+
+if TYPE_CHECKING:
+    from costmodel.families.darknet53 import DarknetConfig
+    from costmodel.families.resnet import ResNetConfig
 
 __all__ = [
     "DarknetLayout",
@@ -94,7 +98,7 @@ def classifier_head(g: GraphBuilder, x: str, num_classes: int, classifier_first:
     return g.build()
 
 
-def check_stage_config(cfg: Any, per_stage: tuple[str, ...], family: str) -> None:
+def check_stage_config(cfg: ResNetConfig | DarknetConfig, per_stage: tuple[str, ...], family: str) -> None:
     """What the darknet-layout families validate alike: ``depths``, one entry per stage in each of
     ``per_stage``, positive ``stem_width``/``num_classes``/``in_channels``, and γ with fusion
     ``csp`` (the only fusion the authors' cfgs use)."""
