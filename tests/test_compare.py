@@ -129,6 +129,7 @@ def test_cli_compare_with_per_model_options() -> None:
         (["densenet121", "cspdensenet121", "--gamma", "1.5"], "outside [0, 1)"),
         (["densenet121", "--width", "2"], "unknown option '--width'"),
     ],
+    ids=["unknown-model", "gamma-out-of-range", "unknown-option"],
 )
 def test_cli_compare_bad_input_is_one_line_and_exit_2(args: list[str], fragment: str) -> None:
     result = runner.invoke(app, ["compare", *args])

@@ -171,6 +171,7 @@ def test_cli_report_writes_the_page_and_records_the_command(tmp_path: Path) -> N
         (["densenet121", "--gammas", "0,0.5,1"], "outside [0, 1)"),
         (["densenet121", "--device", "abacus"], "unknown device 'abacus'"),
     ],
+    ids=["unknown-model", "gamma-out-of-range", "unknown-device"],
 )
 def test_cli_report_bad_input_writes_nothing(tmp_path: Path, args: list[str], fragment: str) -> None:
     out = tmp_path / "rep"
