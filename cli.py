@@ -16,8 +16,8 @@ import typer
 
 from costmodel import MODELS, PRECISIONS, Profile, SpecError, analyze
 from costmodel.families.common import Fusion
+from costmodel.models import knobs
 from costmodel.specs import ModelSpec, load_network
-from costmodel.zoo import knobs
 from reports.tables import Format, render_profile
 
 app = typer.Typer(
@@ -176,8 +176,8 @@ class PlotKind(StrEnum):
 
 
 def plot_options(precision: str, device: str, gammas: str, growth_rates: str) -> dict[str, Any]:
+    from costmodel.roofline import pick_device
     from costmodel.specs import parse_list
-    from reports.devices import pick_device
 
     return {
         "precision": precision,
@@ -197,10 +197,11 @@ def compare(
 
     Example: cspcost compare densenet201 cspdensenet201 --gamma 0.5 --fusion csp
     """
+    from costmodel.compare import compare
     from costmodel.specs import load_profiles, parse_specs
     from reports.compare import render_comparison
 
-    sys.stdout.write(render_comparison(load_profiles(parse_specs(models), precision), fmt))
+    sys.stdout.write(render_comparison(compare(load_profiles(parse_specs(models), precision)), fmt))
 
 
 @app.command(context_settings=SPEC_CONTEXT)
@@ -225,11 +226,13 @@ def plot(
 
     Example: cspcost plot bottleneck peleenet csppeleenet --out plots
     """
+    from costmodel.overview import plot_data
     from costmodel.specs import parse_specs
     from reports.plots import figure_for, save_figure
 
     opts = plot_options(precision, device, gammas, growth_rates)
-    for path in save_figure(figure_for(kind.value, parse_specs(models), **opts), out, kind.value):
+    data = plot_data(kind.value, parse_specs(models), **opts)
+    for path in save_figure(figure_for(kind.value, data), out, kind.value):
         typer.echo(f"wrote {path}")
 
 
@@ -257,6 +260,7 @@ def report(
     that made it) and the CSV/JSON behind every table, written atomically."""
     import shlex
 
+    from costmodel.overview import overview
     from costmodel.specs import parse_specs
     from reports.html import REPORT_PAGE, make_report
 
@@ -278,12 +282,14 @@ def report(
             growth_rates,
         ]
     )
+    result = None
     if study is not None:
         from search.study import load_result
 
         command += " " + shlex.join(["--study", study] + (["--storage", storage] if storage else []))
-        opts["search"] = load_result(study, storage)
-    path = make_report(out, parse_specs(models), command=command, **opts)
+        result = load_result(study, storage)
+    data = overview(parse_specs(models), **opts)
+    path = make_report(out, data, command=command, search=result)
     typer.echo(f"wrote {path / REPORT_PAGE}")
 
 
@@ -328,8 +334,8 @@ def reproduce(
 ) -> None:
     """Our params (M, conv weights), darknet BFLOPs (1e9) and CIO (M elements, conv+pool) beside
     the CSPNet paper's for every model of REFERENCE.md §1 and §2, with the difference in percent."""
+    from costmodel.reproduce import reproduce as run_reproduce
     from reports.reproduce import render, write
-    from reports.reproduce import reproduce as run_reproduce
 
     rows = run_reproduce(cfg_dir)
     sys.stdout.write(render(rows, fmt))
@@ -474,7 +480,7 @@ def search(
     finally:
         for bar in bars:
             bar.close()
-    frame = trials_frame(result.trials, result.pareto)
+    frame = trials_frame(result.rows())
     typer.echo(summary_line(result, frame))
     if not result.pareto:
         raise fail(explain_infeasible(result))

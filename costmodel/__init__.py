@@ -12,6 +12,7 @@ from __future__ import annotations
 from costmodel.analyze import CONVENTIONS, PRECISIONS, Profile, analyze
 from costmodel.bottleneck import Bottleneck, bottleneck, bottleneck_reduction
 from costmodel.cio import dense_block_cio, partial_dense_block_cio
+from costmodel.compare import Comparison, compare
 from costmodel.cost import COST_FIELDS, Cost
 from costmodel.errors import SpecError
 from costmodel.families.common import FUSIONS, Fusion, split_channels
@@ -20,7 +21,7 @@ from costmodel.families.peleenet import PeleeNetConfig
 from costmodel.graph import GraphBuilder
 from costmodel.kinds import FORMULAS, KINDS, LAYER_KINDS, LayerKind
 from costmodel.layer import Layer, Network, Shape
-from costmodel.zoo import MODELS, expand, resolve
+from costmodel.models import MODELS, Config, expand, resolve
 
 __all__ = [
     "CONVENTIONS",
@@ -32,6 +33,8 @@ __all__ = [
     "MODELS",
     "PRECISIONS",
     "Bottleneck",
+    "Comparison",
+    "Config",
     "Cost",
     "DenseNetConfig",
     "Fusion",
@@ -46,6 +49,7 @@ __all__ = [
     "analyze",
     "bottleneck",
     "bottleneck_reduction",
+    "compare",
     "dense_block_cio",
     "expand",
     "partial_dense_block_cio",

@@ -61,6 +61,7 @@ from costmodel.kinds import ACTIVATIONS
 __all__ = [
     "OUT_OF_SCOPE",
     "SECTIONS",
+    "CfgError",
     "CfgModel",
     "Section",
     "index_costs",
@@ -262,6 +263,10 @@ _ALIASES = {
 }
 
 
+class CfgError(SpecError):
+    """A problem located in a cfg file: the message starts with ``file:line: [section]``."""
+
+
 @dataclass(frozen=True)
 class Section:
     """One ``[name]`` block: its 1-based header line and ``key → (value, line)``."""
@@ -337,10 +342,10 @@ class _Reader:
 
     # --- errors and option access -----------------------------------------------------------
 
-    def error(self, message: str, key: str | None = None) -> SpecError:
+    def error(self, message: str, key: str | None = None) -> CfgError:
         line = self.section.options[key][1] if key in self.section.options else self.section.line
         where = f"[{self.section.name}]" + (f" layer {self.index}" if self.index >= 0 else "")
-        return SpecError(f"{self.source}:{line}: {where}: {message}")
+        return CfgError(f"{self.source}:{line}: {where}: {message}")
 
     def integer(self, key: str, default: int | None = None) -> int:
         entry = self.section.options.get(key)
@@ -439,9 +444,9 @@ class _Reader:
             self.g.stage = "{1}×{2}".format(*self.g.shape(src))
             try:
                 out = handler(self, f"layers.{index}", src)
-            except SpecError as err:
-                if str(err).startswith(f"{self.source}:"):
-                    raise
+            except CfgError:
+                raise
+            except SpecError as err:  # the builder's error, placed at this section
                 raise self.error(str(err)) from None
             self.outputs.append(out)
         return CfgModel(

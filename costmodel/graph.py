@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from costmodel.errors import SpecError
+from costmodel.errors import EmptyMapError, SpecError
 from costmodel.kinds import ACTIVATIONS, KINDS, LAYER_KINDS, PLAIN
 from costmodel.layer import INPUT, Layer, Network, Shape
 
@@ -77,7 +77,7 @@ class GraphBuilder:
             raise SpecError(f"layer name {name!r} is used twice in {self.name!r}")
         out = _SHAPES[kind](in_shapes, out_c, kernel, stride, padding, slice_, ceil_mode, geometry)
         if out[0] <= 0 or out[1] <= 0 or out[2] <= 0:
-            raise SpecError(
+            raise EmptyMapError(
                 f"layer {name!r} of {self.name!r} would produce an empty {out} map from "
                 f"{' + '.join(map(str, in_shapes))}: the input "
                 f"{self.input_shape.h}×{self.input_shape.w} is too small for the network's strides "

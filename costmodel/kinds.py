@@ -143,7 +143,7 @@ def register(*kinds: str, shape: ShapeRule | None = None, doc: str = "") -> Call
 # Costs and shapes are built positionally (3× faster than keywords; a profile builds hundreds), in
 # the field order of ``Cost``: macs, flops_other, params, params_conv, cio_conv, cio_conv_pool,
 # concat_elements, flops_darknet, read_elements, write_elements, flops_darknet_current.
-_new = tuple.__new__
+_tuple_new = tuple.__new__
 
 
 # --- shape rules ---------------------------------------------------------------------------------
@@ -173,13 +173,13 @@ def _conv_shape(
     _, h, w = ins[0]
     d, sw, _ = geo
     span = d * (k - 1) + 1
-    return _new(Shape, (out_c, (h + 2 * p - span) // s + 1, (w + 2 * p - span) // (sw or s) + 1))
+    return _tuple_new(Shape, (out_c, (h + 2 * p - span) // s + 1, (w + 2 * p - span) // (sw or s) + 1))
 
 
 def _linear_shape(
     ins: Inputs, out_c: int, k: int, s: int, p: int, slice_: Slice, ceil: bool, geo: Geometry
 ) -> Shape:
-    return _new(Shape, (out_c, 1, 1))
+    return _tuple_new(Shape, (out_c, 1, 1))
 
 
 def _same_shape(
@@ -194,39 +194,39 @@ def _pool_shape(
     c, h, w = ins[0]
     _, sw, end = geo
     if end >= 0:  # darknet's odd total padding: ``p`` top/left, ``end`` bottom/right
-        return _new(Shape, (c, (h + p + end - k) // s + 1, (w + p + end - k) // (sw or s) + 1))
-    return _new(Shape, (c, pool_size(h, k, s, p, ceil), pool_size(w, k, sw or s, p, ceil)))
+        return _tuple_new(Shape, (c, (h + p + end - k) // s + 1, (w + p + end - k) // (sw or s) + 1))
+    return _tuple_new(Shape, (c, pool_size(h, k, s, p, ceil), pool_size(w, k, sw or s, p, ceil)))
 
 
 def _gap_shape(
     ins: Inputs, out_c: int, k: int, s: int, p: int, slice_: Slice, ceil: bool, geo: Geometry
 ) -> Shape:
-    return _new(Shape, (ins[0][0], 1, 1))
+    return _tuple_new(Shape, (ins[0][0], 1, 1))
 
 
 def _concat_shape(
     ins: Inputs, out_c: int, k: int, s: int, p: int, slice_: Slice, ceil: bool, geo: Geometry
 ) -> Shape:
-    return _new(Shape, (sum([x[0] for x in ins]), ins[0][1], ins[0][2]))
+    return _tuple_new(Shape, (sum([x[0] for x in ins]), ins[0][1], ins[0][2]))
 
 
 def _split_shape(
     ins: Inputs, out_c: int, k: int, s: int, p: int, slice_: Slice, ceil: bool, geo: Geometry
 ) -> Shape:
     _, h, w = ins[0]
-    return _new(Shape, (slice_[1] - slice_[0], h, w))
+    return _tuple_new(Shape, (slice_[1] - slice_[0], h, w))
 
 
 def _flatten_shape(
     ins: Inputs, out_c: int, k: int, s: int, p: int, slice_: Slice, ceil: bool, geo: Geometry
 ) -> Shape:
-    return _new(Shape, (ins[0].numel, 1, 1))
+    return _tuple_new(Shape, (ins[0].numel, 1, 1))
 
 
 def _broadcast_shape(
     ins: Inputs, out_c: int, k: int, s: int, p: int, slice_: Slice, ceil: bool, geo: Geometry
 ) -> Shape:
-    return _new(Shape, tuple(max(dims) for dims in zip(*ins)))
+    return _tuple_new(Shape, tuple(max(dims) for dims in zip(*ins)))
 
 
 def _upsample_shape(
@@ -234,28 +234,28 @@ def _upsample_shape(
 ) -> Shape:
     c, h, w = ins[0]
     if s > 0:
-        return _new(Shape, (c, h * s, w * s))
-    return _new(Shape, (c, h // -s, w // -s))
+        return _tuple_new(Shape, (c, h * s, w * s))
+    return _tuple_new(Shape, (c, h // -s, w // -s))
 
 
 def _space_to_depth_shape(
     ins: Inputs, out_c: int, k: int, s: int, p: int, slice_: Slice, ceil: bool, geo: Geometry
 ) -> Shape:
     c, h, w = ins[0]
-    return _new(Shape, (c * s * s, h // s, w // s))
+    return _tuple_new(Shape, (c * s * s, h // s, w // s))
 
 
 def _depth_to_space_shape(
     ins: Inputs, out_c: int, k: int, s: int, p: int, slice_: Slice, ceil: bool, geo: Geometry
 ) -> Shape:
     c, h, w = ins[0]
-    return _new(Shape, (c // (s * s), h * s, w * s))
+    return _tuple_new(Shape, (c // (s * s), h * s, w * s))
 
 
 def _crop_shape(
     ins: Inputs, out_c: int, k: int, s: int, p: int, slice_: Slice, ceil: bool, geo: Geometry
 ) -> Shape:
-    return _new(Shape, (ins[0][0], slice_[0], slice_[1]))
+    return _tuple_new(Shape, (ins[0][0], slice_[0], slice_[1]))
 
 
 # --- the table: one entry per kind -----------------------------------------------------------------
@@ -276,7 +276,7 @@ def conv(layer: Layer) -> Cost:
     # the count within one operation of darknet's float.
     darknet = 2 * macs // 32 if layer.op == "xnor" else 2 * macs
     owned = 0 if layer.shares else weights + bias
-    return _new(
+    return _tuple_new(
         Cost, (macs, other, owned, 0 if layer.shares else weights, io, io, 0, darknet, inp, out, darknet)
     )
 
@@ -292,7 +292,7 @@ def blur(layer: Layer) -> Cost:
     out = c * h * w
     macs = layer.kernel * layer.kernel * out
     inp = s[0] * s[1] * s[2]
-    return _new(Cost, (macs, 0, 0, 0, inp + out, inp + out, 0, 0, inp, out, 0))
+    return _tuple_new(Cost, (macs, 0, 0, 0, inp + out, inp + out, 0, 0, inp, out, 0))
 
 
 @register(
@@ -310,7 +310,9 @@ def linear(layer: Layer) -> Cost:
     # A classifier counts in darknet's conventions as the 1×1 conv the authors' cfgs use for it;
     # darknet's own ``[connected]`` (op ``connected``) sets no ``l.bflops`` and counts 0.
     darknet = 0 if layer.op == "connected" else 2 * weights
-    return _new(Cost, (weights, bias, weights + bias, weights, io, io, 0, darknet, n_in, n_out, darknet))
+    return _tuple_new(
+        Cost, (weights, bias, weights + bias, weights, io, io, 0, darknet, n_in, n_out, darknet)
+    )
 
 
 @register("bn", shape=_same_shape, doc="batch normalisation")
@@ -318,14 +320,14 @@ def batch_norm(layer: Layer) -> Cost:
     c, h, w = layer.out_shape
     n = c * h * w
     # scale and shift per element; weight and bias per channel
-    return _new(Cost, (0, 2 * n, 0 if layer.shares else 2 * c, 0, 0, 0, 0, 0, n, n, 0))
+    return _tuple_new(Cost, (0, 2 * n, 0 if layer.shares else 2 * c, 0, 0, 0, 0, 0, n, n, 0))
 
 
 @register("act", shape=_same_shape, doc=f"element-wise activation named by op ({', '.join(ACTIVATIONS)})")
 def activation(layer: Layer) -> Cost:
     c, h, w = layer.out_shape
     n = c * h * w
-    return _new(Cost, (0, 0 if layer.op == "linear" else n, 0, 0, 0, 0, 0, 0, n, n, 0))
+    return _tuple_new(Cost, (0, 0 if layer.op == "linear" else n, 0, 0, 0, 0, 0, 0, n, n, 0))
 
 
 @register(
@@ -339,14 +341,14 @@ def pool(layer: Layer) -> Cost:
     c, h, w = layer.out_shape
     inp, out = s[0] * s[1] * s[2], c * h * w
     ops = layer.kernel * layer.kernel * out  # one compare or add per window element
-    return _new(Cost, (0, ops, 0, 0, 0, inp + out, 0, ops, inp, out, ops))
+    return _tuple_new(Cost, (0, ops, 0, 0, 0, inp + out, 0, ops, inp, out, ops))
 
 
 @register("gap", shape=_gap_shape, doc="global average pooling to C×1×1")
 def global_pool(layer: Layer) -> Cost:
     (s,) = layer.in_shapes
     inp, out = s[0] * s[1] * s[2], s[0]
-    return _new(Cost, (0, inp, 0, 0, 0, inp + out, 0, 0, inp, out, 0))
+    return _tuple_new(Cost, (0, inp, 0, 0, 0, inp + out, 0, 0, inp, out, 0))
 
 
 @register("concat", shape=_concat_shape, doc="channel concatenation of two or more inputs (torch.cat(dim=1))")
@@ -354,7 +356,7 @@ def concat(layer: Layer) -> Cost:
     c, h, w = layer.out_shape
     # every input is copied once into the output: reads = writes = the output's size
     out = c * h * w
-    return _new(Cost, (0, 0, 0, 0, 0, 0, 2 * out, 0, out, out, 0))
+    return _tuple_new(Cost, (0, 0, 0, 0, 0, 0, 2 * out, 0, out, out, 0))
 
 
 @register(
@@ -372,7 +374,7 @@ def add(layer: Layer) -> Cost:
     params = (n if layer.op == "per_feature" else n * c) if weighted else 0
     # today's darknet counts a [shortcut] as out·(inputs − 1), doubled when weighted (shortcut_layer.c)
     darknet = (n - 1) * out * (2 if weighted else 1)
-    return _new(Cost, (0, other, params, 0, 0, 0, 0, 0, n * out, out, darknet))
+    return _tuple_new(Cost, (0, other, params, 0, 0, 0, 0, 0, n * out, out, darknet))
 
 
 @register(
@@ -384,14 +386,14 @@ def mul(layer: Layer) -> Cost:
     c, h, w = layer.out_shape
     out = c * h * w
     read = sum([x[0] * x[1] * x[2] for x in layer.in_shapes])
-    return _new(Cost, (0, out, 0, 0, 0, 0, 0, 0, read, out, 0))
+    return _tuple_new(Cost, (0, out, 0, 0, 0, 0, 0, 0, read, out, 0))
 
 
 @register("softmax", shape=_same_shape, doc="softmax over channels")
 def softmax(layer: Layer) -> Cost:
     c, h, w = layer.out_shape
     n = c * h * w
-    return _new(Cost, (0, 3 * n, 0, 0, 0, 0, 0, 0, n, n, 0))
+    return _tuple_new(Cost, (0, 3 * n, 0, 0, 0, 0, 0, 0, n, n, 0))
 
 
 @register(
@@ -405,7 +407,7 @@ def upsample(layer: Layer) -> Cost:
     inp, out = s[0] * s[1] * s[2], c * h * w
     # nearest upsampling copies; darknet's downsampling adds each s×s block into one value
     other = inp - out if layer.stride < 0 else 0
-    return _new(Cost, (0, other, 0, 0, 0, 0, 0, 0, inp, out, 0))
+    return _tuple_new(Cost, (0, other, 0, 0, 0, 0, 0, 0, inp, out, 0))
 
 
 @register(
@@ -419,7 +421,7 @@ def rearrange(layer: Layer) -> Cost:
     """Copies that rearrange or cut a map: no arithmetic; the output is written once."""
     c, h, w = layer.out_shape
     out = c * h * w
-    return _new(Cost, (0, 0, 0, 0, 0, 0, 0, 0, out, out, 0))
+    return _tuple_new(Cost, (0, 0, 0, 0, 0, 0, 0, 0, out, out, 0))
 
 
 _NOTHING = Cost()

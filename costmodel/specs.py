@@ -14,23 +14,24 @@ A model may also be a darknet ``.cfg`` path, loaded by ``costmodel.darknet`` (im
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
 
 from costmodel.analyze import Profile, analyze
 from costmodel.errors import SpecError
 from costmodel.families.common import FUSIONS
-from costmodel.graph import Network
-from costmodel.zoo import MODELS, expand, resolve, unknown_model
+from costmodel.layer import Network
+from costmodel.models import entry, expand, resolve
 
 __all__ = [
     "ModelSpec",
     "is_cfg",
+    "knob_value",
     "load_network",
     "load_profile",
     "load_profiles",
     "parse_list",
+    "parse_spec",
     "parse_specs",
 ]
 
@@ -45,19 +46,12 @@ OPTIONS: dict[str, str] = {
     "--input": "input_size",
     "-i": "input_size",
 }
-# compact-form key -> knob name
+# compact-form key -> knob name: one spelling per knob
 KEYS: dict[str, str] = {
     "gamma": "gamma",
-    "g": "gamma",
-    "part_ratio": "gamma",
     "fusion": "fusion",
-    "f": "fusion",
     "growth_rate": "growth_rate",
-    "growth-rate": "growth_rate",
-    "k": "growth_rate",
     "input": "input_size",
-    "input_size": "input_size",
-    "i": "input_size",
 }
 
 
@@ -68,18 +62,28 @@ def is_cfg(model: str) -> bool:
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """One model of a comparison: a named variant or cfg path and the knobs given for it."""
+    """One model of a comparison: a named variant or cfg path and the knobs given for it. ``cfg``
+    (whether ``model`` is a darknet cfg path) is decided once, when the spec is made."""
 
     model: str
     gamma: float | None = None
     fusion: str | None = None
     growth_rate: int | None = None
     input_size: int | None = None
+    cfg: bool = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "cfg", is_cfg(self.model))
+
+    def with_knobs(self, knobs: dict[str, float | int | str]) -> ModelSpec:
+        """This spec with ``knobs`` (``gamma``, ``fusion``, ``growth_rate``, ``input_size``) set; each
+        value converted by ``knob_value``, so its type fits its field."""
+        return replace(self, **knobs)  # type: ignore[arg-type]
 
     @property
     def label(self) -> str:
         """A short, readable name for legends and column headers."""
-        parts = [Path(self.model).stem if is_cfg(self.model) else self.model]
+        parts = [Path(self.model).stem if self.cfg else self.model]
         if self.gamma is not None:
             parts.append(f"γ={self.gamma:g}")
         if self.fusion is not None:
@@ -91,7 +95,7 @@ class ModelSpec:
         return " ".join(parts)
 
 
-def _value(knob: str, text: str, model: str) -> Any:
+def knob_value(knob: str, text: str, model: str) -> float | int | str:
     """Convert one knob's text, with a message that names the bad value and the fix."""
     if knob == "fusion":
         if text not in FUSIONS:
@@ -109,8 +113,11 @@ def _value(knob: str, text: str, model: str) -> Any:
     return value
 
 
-def _compact(word: str) -> ModelSpec:
-    """``name:gamma=0.5,fusion=csp`` → a spec (a bare name has no knobs)."""
+def parse_spec(word: str) -> ModelSpec:
+    """``name:gamma=0.5,fusion=csp,growth_rate=32,input=224`` → a spec (a bare name has no knobs;
+    a cfg path is taken as it is)."""
+    if is_cfg(word):
+        return ModelSpec(word)
     name, _, rest = word.partition(":")
     if not name:
         raise SpecError(f"model spec {word!r} has no model name before ':'")
@@ -122,14 +129,14 @@ def _compact(word: str) -> ModelSpec:
             raise SpecError(
                 f"cannot read {item!r} in {word!r}; write name:gamma=0.5,fusion=csp,growth_rate=32,input=224"
             )
-        spec = replace(spec, **{knob: _value(knob, text.strip(), name)})
+        spec = spec.with_knobs({knob: knob_value(knob, text.strip(), name)})
     return spec
 
 
 def parse_specs(words: Sequence[str]) -> list[ModelSpec]:
     """Read model specs from command-line words (see the module docstring)."""
     specs: list[ModelSpec] = []
-    defaults: dict[str, Any] = {}
+    defaults: dict[str, float | int | str] = {}
     i = 0
     while i < len(words):
         word = words[i]
@@ -148,15 +155,15 @@ def parse_specs(words: Sequence[str]) -> list[ModelSpec]:
             else:
                 raise SpecError(f"option {opt} needs a value")
             owner = specs[-1].model if specs else "every model"
-            value = _value(knob, text, owner)
+            value = knob_value(knob, text, owner)
             if specs:
-                specs[-1] = replace(specs[-1], **{knob: value})
+                specs[-1] = specs[-1].with_knobs({knob: value})
             else:
                 defaults[knob] = value
         else:
-            spec = ModelSpec(word) if is_cfg(word) else _compact(word)
+            spec = parse_spec(word)
             given = {k: v for k, v in defaults.items() if getattr(spec, k) is None}
-            specs.append(replace(spec, **given))
+            specs.append(spec.with_knobs(given))
         i += 1
     if not specs:
         raise SpecError("no model given; name at least one, e.g. densenet201 cspdensenet201")
@@ -173,7 +180,7 @@ def _is_number(word: str) -> bool:
 
 def load_network(spec: ModelSpec) -> Network:
     """Expand a spec into its layer graph (a cfg through ``costmodel.darknet``)."""
-    if is_cfg(spec.model):
+    if spec.cfg:
         if spec.gamma is not None or spec.fusion is not None or spec.growth_rate is not None:
             raise SpecError(
                 f"{spec.model} is a cfg file: --gamma, --fusion and --growth-rate do "
@@ -182,30 +189,27 @@ def load_network(spec: ModelSpec) -> Network:
         from costmodel import darknet
 
         return darknet.load(spec.model, spec.input_size)
-    if spec.model not in MODELS:
-        raise unknown_model(spec.model, sorted(MODELS))
+    found = entry(spec.model)
     config = resolve(spec.model, gamma=spec.gamma, fusion=spec.fusion, growth_rate=spec.growth_rate)
-    size = spec.input_size if spec.input_size is not None else MODELS[spec.model].default_input
+    size = spec.input_size if spec.input_size is not None else found.default_input
     return expand(config, size)
 
 
 def load_profile(spec: ModelSpec, precision: str = "fp32") -> Profile:
     """Analyse a spec at a precision; the network is renamed to the spec's label for legends."""
-    return analyze(load_network(spec)._replace(name=spec.label), precision)
+    return load_profiles([spec], precision)[0]
 
 
 def load_profiles(specs: Sequence[ModelSpec], precision: str = "fp32") -> list[Profile]:
-    """Profiles of several specs; a label given twice gets ``#2``, ``#3`` so legends stay apart."""
+    """Profiles of several specs, each network named by its spec's label; a label given twice gets
+    ``#2``, ``#3`` so legends stay apart."""
     profiles: list[Profile] = []
     seen: dict[str, int] = {}
     for spec in specs:
-        profile = load_profile(spec, precision)
-        seen[profile.name] = seen.get(profile.name, 0) + 1
-        if seen[profile.name] > 1:
-            net = profile.network
-            renamed = Network(f"{net.name} #{seen[profile.name]}", net.input_shape, net.layers)
-            profile = analyze(renamed, precision)
-        profiles.append(profile)
+        label = spec.label
+        seen[label] = seen.get(label, 0) + 1
+        name = label if seen[label] == 1 else f"{label} #{seen[label]}"
+        profiles.append(analyze(load_network(spec)._replace(name=name), precision))
     return profiles
 
 

@@ -86,7 +86,9 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize(("kind", "shape", "kw", "expected"), CASES)
+@pytest.mark.parametrize(
+    ("kind", "shape", "kw", "expected"), CASES, ids=[f"{case[0]}-{i}" for i, case in enumerate(CASES)]
+)
 def test_formula_table(kind, shape, kw, expected):
     _, cost = one_layer(kind, shape, **kw)
     for field, value in expected.items():

@@ -312,6 +312,7 @@ def test_report_frame_table_html_and_plot() -> None:
 
     matplotlib.use("Agg")
     from reports.search_report import pareto_html, pareto_plot, render_pareto, trials_frame
+    from search.results import trial_rows
 
     trials = [
         _trial(0, [0.90, 100.0], mflops=0.2, params=1000, cio=5000, accuracy=0.90),
@@ -319,7 +320,7 @@ def test_report_frame_table_html_and_plot() -> None:
         _trial(2, [0.85, 150.0], mflops=0.3, params=1500, cio=7000, accuracy=0.85),
     ]
     spec = SearchSpec(objectives=("accuracy", "macs"))
-    frame = trials_frame(trials, pareto_trials(trials, spec))
+    frame = trials_frame(trial_rows(trials, pareto_trials(trials, spec)))
     assert frame["pareto"].tolist() == [True, True, False]
     assert frame["feasible"].all()
     text = render_pareto(frame)
