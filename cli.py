@@ -324,22 +324,29 @@ def reproduce(
     ] = Path("reproduce"),
     fmt: FormatOpt = Format.table,
     cfg_dir: Annotated[
-        Path | None,
+        list[Path] | None,
         typer.Option(
             "--cfg-dir",
-            help="Folder of the authors' darknet cfgs (default: $CSPCOST_DARKNET_CFG or "
-            "../shared/reference/darknet-cfg); models whose cfg is absent use the native twin.",
+            help="Folder of darknet cfgs; repeat it for several, searched in order (default: "
+            "$CSPCOST_DARKNET_CFG, else ../shared/reference/darknet-cfg and "
+            "../shared/reference/darknet/cfg). Models whose cfg is absent use the native twin, or "
+            "are listed as absent.",
         ),
     ] = None,
 ) -> None:
-    """Our params (M, conv weights), darknet BFLOPs (1e9) and CIO (M elements, conv+pool) beside
-    the CSPNet paper's for every model of REFERENCE.md §1 and §2, with the difference in percent."""
+    """Our params (M, conv weights), darknet BFLOPs (1e9, 2019 convention: conv + pooling) and CIO
+    (M elements, conv+pool) beside the CSPNet paper's for every model of REFERENCE.md §1 and §2,
+    with the difference in percent; then the paper's claims, each beside our own figure."""
+    from costmodel.reproduce import bottleneck_scopes, claims
     from costmodel.reproduce import reproduce as run_reproduce
-    from reports.reproduce import render, write
+    from reports.reproduce import render, render_claims, write
 
-    rows = run_reproduce(cfg_dir)
+    rows = run_reproduce(cfg_dir or None)
+    paper_claims, scopes = claims(), bottleneck_scopes()
     sys.stdout.write(render(rows, fmt))
-    for path in write(rows, out):
+    if fmt is not Format.json and fmt is not Format.csv:
+        sys.stdout.write("\n" + render_claims(paper_claims, scopes, fmt))
+    for path in write(rows, out, paper_claims, scopes):
         typer.echo(f"wrote {path}", err=True)
 
 

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from costmodel.bottleneck import Bottleneck, bottleneck
+from costmodel.bottleneck import NETWORK, Bottleneck, bottleneck, in_scope
 from costmodel.cost import Cost
 from costmodel.derived import bflops_darknet, bflops_darknet_current, derived
 from costmodel.errors import SpecError
@@ -97,9 +97,24 @@ class Profile:
             out[layer.stage] = out.get(layer.stage, Cost()) + cost
         return out
 
-    def bottleneck(self) -> Bottleneck:
-        """Peak, peak/mean and spread of the per-layer MACs of layers that do MACs."""
-        return bottleneck([(layer.name, cost.macs) for layer, cost in self.rows() if cost.macs > 0])
+    def bottleneck(self, scope: str = NETWORK) -> Bottleneck:
+        """Peak, peak/mean and spread of the per-layer MACs of the layers that do MACs in ``scope``:
+        ``network``, ``dense layers`` or a stage label (``costmodel.bottleneck.in_scope``)."""
+        rows = [(layer.name, cost.macs) for layer, cost in self.rows() if cost.macs > 0]
+        if scope != NETWORK:
+            rows = [
+                (n, m) for (n, m), layer in zip(rows, self._macs_layers()) if in_scope(n, layer.stage, scope)
+            ]
+            if not rows:
+                stages = sorted({layer.stage for layer in self.network.layers if layer.stage})
+                raise SpecError(
+                    f"scope {scope!r} has no layer with MACs in {self.name}; use network, dense layers "
+                    f"or one of the stages {', '.join(stages)}"
+                )
+        return bottleneck(rows)
+
+    def _macs_layers(self) -> list[Layer]:
+        return [layer for layer, cost in self.rows() if cost.macs > 0]
 
     def macs_layers(self) -> list[tuple[Layer, Cost]]:
         """The layers that do MACs, in execution order: the profile a bottleneck is read from."""
