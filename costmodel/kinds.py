@@ -25,8 +25,14 @@ Conventions (see ``costmodel.cost.Cost`` for the fields):
 - Concatenation traffic: the inputs read plus the output written. A split is a view and moves nothing.
 
 Note [darknet BFLOPs]: darknet's ``l.bflops`` for a conv is ``2·(C_in/groups)·C_out·k²·H_out·W_out``
-(``convolutional_layer.c``), for ``[maxpool]`` and a local ``[avgpool]`` ``k²·C·H_out·W_out``
-(``maxpool_layer.c``); BN, activations, route, shortcut, global avgpool and softmax add nothing.
+(``convolutional_layer.c``; ÷32 for an XNOR conv; an anti-aliasing blur is not counted), for
+``[maxpool]`` and ``[local_avgpool]`` ``k²·C·H_out·W_out`` (``maxpool_layer.c``). Today's darknet
+also counts a ``[shortcut]`` as ``out_w·out_h·out_c·n_from``, doubled when weighted
+(``shortcut_layer.c``): ``flops_darknet_current``; the 2019 darknet that printed the CSPNet README
+did not: ``flops_darknet``. ``[connected]``, BN, activations, route, upsample, reorg, scale_channels,
+sam, the detection heads, global avgpool and softmax add nothing in either. A native ``linear``
+classifier counts as the 1×1 conv classifier of the authors' cfgs. ``tests/test_darknet_parse.py``
+holds every layer of darknet's 77 parsed cfgs to this.
 """
 
 from __future__ import annotations
