@@ -8,7 +8,8 @@ the table states the difference in percent; where a row differs, its note says w
 
 Conventions (``costmodel.analyze.CONVENTIONS``): params is ``params_conv`` (conv and classifier
 weights, no BN or bias: the README's #Parameter, which PeleeNet's 2.79M in Table 1 also follows);
-BFLOPs is darknet's ``(2·conv MACs + Σ pool k²·C·H_out·W_out)/1e9``; CIO is the conv+pool scope.
+BFLOPs is darknet's 2019 convention ``(2·conv MACs + Σ pool k²·C·H_out·W_out)/1e9`` (what printed
+the authors' README); CIO is the conv+pool scope.
 §1 models are read from the authors' cfg files when they are present, else built from the native
 families that equal them layer for layer.
 """

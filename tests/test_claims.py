@@ -118,3 +118,18 @@ def test_cli_reproduce_takes_several_cfg_dirs_and_prints_the_claims(tmp_path) ->
     )
     assert "claims, ours beside each" in result.output
     assert (tmp_path / "out" / "claims.md").is_file()
+
+
+def test_the_html_report_states_each_claim_beside_ours(tmp_path) -> None:
+    from test_report import OPTIONS
+
+    from costmodel.overview import overview
+    from costmodel.specs import parse_specs
+    from reports.html import REPORT_PAGE, build_report
+
+    page = build_report(overview(parse_specs(["peleenet"]), **OPTIONS))[REPORT_PAGE].decode()
+    assert '<section id="claims">' in page
+    claims_html = page[page.index('<section id="claims">') :]
+    assert "into half" in claims_html
+    assert f"{PELEE_NET_CUT * 100:.1f}% (network)" in claims_html
+    assert "about in half" not in page

@@ -74,20 +74,20 @@ activation=swish
 [maxpool]
 size=2
 stride=1
-# 3: 8×16×16, weights of layer 1's twin
+# 3: 8×16×16
 [convolutional]
 filters=8
 size=3
 pad=1
 activation=relu6
-# 4
+# 4: layer 3's weights again (counted once)
 [convolutional]
 filters=8
 size=3
 pad=1
 share_index=3
 activation=hard_mish
-# 5: weighted shortcut of three
+# 5: weighted sum of layers 4, 3 and 2
 [shortcut]
 from=-2,-3
 weights_type=per_feature
@@ -161,7 +161,7 @@ classes=4
 filters=12
 size=1
 activation=linear
-# 24: 1 × (2 classes + 9) = 11? no: region 2 × (1 + 4 + 1) = 12
+# 24: num 2 × (1 class + 4 coords + 1) = 12 channels
 [region]
 num=2
 classes=1
