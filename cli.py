@@ -220,8 +220,10 @@ def plot(
     Example: cspcost plot bottleneck peleenet csppeleenet --out plots
     """
     from costmodel.specs import parse_specs
+    from reports.output import check_files
     from reports.plots import figure_for, save_figure
 
+    check_files(out, [f"{kind.value}.png", f"{kind.value}.svg"])
     opts = plot_options(precision, device, gammas, growth_rates)
     for path in save_figure(figure_for(kind.value, parse_specs(models), **opts), out, kind.value):
         typer.echo(f"wrote {path}")
@@ -253,7 +255,9 @@ def report(
 
     from costmodel.specs import parse_specs
     from reports.html import REPORT_PAGE, make_report
+    from reports.output import check_folder
 
+    check_folder(out)  # before the 5–20 s of work, not after
     opts = plot_options(precision, device, gammas, growth_rates)
     command = shlex.join(
         [
@@ -322,9 +326,13 @@ def reproduce(
 ) -> None:
     """Our params (M, conv weights), darknet BFLOPs (1e9) and CIO (M elements, conv+pool) beside
     the CSPNet paper's for every model of REFERENCE.md §1 and §2, with the difference in percent."""
-    from reports.reproduce import render, write
+    from reports.output import check_files
+    from reports.reproduce import OUTPUTS, check_cfg_dir, render, write
     from reports.reproduce import reproduce as run_reproduce
 
+    if cfg_dir is not None:
+        check_cfg_dir(cfg_dir)
+    check_files(out, OUTPUTS)  # before the table is printed, not after
     rows = run_reproduce(cfg_dir)
     sys.stdout.write(render(rows, fmt))
     for path in write(rows, out):

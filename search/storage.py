@@ -110,12 +110,23 @@ def claim_lock(storage: RDBStorage, url: str, study_name: str) -> Iterator[None]
     where = os.path.abspath(url.removeprefix("sqlite:///")) + "\0" + study_name
     digest = hashlib.sha1(where.encode()).hexdigest()[:16]
     path = Path(tempfile.gettempdir()) / f"cspcost-{digest}.lock"
-    with open(path, "a") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
+    while True:
+        with open(path, "a") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            try:
+                same = os.stat(path).st_ino == os.fstat(fh.fileno()).st_ino
+            except FileNotFoundError:
+                same = False
+            if not same:  # the holder before us removed the file: lock the one that is there now
+                continue
+            try:
+                yield
+            finally:
+                # remove the lock file while still holding it, so none pile up in the temp folder;
+                # a waiter that then gets this (unlinked) file sees it is gone and retries above
+                path.unlink(missing_ok=True)
+                fcntl.flock(fh, fcntl.LOCK_UN)
+            return
 
 
 @contextlib.contextmanager
