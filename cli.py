@@ -299,8 +299,9 @@ def main(argv: list[str] | None = None) -> None:
         typer.echo(f"error: {err.format_message()} (see '{where} --help')", err=True)  # type: ignore[attr-defined]
         sys.exit(2)
     except KeyboardInterrupt:
+        code = 130
+    if code == 130:  # typer turns Ctrl-C inside a command into exit code 130, silently
         typer.echo("interrupted", err=True)
-        sys.exit(130)
     sys.exit(code if isinstance(code, int) else 0)
 
 
@@ -437,15 +438,13 @@ def search(
         typer.Option("--plot", help="Where to save the Pareto-front PNG (default <study>-pareto.png)."),
     ] = None,
 ) -> None:
-    from tqdm import tqdm
+    from reports.output import check_files
+    from search.storage import check_study_name
 
-    from reports.search_report import (
-        pareto_plot,
-        plot_axes,
-        render_pareto,
-        summary_line,
-        trials_frame,
-    )
+    # every output is checked before a study exists, not after the whole search has run
+    target = _pareto_target(plot, check_study_name(study))
+    check_files(target.parent, [target.name], "--plot")
+
     from search.study import Snapshot, explain_infeasible, run_search
 
     options = {
@@ -463,19 +462,36 @@ def search(
         "seed": seed,
     }
     given = {k: v for k, v in options.items() if v is not None}
-    bars: list[tqdm] = []  # opened once the study starts, so that bad input prints one line
+    bars: list[Any] = []  # opened once the study starts, so that bad input prints one line
 
     def progress(snap: Snapshot) -> None:
         if not bars:
+            from tqdm import tqdm
+
             bars.append(tqdm(total=snap.target, desc=f"search {study}", unit="trial", dynamic_ncols=True))
         bars[0].update(snap.finished - bars[0].n)
         bars[0].set_postfix_str(f"{snap.feasible} feasible, {snap.best}", refresh=True)
 
     try:
         result = run_search(given, trials, storage, study, workers, resume, progress)
+    except KeyboardInterrupt:
+        for bar in bars:
+            bar.close()
+        typer.echo(
+            f"interrupted: finished trials are stored; continue with --study {study} --resume", err=True
+        )
+        raise SystemExit(130) from None
     finally:
         for bar in bars:
             bar.close()
+    from reports.search_report import (
+        pareto_plot,
+        plot_axes,
+        render_pareto,
+        summary_line,
+        trials_frame,
+    )
+
     frame = trials_frame(result.trials, result.pareto)
     typer.echo(summary_line(result, frame))
     if not result.pareto:
@@ -487,9 +503,33 @@ def search(
     x, y = plot_axes(result.spec.objectives)
     ax = pareto_plot(frame, x, y)
     ax.set_title(f"{result.spec.family} on {result.spec.data}: study {study}")
-    target = plot or Path(f"{study}-pareto.png")
-    ax.figure.savefig(target, dpi=120, bbox_inches="tight")
+    import io
+
+    from reports.output import write_files
+
+    buf = io.BytesIO()
+    ax.figure.savefig(buf, format=target.suffix[1:].lower(), dpi=120, bbox_inches="tight")
+    write_files(target.parent, {target.name: buf.getvalue()}, "--plot")
     typer.echo(f"Pareto-front plot: {target}")
+
+
+PLOT_SUFFIXES = (".png", ".svg", ".pdf")
+
+
+def _pareto_target(plot: Path | None, study: str) -> Path:
+    """Where the Pareto plot goes: ``--plot`` (a folder gets ``<study>-pareto.png`` inside it)."""
+    if plot is None:
+        return Path(f"{study}-pareto.png")
+    if plot.is_dir():
+        return plot / f"{study}-pareto.png"
+    if plot.suffix.lower() not in PLOT_SUFFIXES:
+        raise SpecError(f"--plot {str(plot)[:120]} needs a file name ending in {', '.join(PLOT_SUFFIXES)}")
+    if not plot.parent.is_dir():
+        raise SpecError(
+            f"--plot {str(plot)[:120]}: the folder {str(plot.parent)[:120]} does not exist; create it "
+            f"or choose another --plot"
+        )
+    return plot
 
 
 if __name__ == "__main__":
