@@ -368,15 +368,17 @@ def search(
     seed: Annotated[
         int | None,
         typer.Option(
-            "--seed", help="Seed of the sampler (worker i uses seed + 1000·i) and of training [default: 0]."
+            "--seed",
+            help="Seed of the sampler (worker i uses seed + 1000·i) and of training, 0 to 2**32 - 1.",
+            show_default="0",  # a "[default: …]" inside help is eaten as rich markup
         ),
     ] = None,
     storage: Annotated[
         str | None,
         typer.Option(
             "--storage",
-            help="Optuna storage URL: sqlite:///file.db or postgresql://user:pw@host/db "
-            "[default: sqlite:///cspcost-search.db].",
+            help="Optuna storage URL: sqlite:///file.db or postgresql://user:pw@host/db.",
+            show_default="sqlite:///cspcost-search.db",
         ),
     ] = None,
     study: Annotated[str, typer.Option("--study", help="Study name inside the storage.")] = "cspcost",
@@ -384,7 +386,8 @@ def search(
         str | None,
         typer.Option(
             "--objectives",
-            help="Comma list from accuracy (up), macs, params, cio, latency (down) [default: accuracy,macs].",
+            help="Comma list from accuracy (up), macs, params, cio, latency (down).",
+            show_default="accuracy,macs",
         ),
     ] = None,
     max_mflops: Annotated[

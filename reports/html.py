@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import hashlib
 import html
 import json
 import re
@@ -71,8 +72,12 @@ nav a{margin-right:1rem}
 
 
 def slug(text: str) -> str:
-    """A file-name-safe form of a model label."""
-    return re.sub(r"[^A-Za-z0-9_.=-]+", "_", text).strip("_") or "model"
+    """A file-name-safe form of a model label, short enough for any file system (a long label
+    keeps its first 80 characters and gets a hash of the whole, so two labels stay apart)."""
+    safe = re.sub(r"[^A-Za-z0-9_.=-]+", "_", text).strip("_") or "model"
+    if len(safe) <= 100:
+        return safe
+    return f"{safe[:80]}-{hashlib.sha1(text.encode()).hexdigest()[:12]}"
 
 
 def bottleneck_frame(profiles: Sequence[Profile]) -> pd.DataFrame:

@@ -4,6 +4,7 @@ memory before allocation, and Ctrl-C with its "interrupted" line."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -190,3 +191,120 @@ def test_a_search_that_trains_nothing_loads_no_images(monkeypatch: pytest.Monkey
 
     monkeypatch.setattr("search.data.load_dataset", no_loading)
     assert _data_shape(SearchSpec(objectives=("macs",), input_size=256)) == (10, 1, "mnist")
+
+
+# --- cfg files --------------------------------------------------------------------------------------
+
+CFG = (
+    "[net]\nwidth=32\nheight=32\nchannels=3\n\n[convolutional]\nfilters={filters}\nsize=3\nstride=1\npad=1\n"
+)
+
+
+def _load_in_thread(path: Path) -> BaseException | None:
+    """``darknet.load(path)``'s exception, from a thread, so that a regression hangs no test run."""
+    import threading
+
+    from costmodel import darknet
+
+    outcome: list[BaseException | None] = []
+
+    def run() -> None:
+        try:
+            darknet.load(path)
+            outcome.append(None)
+        except BaseException as err:
+            outcome.append(err)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(timeout=120)  # a generous bound on a hang, not a speed check
+    assert outcome, f"reading {path} did not return"
+    return outcome[0]
+
+
+@pytest.mark.parametrize("kind", ["named-pipe", "dev-zero-symlink", "folder", "over-the-cap"])
+def test_only_regular_cfg_files_under_the_cap_are_read(tmp_path: Path, kind: str) -> None:
+    from costmodel.darknet import MAX_CFG_BYTES
+
+    path = tmp_path / f"{kind}.cfg"
+    if kind == "named-pipe":
+        os.mkfifo(path)
+    elif kind == "dev-zero-symlink":
+        path.symlink_to("/dev/zero")
+    elif kind == "folder":
+        path.mkdir()
+    else:
+        with open(path, "wb") as fh:
+            fh.truncate(MAX_CFG_BYTES + 1)  # sparse: nothing is written, and nothing must be read
+    err = _load_in_thread(path)
+    assert isinstance(err, SpecError), err
+    assert str(path) in str(err)
+    expected = "MiB" if kind == "over-the-cap" else "not a regular file"
+    assert expected in str(err)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        CFG.format(filters="9" * 10 + "x" * 1_000_000),
+        CFG.format(filters="8") + "activation=" + "m" * 1_000_000 + "\n",
+        CFG.format(filters="8") + "[" + "s" * 1_000_000 + "]\n",
+        CFG.format(filters="8") + "k" * 1_000_000 + "=1\n",
+        CFG.format(filters="8") + "no equals sign " * 70_000 + "\n",
+    ],
+    ids=["long-value", "long-activation", "long-section", "long-key", "long-garbage-line"],
+)
+def test_a_huge_bad_value_is_quoted_as_a_short_excerpt(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "big.cfg"
+    path.write_text(text)
+    result = runner.invoke(app, ["table", str(path)])
+    assert result.exit_code == 2, result.output[:500]
+    line = one_error_line(result.stderr)
+    assert len(line) < 400 + len(str(path)), line[:500]
+    assert "characters" in line
+
+
+def test_the_shipped_style_cfg_still_reads(tmp_path: Path) -> None:
+    path = tmp_path / "ok.cfg"
+    path.write_text(CFG.format(filters="8"))
+    assert _load_in_thread(path) is None
+
+
+# --- option values ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("device", "mentions"),
+    [
+        ("1e308,1e-308", "positive, finite"),
+        ("0,0", "positive, finite"),
+        ("-5,10", "positive, finite"),
+        ("nan,inf", "positive, finite"),
+        ("500,inf", "positive, finite"),
+        ("1e-300,1e100", "ridge point"),
+    ],
+    ids=["overflow", "zeros", "negative", "nan", "inf", "ridge-underflow"],
+)
+def test_roofline_device_figures_must_be_positive_and_finite(here: Path, device: str, mentions: str) -> None:
+    refused(["plot", "roofline", "densenet121", "--device", device, "--out", "p"], here, mentions)
+
+
+def test_a_fractional_growth_rate_is_not_an_integer(here: Path) -> None:
+    line = refused(["compare", "densenet121", "--growth-rate", "2.5"], here, "'2.5'")
+    assert "is not an integer" in line
+
+
+def test_a_long_cfg_name_makes_short_report_file_names(tmp_path: Path) -> None:
+    from reports.html import slug
+
+    long_label = "c" * 250
+    assert len(slug(long_label)) <= 100 and slug(long_label) != slug("c" * 249)
+    assert slug("densenet121 γ=0.5") == "densenet121_=0.5"
+
+
+def test_search_help_shows_its_defaults() -> None:
+    result = runner.invoke(app, ["search", "--help"], env={"COLUMNS": "250"})
+    text = " ".join(result.output.split())
+    for default in ("0", "sqlite:///cspcost-search.db", "accuracy,macs"):
+        assert f"[default: ({default})]" in text, default
+    assert "of training ." not in text
