@@ -18,7 +18,6 @@ import csv
 import io
 import json
 import os
-import tempfile
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -30,7 +29,17 @@ from costmodel.darknet import load
 from costmodel.errors import SpecError
 from reports.tables import Format
 
-__all__ = ["PAPER", "Row", "Target", "default_cfg_dir", "render", "reproduce", "write"]
+__all__ = [
+    "OUTPUTS",
+    "PAPER",
+    "Row",
+    "Target",
+    "check_cfg_dir",
+    "default_cfg_dir",
+    "render",
+    "reproduce",
+    "write",
+]
 
 
 def default_cfg_dir() -> Path:
@@ -39,6 +48,17 @@ def default_cfg_dir() -> Path:
     if env:
         return Path(env)
     return Path(__file__).resolve().parents[2] / "shared" / "reference" / "darknet-cfg"
+
+
+def check_cfg_dir(cfg_dir: Path) -> None:
+    """An explicitly given ``--cfg-dir`` must be a folder: silently using the native twins instead
+    would print figures the user did not ask for."""
+    if not cfg_dir.is_dir():
+        what = "is not a folder" if cfg_dir.exists() else "does not exist"
+        raise SpecError(
+            f"--cfg-dir {str(cfg_dir)[:120]} {what}; give the folder of the authors' darknet cfgs, "
+            f"or leave --cfg-dir out to use the default (native twins where a cfg is absent)"
+        )
 
 
 @dataclass(frozen=True)
@@ -275,7 +295,11 @@ def _note(target: Target) -> str:
 
 
 def reproduce(cfg_dir: Path | None = None) -> list[Row]:
-    """Every model of REFERENCE.md §1 and §2, ours beside the paper's."""
+    """Every model of REFERENCE.md §1 and §2, ours beside the paper's. A model whose cfg is not in
+    ``cfg_dir`` uses its native twin; an explicit ``cfg_dir`` must be a folder (only the default
+    may be absent)."""
+    if cfg_dir is not None:
+        check_cfg_dir(cfg_dir)
     cfg_dir = default_cfg_dir() if cfg_dir is None else cfg_dir
     profiles: dict[str, Profile | None] = {}
     rows: list[Row] = []
@@ -424,29 +448,13 @@ def _rich(rows: list[Row], headers: list[str]) -> str:
     return cap.get()
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+OUTPUTS = {"reproduce.csv": Format.csv, "reproduce.md": Format.markdown}
+"""The files ``write`` puts into ``--out``."""
 
 
 def write(rows: list[Row], out_dir: Path) -> list[Path]:
-    """Write ``reproduce.csv`` and ``reproduce.md`` into ``out_dir``, each via a temporary name
-    and a rename, so a crash never leaves a half-written report."""
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise SpecError(
-            f"cannot create the output folder {out_dir} ({err.strerror}); choose another --out"
-        ) from None
-    paths = []
-    for name, fmt in (("reproduce.csv", Format.csv), ("reproduce.md", Format.markdown)):
-        path = out_dir / name
-        _atomic_write(path, render(rows, fmt))
-        paths.append(path)
-    return paths
+    """Write ``reproduce.csv`` and ``reproduce.md`` into ``out_dir`` atomically (``reports.output``:
+    a file of the same name is replaced only when cspcost wrote it)."""
+    from reports.output import write_files
+
+    return write_files(out_dir, {name: render(rows, fmt).encode() for name, fmt in OUTPUTS.items()})
