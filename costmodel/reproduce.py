@@ -21,10 +21,11 @@ from pathlib import Path
 
 from costmodel.analyze import Profile, analyze
 from costmodel.darknet import load
+from costmodel.errors import SpecError
 from costmodel.families.resnet import ResNetConfig
 from costmodel.models import KnobValue, expand, resolve
 
-__all__ = ["PAPER", "Row", "Target", "default_cfg_dir", "reproduce"]
+__all__ = ["PAPER", "Row", "Target", "check_cfg_dir", "default_cfg_dir", "reproduce"]
 
 
 def default_cfg_dir() -> Path:
@@ -33,6 +34,17 @@ def default_cfg_dir() -> Path:
     if env:
         return Path(env)
     return Path(__file__).resolve().parents[2] / "shared" / "reference" / "darknet-cfg"
+
+
+def check_cfg_dir(cfg_dir: Path) -> None:
+    """An explicitly given ``--cfg-dir`` must be a folder: silently using the native twins instead
+    would print figures the user did not ask for."""
+    if not cfg_dir.is_dir():
+        what = "is not a folder" if cfg_dir.exists() else "does not exist"
+        raise SpecError(
+            f"--cfg-dir {str(cfg_dir)[:120]} {what}; give the folder of the authors' darknet cfgs, "
+            f"or leave --cfg-dir out to use the default (native twins where a cfg is absent)"
+        )
 
 
 @dataclass(frozen=True)
@@ -272,7 +284,11 @@ def _note(target: Target) -> str:
 
 
 def reproduce(cfg_dir: Path | None = None) -> list[Row]:
-    """Every model of REFERENCE.md §1 and §2, ours beside the paper's."""
+    """Every model of REFERENCE.md §1 and §2, ours beside the paper's. A model whose cfg is not in
+    ``cfg_dir`` uses its native twin; an explicit ``cfg_dir`` must be a folder (only the default
+    may be absent)."""
+    if cfg_dir is not None:
+        check_cfg_dir(cfg_dir)
     cfg_dir = default_cfg_dir() if cfg_dir is None else cfg_dir
     profiles: dict[str, Profile | None] = {}
     rows: list[Row] = []

@@ -5,18 +5,15 @@ rich table, CSV, Markdown or JSON, and writes ``reproduce.csv`` and ``reproduce.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from costmodel.errors import SpecError
 from costmodel.reproduce import Row
 from reports.text import Format, TextTable, csv_text, markdown_table, rich_text
 
-__all__ = ["render", "write"]
+__all__ = ["OUTPUTS", "render", "write"]
 
 
 # --- rendering ----------------------------------------------------------------------------------
@@ -97,29 +94,13 @@ def render(rows: list[Row], fmt: Format | str = Format.table) -> str:
     return rich_text([table], 180, [_FOOTER, *[f"• {n}" for n in _notes(rows)]])
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+OUTPUTS = {"reproduce.csv": Format.csv, "reproduce.md": Format.markdown}
+"""The files ``write`` puts into ``--out``."""
 
 
 def write(rows: list[Row], out_dir: Path) -> list[Path]:
-    """Write ``reproduce.csv`` and ``reproduce.md`` into ``out_dir``, each via a temporary name
-    and a rename, so a crash never leaves a half-written report."""
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise SpecError(
-            f"cannot create the output folder {out_dir} ({err.strerror}); choose another --out"
-        ) from None
-    paths = []
-    for name, fmt in (("reproduce.csv", Format.csv), ("reproduce.md", Format.markdown)):
-        path = out_dir / name
-        _atomic_write(path, render(rows, fmt))
-        paths.append(path)
-    return paths
+    """Write ``reproduce.csv`` and ``reproduce.md`` into ``out_dir`` atomically (``reports.output``:
+    a file of the same name is replaced only when cspcost wrote it)."""
+    from reports.output import write_files
+
+    return write_files(out_dir, {name: render(rows, fmt).encode() for name, fmt in OUTPUTS.items()})
