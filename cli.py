@@ -228,8 +228,10 @@ def plot(
     """
     from costmodel.overview import plot_data
     from costmodel.specs import parse_specs
+    from reports.output import check_files
     from reports.plots import figure_for, save_figure
 
+    check_files(out, [f"{kind.value}.png", f"{kind.value}.svg"])
     opts = plot_options(precision, device, gammas, growth_rates)
     data = plot_data(kind.value, parse_specs(models), **opts)
     for path in save_figure(figure_for(kind.value, data), out, kind.value):
@@ -263,7 +265,9 @@ def report(
     from costmodel.overview import overview
     from costmodel.specs import parse_specs
     from reports.html import REPORT_PAGE, make_report
+    from reports.output import check_folder
 
+    check_folder(out)  # before the 5–20 s of work, not after
     opts = plot_options(precision, device, gammas, growth_rates)
     command = shlex.join(
         [
@@ -307,8 +311,9 @@ def main(argv: list[str] | None = None) -> None:
         typer.echo(f"error: {err.format_message()} (see '{where} --help')", err=True)  # type: ignore[attr-defined]
         sys.exit(2)
     except KeyboardInterrupt:
+        code = 130
+    if code == 130:  # typer turns Ctrl-C inside a command into exit code 130, silently
         typer.echo("interrupted", err=True)
-        sys.exit(130)
     sys.exit(code if isinstance(code, int) else 0)
 
 
@@ -337,10 +342,14 @@ def reproduce(
     """Our params (M, conv weights), darknet BFLOPs (1e9, 2019 convention: conv + pooling) and CIO
     (M elements, conv+pool) beside the CSPNet paper's for every model of REFERENCE.md §1 and §2,
     with the difference in percent; then the paper's claims, each beside our own figure."""
-    from costmodel.reproduce import bottleneck_scopes, claims
+    from costmodel.reproduce import bottleneck_scopes, check_cfg_dir, claims
     from costmodel.reproduce import reproduce as run_reproduce
-    from reports.reproduce import render, render_claims, write
+    from reports.output import check_files
+    from reports.reproduce import CLAIM_OUTPUTS, OUTPUTS, render, render_claims, write
 
+    for folder in cfg_dir or []:
+        check_cfg_dir(folder)
+    check_files(out, {**OUTPUTS, **CLAIM_OUTPUTS})  # before the table is printed, not after
     rows = run_reproduce(cfg_dir or None)
     paper_claims, scopes = claims(), bottleneck_scopes()
     sys.stdout.write(render(rows, fmt))
@@ -378,15 +387,17 @@ def search(
     seed: Annotated[
         int | None,
         typer.Option(
-            "--seed", help="Seed of the sampler (worker i uses seed + 1000·i) and of training [default: 0]."
+            "--seed",
+            help="Seed of the sampler (worker i uses seed + 1000·i) and of training, 0 to 2**32 - 1.",
+            show_default="0",  # a "[default: …]" inside help is eaten as rich markup
         ),
     ] = None,
     storage: Annotated[
         str | None,
         typer.Option(
             "--storage",
-            help="Optuna storage URL: sqlite:///file.db or postgresql://user:pw@host/db "
-            "[default: sqlite:///cspcost-search.db].",
+            help="Optuna storage URL: sqlite:///file.db or postgresql://user:pw@host/db.",
+            show_default="sqlite:///cspcost-search.db",
         ),
     ] = None,
     study: Annotated[str, typer.Option("--study", help="Study name inside the storage.")] = "cspcost",
@@ -394,7 +405,8 @@ def search(
         str | None,
         typer.Option(
             "--objectives",
-            help="Comma list from accuracy (up), macs, params, cio, latency (down) [default: accuracy,macs].",
+            help="Comma list from accuracy (up), macs, params, cio, latency (down).",
+            show_default="accuracy,macs",
         ),
     ] = None,
     max_mflops: Annotated[
@@ -448,15 +460,13 @@ def search(
         typer.Option("--plot", help="Where to save the Pareto-front PNG (default <study>-pareto.png)."),
     ] = None,
 ) -> None:
-    from tqdm import tqdm
+    from reports.output import check_files
+    from search.storage import check_study_name
 
-    from reports.search_report import (
-        pareto_plot,
-        plot_axes,
-        render_pareto,
-        summary_line,
-        trials_frame,
-    )
+    # every output is checked before a study exists, not after the whole search has run
+    target = _pareto_target(plot, check_study_name(study))
+    check_files(target.parent, [target.name], "--plot")
+
     from search.study import Snapshot, explain_infeasible, run_search
 
     options = {
@@ -474,19 +484,36 @@ def search(
         "seed": seed,
     }
     given = {k: v for k, v in options.items() if v is not None}
-    bars: list[tqdm] = []  # opened once the study starts, so that bad input prints one line
+    bars: list[Any] = []  # opened once the study starts, so that bad input prints one line
 
     def progress(snap: Snapshot) -> None:
         if not bars:
+            from tqdm import tqdm
+
             bars.append(tqdm(total=snap.target, desc=f"search {study}", unit="trial", dynamic_ncols=True))
         bars[0].update(snap.finished - bars[0].n)
         bars[0].set_postfix_str(f"{snap.feasible} feasible, {snap.best}", refresh=True)
 
     try:
         result = run_search(given, trials, storage, study, workers, resume, progress)
+    except KeyboardInterrupt:
+        for bar in bars:
+            bar.close()
+        typer.echo(
+            f"interrupted: finished trials are stored; continue with --study {study} --resume", err=True
+        )
+        raise SystemExit(130) from None
     finally:
         for bar in bars:
             bar.close()
+    from reports.search_report import (
+        pareto_plot,
+        plot_axes,
+        render_pareto,
+        summary_line,
+        trials_frame,
+    )
+
     frame = trials_frame(result.rows())
     typer.echo(summary_line(result, frame))
     if not result.pareto:
@@ -498,9 +525,33 @@ def search(
     x, y = plot_axes(result.spec.objectives)
     ax = pareto_plot(frame, x, y)
     ax.set_title(f"{result.spec.family} on {result.spec.data}: study {study}")
-    target = plot or Path(f"{study}-pareto.png")
-    ax.figure.savefig(target, dpi=120, bbox_inches="tight")
+    import io
+
+    from reports.output import write_files
+
+    buf = io.BytesIO()
+    ax.figure.savefig(buf, format=target.suffix[1:].lower(), dpi=120, bbox_inches="tight")
+    write_files(target.parent, {target.name: buf.getvalue()}, "--plot")
     typer.echo(f"Pareto-front plot: {target}")
+
+
+PLOT_SUFFIXES = (".png", ".svg", ".pdf")
+
+
+def _pareto_target(plot: Path | None, study: str) -> Path:
+    """Where the Pareto plot goes: ``--plot`` (a folder gets ``<study>-pareto.png`` inside it)."""
+    if plot is None:
+        return Path(f"{study}-pareto.png")
+    if plot.is_dir():
+        return plot / f"{study}-pareto.png"
+    if plot.suffix.lower() not in PLOT_SUFFIXES:
+        raise SpecError(f"--plot {str(plot)[:120]} needs a file name ending in {', '.join(PLOT_SUFFIXES)}")
+    if not plot.parent.is_dir():
+        raise SpecError(
+            f"--plot {str(plot)[:120]}: the folder {str(plot.parent)[:120]} does not exist; create it "
+            f"or choose another --plot"
+        )
+    return plot
 
 
 if __name__ == "__main__":

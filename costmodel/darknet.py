@@ -46,7 +46,9 @@ have the channels its masks need).
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,6 +61,7 @@ from costmodel.graph import INPUT, GraphBuilder, Network, Shape
 from costmodel.kinds import ACTIVATIONS
 
 __all__ = [
+    "MAX_CFG_BYTES",
     "OUT_OF_SCOPE",
     "SECTIONS",
     "CfgError",
@@ -68,6 +71,7 @@ __all__ = [
     "load",
     "parse",
     "read",
+    "read_file",
     "read_text",
 ]
 
@@ -267,6 +271,22 @@ class CfgError(SpecError):
     """A problem located in a cfg file: the message starts with ``file:line: [section]``."""
 
 
+MAX_CFG_BYTES = 4 * 2**20
+"""The largest cfg file read (4 MiB; the authors' largest cfg is about 30 KB): anything bigger is
+refused before it is read, as are pipes, devices and folders."""
+_EXCERPT = 40
+
+
+def _cut(text: str) -> str:
+    """At most ``_EXCERPT`` characters of a value from the file, for a one-line message."""
+    return text if len(text) <= _EXCERPT else f"{text[:_EXCERPT]}… ({len(text):,} characters)"
+
+
+def _q(text: str) -> str:
+    """``repr`` of a short excerpt of a value from the file."""
+    return repr(text) if len(text) <= _EXCERPT else f"{text[:_EXCERPT]!r}… ({len(text):,} characters)"
+
+
 @dataclass(frozen=True)
 class Section:
     """One ``[name]`` block: its 1-based header line and ``key → (value, line)``."""
@@ -302,17 +322,17 @@ def read_text(text: str, source: str) -> list[Section]:
         if line[0] == "[":
             if not line.endswith("]") or len(line) < 3:
                 raise SpecError(
-                    f"{source}:{number}: {raw.strip()!r} is not a section header like [convolutional]"
+                    f"{source}:{number}: {_q(raw.strip())} is not a section header like [convolutional]"
                 )
             name = line[1:-1].lower()
             sections.append(Section(_ALIASES.get(name, name), number))
             continue
         key, eq, value = line.partition("=")
         if not eq or not key:
-            raise SpecError(f"{source}:{number}: {raw.strip()!r} is not 'key=value' or a [section] header")
+            raise SpecError(f"{source}:{number}: {_q(raw.strip())} is not 'key=value' or a [section] header")
         if not sections:
             raise SpecError(
-                f"{source}:{number}: {key!r} comes before the first section; the file must start with [net]"
+                f"{source}:{number}: {_q(key)} comes before the first section; the file must start with [net]"
             )
         sections[-1].options.setdefault(key, (value, number))  # darknet reads the first
     if not sections:
@@ -344,19 +364,19 @@ class _Reader:
 
     def error(self, message: str, key: str | None = None) -> CfgError:
         line = self.section.options[key][1] if key in self.section.options else self.section.line
-        where = f"[{self.section.name}]" + (f" layer {self.index}" if self.index >= 0 else "")
+        where = f"[{_cut(self.section.name)}]" + (f" layer {self.index}" if self.index >= 0 else "")
         return CfgError(f"{self.source}:{line}: {where}: {message}")
 
     def integer(self, key: str, default: int | None = None) -> int:
         entry = self.section.options.get(key)
         if entry is None:
             if default is None:
-                raise self.error(f"the required key {key!r} is missing; add '{key}=...'")
+                raise self.error(f"the required key {_q(key)} is missing; add '{key}=...'")
             return default
         # C's atoi, as darknet reads it: the leading (signed) digits, the rest ignored (40#32 → 40)
         match = _LEADING_INT.match(entry[0])
         if match is None:
-            raise self.error(f"{key}={entry[0]!r} is not an integer", key)
+            raise self.error(f"{key}={_q(entry[0])} is not an integer", key)
         return int(match.group())
 
     def positive(self, key: str, default: int | None = None, least: int = 1) -> int:
@@ -369,7 +389,7 @@ class _Reader:
         op = self.section.options.get("activation", (default, 0))[0].lower()
         if op not in ACTIVATIONS:
             raise self.error(
-                f"activation {op!r} is not supported; use one of {', '.join(ACTIVATIONS)}", "activation"
+                f"activation {_q(op)} is not supported; use one of {', '.join(ACTIVATIONS)}", "activation"
             )
         return op
 
@@ -377,12 +397,12 @@ class _Reader:
         """Layer indices of a ``layers=``/``from=`` list, relative ones resolved."""
         entry = self.section.options.get(key)
         if entry is None or not entry[0]:
-            raise self.error(f"the required key {key!r} is missing; add e.g. '{key}=-1'")
+            raise self.error(f"the required key {_q(key)} is missing; add e.g. '{key}=-1'")
         out = []
         for part in entry[0].split(","):
             match = _LEADING_INT.match(part)
             if match is None:
-                raise self.error(f"{key}={entry[0]!r}: {part!r} is not a layer index", key)
+                raise self.error(f"{key}={_q(entry[0])}: {_q(part)} is not a layer index", key)
             ref = int(match.group())
             index = self.index + ref if ref < 0 else ref
             if not 0 <= index < self.index:
@@ -402,7 +422,7 @@ class _Reader:
         for key in self.section.options:
             if key not in allowed and key not in _COMMON_KEYS:
                 raise self.error(
-                    f"key {key!r} is not supported in [{self.section.name}] (it reads "
+                    f"key {_q(key)} is not supported in [{_cut(self.section.name)}] (it reads "
                     f"{', '.join(allowed) or 'no keys'})",
                     key,
                 )
@@ -438,7 +458,7 @@ class _Reader:
                 )
             if handler is None:
                 supported = ", ".join(f"[{s}]" for s in SECTIONS)
-                raise self.error(f"unsupported section [{section.name}]; cspcost reads {supported}")
+                raise self.error(f"unsupported section [{_cut(section.name)}]; cspcost reads {supported}")
             self.check_keys()
             src = self.outputs[-1] if self.outputs else INPUT
             self.g.stage = "{1}×{2}".format(*self.g.shape(src))
@@ -573,7 +593,7 @@ class _Reader:
             s = g.shape(part)
             if (s.h, s.w) != (first.h, first.w):
                 raise self.error(
-                    f"layers={self.section.options['layers'][0]}: layer {i} is {s.h}×{s.w} but layer "
+                    f"layers={_q(self.section.options['layers'][0])}: layer {i} is {s.h}×{s.w} but layer "
                     f"{indices[0]} is {first.h}×{first.w}; a route concatenates maps of one size",
                     "layers",
                 )
@@ -605,7 +625,7 @@ class _Reader:
             weights = "per_feature"
         if weights not in ("none", "per_feature", "per_channel"):
             raise self.error(
-                f"weights_type={weights!r} is not one of none, per_feature, per_layer, per_channel",
+                f"weights_type={_q(weights)} is not one of none, per_feature, per_layer, per_channel",
                 "weights_type",
             )
         try:
@@ -629,7 +649,7 @@ class _Reader:
             ok, need = b == a, str(a)
         if not ok:
             raise self.error(
-                f"from={self.section.options['from'][0]}: layer {index} is {a}, so the input must be "
+                f"from={_q(self.section.options['from'][0])}: layer {index} is {a}, so the input must be "
                 f"{need}, but it is {b}",
                 "from",
             )
@@ -796,10 +816,33 @@ def parse(text: str, source: str = "<cfg>", input_size: int | None = None) -> Ne
 def load(path: str | Path, input_size: int | None = None) -> Network:
     """The ``Network`` of the cfg file at ``path`` (square ``input_size``, or the cfg's own)."""
     p = Path(path)
+    return parse(read_file(p), str(p), input_size)
+
+
+def read_file(p: Path) -> str:
+    """The text of cfg file ``p``: a regular file of at most ``MAX_CFG_BYTES`` (a named pipe would
+    block and ``/dev/zero`` never ends, so neither is read)."""
     try:
-        text = p.read_text(encoding="utf-8", errors="replace")
+        # O_NONBLOCK: opening a named pipe must not wait for a writer; fstat then refuses it
+        fd = os.open(p, os.O_RDONLY | os.O_NONBLOCK)
     except FileNotFoundError:
         raise SpecError(f"{p}: no such cfg file; check the path") from None
     except OSError as err:
         raise SpecError(f"{p}: cannot read the cfg file ({err.strerror})") from None
-    return parse(text, str(p), input_size)
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):
+        os.close(fd)
+        raise SpecError(f"{p} is not a regular file (a pipe, device or folder); give a darknet .cfg file")
+    with os.fdopen(fd, "rb") as fh:
+        if info.st_size > MAX_CFG_BYTES:
+            raise SpecError(
+                f"{p} is {info.st_size / 2**20:,.1f} MiB; a cfg file is at most "
+                f"{MAX_CFG_BYTES // 2**20} MiB (is it really a darknet cfg?)"
+            )
+        try:
+            data = fh.read(MAX_CFG_BYTES + 1)
+        except OSError as err:
+            raise SpecError(f"{p}: cannot read the cfg file ({err.strerror})") from None
+    if len(data) > MAX_CFG_BYTES:  # it grew after fstat
+        raise SpecError(f"{p} is over {MAX_CFG_BYTES // 2**20} MiB; a cfg file is at most that")
+    return data.decode("utf-8", errors="replace")

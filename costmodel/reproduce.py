@@ -24,6 +24,7 @@ from pathlib import Path
 from costmodel.analyze import Profile, analyze
 from costmodel.bottleneck import DENSE_LAYERS, NETWORK, bottleneck_reduction, in_scope
 from costmodel.darknet import load
+from costmodel.errors import SpecError
 from costmodel.families.resnet import ResNetConfig
 from costmodel.models import KnobValue, expand, resolve
 
@@ -35,6 +36,7 @@ __all__ = [
     "ScopeRow",
     "Target",
     "bottleneck_scopes",
+    "check_cfg_dir",
     "claims",
     "default_cfg_dir",
     "default_cfg_dirs",
@@ -56,6 +58,17 @@ def default_cfg_dirs() -> tuple[Path, ...]:
 def default_cfg_dir() -> Path:
     """The first of ``default_cfg_dirs``."""
     return default_cfg_dirs()[0]
+
+
+def check_cfg_dir(cfg_dir: Path) -> None:
+    """An explicitly given ``--cfg-dir`` must be a folder: silently using the native twins instead
+    would print figures the user did not ask for."""
+    if not cfg_dir.is_dir():
+        what = "is not a folder" if cfg_dir.exists() else "does not exist"
+        raise SpecError(
+            f"--cfg-dir {str(cfg_dir)[:120]} {what}; give the folder of the authors' darknet cfgs, "
+            f"or leave --cfg-dir out to use the default (native twins where a cfg is absent)"
+        )
 
 
 @dataclass(frozen=True)
@@ -372,13 +385,18 @@ def _note(target: Target) -> str:
 
 def reproduce(cfg_dir: Path | Sequence[Path] | None = None) -> list[Row]:
     """Every model of REFERENCE.md §1 and §2, ours beside the paper's; cfgs are looked up in
-    ``cfg_dir`` (one folder or several, in order; default ``default_cfg_dirs()``)."""
+    ``cfg_dir`` (one folder or several, in order; default ``default_cfg_dirs()``). A model whose
+    cfg is in none uses its native twin, or is listed as absent; an explicit ``cfg_dir`` must be
+    folders (only the default may be absent)."""
     if cfg_dir is None:
         cfg_dirs = default_cfg_dirs()
     elif isinstance(cfg_dir, Path | str):
         cfg_dirs = (Path(cfg_dir),)
     else:
         cfg_dirs = tuple(Path(d) for d in cfg_dir)
+    if cfg_dir is not None:
+        for folder in cfg_dirs:
+            check_cfg_dir(folder)
     profiles: dict[str, Profile | None] = {}
     rows: list[Row] = []
     for target in PAPER:

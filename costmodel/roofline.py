@@ -13,6 +13,7 @@ where the preset has one (tensor cores for GPUs), everything else the FP32 peak.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from costmodel.analyze import Profile
@@ -104,10 +105,20 @@ def get_device(name: str) -> Device:
 
 
 def custom_device(peak_gflops: float, bandwidth_gbs: float, name: str = "custom device") -> Device:
-    """A device from user-given numbers: peak in GFLOP/s, bandwidth in GB/s (both > 0)."""
-    for label, v in (("peak", peak_gflops), ("bandwidth", bandwidth_gbs)):
-        if not v > 0:
-            raise SpecError(f"device {label} {v!r} must be a positive number (GFLOP/s or GB/s)")
+    """A device from user-given numbers: peak in GFLOP/s, bandwidth in GB/s (both positive and
+    finite, in FLOP/s and bytes/s too, and so is their ratio, the ridge point)."""
+    for label, v, unit in (("peak", peak_gflops, "GFLOP/s"), ("bandwidth", bandwidth_gbs, "GB/s")):
+        if not (math.isfinite(v) and v > 0 and math.isfinite(v * 1e9)):
+            raise SpecError(
+                f"device {label} {v!r} {unit} must be a positive, finite number; use e.g. 500,25 "
+                f"(500 GFLOP/s, 25 GB/s)"
+            )
+    ridge = peak_gflops / bandwidth_gbs
+    if not (math.isfinite(ridge) and ridge > 0):
+        raise SpecError(
+            f"device {peak_gflops!r} GFLOP/s over {bandwidth_gbs!r} GB/s has no finite, positive ridge "
+            f"point (FLOP per byte); give figures of a real device, e.g. 500,25"
+        )
     return Device(name, peak_gflops * 1e9, bandwidth_gbs * 1e9, None, "user-given")
 
 
@@ -120,14 +131,14 @@ def pick_device(text: str) -> Device:
     if not comma:
         return get_device(text)
     try:
-        return custom_device(
-            float(peak), float(bandwidth), f"custom ({peak} GFLOP/s, {bandwidth.strip()} GB/s)"
-        )
+        figures = float(peak), float(bandwidth)
     except ValueError:
         raise SpecError(
-            f"device {text!r} is not PEAK_GFLOPS,BANDWIDTH_GBS; use e.g. 500,25 or a "
+            f"device {text[:60]!r} is not PEAK_GFLOPS,BANDWIDTH_GBS; use e.g. 500,25 or a "
             f"preset: {', '.join(DEVICES)}"
         ) from None
+    # outside the try: SpecError is a ValueError, and its message says what is wrong
+    return custom_device(*figures, f"custom ({peak.strip()} GFLOP/s, {bandwidth.strip()} GB/s)")
 
 
 @dataclass(frozen=True)

@@ -105,7 +105,8 @@ def knob_value(knob: str, text: str, model: str) -> float | int | str:
         value: float | int = float(text) if knob == "gamma" else int(text)
     except ValueError:
         example = {"gamma": "0.5", "growth_rate": "32", "input_size": "224"}[knob]
-        raise SpecError(f"{knob} {text!r} for {model} is not a number; use e.g. {example}") from None
+        what = "an integer" if knob != "gamma" and _is_number(text) else "a number"
+        raise SpecError(f"{knob} {text[:40]!r} for {model[:60]} is not {what}; use e.g. {example}") from None
     if knob == "gamma" and not 0.0 <= value < 1.0:
         raise SpecError(f"γ = {text} for {model} is outside [0, 1); use e.g. 0.25, 0.5 or 0.75")
     if knob != "gamma" and value <= 0:

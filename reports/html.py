@@ -6,20 +6,19 @@ and CIO, a γ sweep over the fusion strategies (Figure 3), growth-rate scaling a
 are inlined as base64 PNG, so the page needs no other file; every table also goes out as CSV and
 JSON beside it, with the per-layer profile of every model, and each plot as PNG and SVG.
 
-Everything is rendered in memory first and written to a temporary folder beside ``--out``, which is
-renamed into place only when complete: a failure leaves no half-written report.
+Everything is rendered in memory first and written by ``reports.output.replace_folder``: into a
+temporary folder beside ``--out``, renamed into place only when complete, so a failure leaves no
+half-written report, and a folder that is not an earlier report is never replaced.
 """
 
 from __future__ import annotations
 
 import base64
 import datetime as dt
+import hashlib
 import html
 import json
-import os
 import re
-import shutil
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,7 +28,6 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from costmodel.analyze import CONVENTIONS
-from costmodel.errors import SpecError
 from costmodel.overview import Overview
 from reports.compare import comparison_tables
 from reports.frames import (
@@ -40,6 +38,7 @@ from reports.frames import (
     scaling_frame,
     stage_frame,
 )
+from reports.output import replace_folder
 from reports.plots import (
     figure_bottleneck,
     figure_files,
@@ -79,8 +78,12 @@ nav a{margin-right:1rem}
 
 
 def slug(text: str) -> str:
-    """A file-name-safe form of a model label."""
-    return re.sub(r"[^A-Za-z0-9_.=-]+", "_", text).strip("_") or "model"
+    """A file-name-safe form of a model label, short enough for any file system (a long label
+    keeps its first 80 characters and gets a hash of the whole, so two labels stay apart)."""
+    safe = re.sub(r"[^A-Za-z0-9_.=-]+", "_", text).strip("_") or "model"
+    if len(safe) <= 100:
+        return safe
+    return f"{safe[:80]}-{hashlib.sha1(text.encode()).hexdigest()[:12]}"
 
 
 @dataclass
@@ -284,49 +287,11 @@ def build_report(
     return page.files
 
 
-def _fail(out: Path, err: OSError) -> SpecError:
-    reason = err.strerror or str(err)
-    return SpecError(f"cannot write the report to {out}: {reason}; choose a writable --out folder")
-
-
-def write_tree(out: Path, files: dict[str, bytes], marker: str = REPORT_PAGE) -> Path:
-    """Write ``files`` into a temporary folder beside ``out``, then rename it to ``out``.
-
-    An existing ``out`` is replaced only when it is empty or holds ``marker`` (an earlier report);
-    any failure removes the temporary folder and leaves ``out`` as it was.
-    """
-    out = Path(out).absolute()
-    if out.exists() and not out.is_dir():
-        raise SpecError(f"--out {out} is a file; give a folder for the report")
-    if out.is_dir() and any(out.iterdir()) and not (out / marker).exists():
-        raise SpecError(
-            f"--out {out} holds other files and no {marker}; give an empty or new "
-            f"folder so nothing of yours is replaced"
-        )
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
-    except OSError as err:
-        raise _fail(out, err) from None
-    old: Path | None = None
-    try:
-        for rel, content in files.items():
-            path = tmp / rel
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(content)
-        os.chmod(tmp, 0o755)  # mkdtemp makes it 0700
-        if out.exists():
-            old = out.with_name(f".{out.name}.{os.getpid()}.old")
-            out.rename(old)
-        tmp.rename(out)
-    except OSError as err:
-        shutil.rmtree(tmp, ignore_errors=True)
-        if old is not None and not out.exists():
-            old.rename(out)
-        raise _fail(out, err) from None
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
-    return out
+def write_tree(out: Path, files: dict[str, bytes]) -> Path:
+    """Write ``files`` as the folder ``out``, atomically (``reports.output.replace_folder``): an
+    existing ``out`` is replaced only when empty or an earlier report, and a failure leaves it as
+    it was."""
+    return replace_folder(out, files)
 
 
 def make_report(out: Path, data: Overview, **options: Any) -> Path:

@@ -18,7 +18,6 @@ What they show, after the CSPNet paper (Wang et al., CVPRW 2020):
 from __future__ import annotations
 
 import io
-import os
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -368,25 +367,11 @@ def figure_files(fig: Figure, stem: str) -> dict[str, bytes]:
 
 
 def save_figure(fig: Figure, out_dir: Path, stem: str) -> list[Path]:
-    """Write ``stem.png`` and ``stem.svg`` into ``out_dir`` (each to a temporary name, then renamed,
-    so a failure never leaves half a file); returns both paths."""
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        paths = []
-        for name, content in figure_files(fig, stem).items():
-            path = out_dir / name
-            tmp = path.with_name(f".{name}.tmp")
-            try:
-                tmp.write_bytes(content)
-                os.replace(tmp, path)
-            finally:
-                tmp.unlink(missing_ok=True)
-            paths.append(path)
-    except OSError as err:
-        raise SpecError(
-            f"cannot write plots to {out_dir}: {err.strerror or err}; choose a writable --out folder"
-        ) from None
-    return paths
+    """Write ``stem.png`` and ``stem.svg`` into ``out_dir`` atomically (``reports.output``: a file
+    of the same name is replaced only when cspcost wrote it); returns both paths."""
+    from reports.output import write_files
+
+    return write_files(out_dir, figure_files(fig, stem))
 
 
 def figure_for(kind: str, data: PlotData) -> Figure:

@@ -5,18 +5,15 @@ rich table, CSV, Markdown or JSON, and writes ``reproduce.csv`` and ``reproduce.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from costmodel.errors import SpecError
 from costmodel.reproduce import Claim, Row, ScopeRow
 from reports.text import Format, TextTable, csv_text, markdown_table, rich_text
 
-__all__ = ["CLAIM_FOOTER", "claim_tables", "render", "render_claims", "write"]
+__all__ = ["CLAIM_FOOTER", "CLAIM_OUTPUTS", "OUTPUTS", "claim_tables", "render", "render_claims", "write"]
 
 
 # --- rendering ----------------------------------------------------------------------------------
@@ -168,37 +165,23 @@ def render_claims(claims: list[Claim], scopes: list[ScopeRow], fmt: Format | str
     return rich_text([claim_table, scope_table], 180, [CLAIM_FOOTER])
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+OUTPUTS = {"reproduce.csv": Format.csv, "reproduce.md": Format.markdown}
+"""The files ``write`` puts into ``--out``."""
+CLAIM_OUTPUTS = {"claims.csv": Format.csv, "claims.md": Format.markdown}
+"""The files ``write`` adds when given the paper's claims."""
 
 
 def write(
     rows: list[Row], out_dir: Path, claims: list[Claim] | None = None, scopes: list[ScopeRow] | None = None
 ) -> list[Path]:
     """Write ``reproduce.csv`` and ``reproduce.md`` (and, given the claims, ``claims.csv`` and
-    ``claims.md``) into ``out_dir``, each via a temporary name and a rename, so a crash never leaves
-    a half-written report."""
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise SpecError(
-            f"cannot create the output folder {out_dir} ({err.strerror}); choose another --out"
-        ) from None
-    paths = []
-    for name, fmt in (("reproduce.csv", Format.csv), ("reproduce.md", Format.markdown)):
-        path = out_dir / name
-        _atomic_write(path, render(rows, fmt))
-        paths.append(path)
+    ``claims.md``) into ``out_dir`` atomically (``reports.output``: a file of the same name is
+    replaced only when cspcost wrote it)."""
+    from reports.output import write_files
+
+    files = {name: render(rows, fmt).encode() for name, fmt in OUTPUTS.items()}
     if claims is not None:
-        for name, fmt in (("claims.csv", Format.csv), ("claims.md", Format.markdown)):
-            path = out_dir / name
-            _atomic_write(path, render_claims(claims, scopes or [], fmt))
-            paths.append(path)
-    return paths
+        files.update(
+            {name: render_claims(claims, scopes or [], fmt).encode() for name, fmt in CLAIM_OUTPUTS.items()}
+        )
+    return write_files(out_dir, files)

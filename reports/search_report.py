@@ -63,14 +63,20 @@ def trials_frame(rows: Sequence[TrialRow]) -> pd.DataFrame:
 
 def summary_line(result: SearchResult, frame: pd.DataFrame) -> str:
     """One line: where the study lives, its trials by state, feasible and reused designs."""
+    deaths = "".join(_worker_death(i, code) for i, code in enumerate(result.worker_exits) if code != 0)
     if not len(frame):
-        return f"study {result.study_name!r} in {result.storage}: no trials"
+        return f"study {result.study_name!r} in {result.storage}: no trials{deaths}"
     counts = ", ".join(f"{n} {s.lower()}" for s, n in frame["state"].value_counts().items())
     return (
         f"study {result.study_name!r} in {result.storage}: {len(frame)} trials ({counts}); "
         f"{int(frame['feasible'].sum())} feasible, "
-        f"{int(frame['duplicate_of'].notna().sum())} repeated designs reused"
+        f"{int(frame['duplicate_of'].notna().sum())} repeated designs reused{deaths}"
     )
+
+
+def _worker_death(index: int, code: int) -> str:
+    how = f"was killed by signal {-code}" if code < 0 else f"exited with code {code}"
+    return f"; worker {index} {how} (its trial is retried when the study resumes)"
 
 
 def _cell(key: str, value: Any) -> str:

@@ -19,6 +19,7 @@ from costmodel.overview import overview
 from costmodel.roofline import DEVICES
 from costmodel.specs import load_profiles, parse_specs
 from reports.html import REPORT_PAGE, build_report, make_report, write_tree
+from reports.output import MANIFEST
 
 
 def comparison(profiles):  # type: ignore[no-untyped-def]
@@ -203,7 +204,11 @@ def test_cli_plot_writes_png_and_svg(tmp_path: Path) -> None:
         app, ["plot", "bottleneck", "peleenet", "csppeleenet", "--out", str(tmp_path / "p")]
     )
     assert result.exit_code == 0, result.output
-    assert sorted(p.name for p in (tmp_path / "p").iterdir()) == ["bottleneck.png", "bottleneck.svg"]
+    assert sorted(p.name for p in (tmp_path / "p").iterdir()) == [
+        MANIFEST,
+        "bottleneck.png",
+        "bottleneck.svg",
+    ]
     assert (tmp_path / "p/bottleneck.png").read_bytes().startswith(b"\x89PNG")
     assert b"<svg" in (tmp_path / "p/bottleneck.svg").read_bytes()[:2000]
     bad = runner.invoke(
