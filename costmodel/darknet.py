@@ -345,6 +345,12 @@ def read_text(text: str, source: str) -> list[Section]:
 _LEADING_INT = re.compile(r"[+-]?\d+")
 
 
+def _first(names: Sequence[str], shown: int = 10) -> str:
+    """The first ``shown`` of ``names``, comma-separated, and how many more there are."""
+    head = ", ".join(names[:shown])
+    return head + (f", … ({len(names) - shown} more)" if len(names) > shown else "")
+
+
 class _Reader:
     """Turns sections into graph layers; one instance per file."""
 
@@ -377,7 +383,10 @@ class _Reader:
         match = _LEADING_INT.match(entry[0])
         if match is None:
             raise self.error(f"{key}={_q(entry[0])} is not an integer", key)
-        return int(match.group())
+        value = int(match.group())
+        if not -(2**31) <= value < 2**31:
+            raise self.error(f"{key}={_q(entry[0])} is outside darknet's int range", key)
+        return value
 
     def positive(self, key: str, default: int | None = None, least: int = 1) -> int:
         value = self.integer(key, default)
@@ -423,7 +432,7 @@ class _Reader:
             if key not in allowed and key not in _COMMON_KEYS:
                 raise self.error(
                     f"key {_q(key)} is not supported in [{_cut(self.section.name)}] (it reads "
-                    f"{', '.join(allowed) or 'no keys'})",
+                    f"{_first(allowed) or 'no keys'})",
                     key,
                 )
 
@@ -457,8 +466,10 @@ class _Reader:
                     f"(out of scope: {', '.join(f'[{s}]' for s in OUT_OF_SCOPE)}); remove it"
                 )
             if handler is None:
-                supported = ", ".join(f"[{s}]" for s in SECTIONS)
-                raise self.error(f"unsupported section [{_cut(section.name)}]; cspcost reads {supported}")
+                supported = [f"[{s}]" for s in SECTIONS]
+                raise self.error(
+                    f"unsupported section [{_cut(section.name)}]; cspcost reads {_first(supported)}"
+                )
             self.check_keys()
             src = self.outputs[-1] if self.outputs else INPUT
             self.g.stage = "{1}×{2}".format(*self.g.shape(src))
