@@ -6,8 +6,9 @@ import re
 
 import pytest
 
+from cli import parse_list, parse_specs
 from costmodel import SpecError
-from costmodel.specs import ModelSpec, load_network, load_profiles, parse_list, parse_specs
+from costmodel.specs import ModelSpec, load_network, load_profiles
 
 
 def test_options_bind_to_the_model_they_follow() -> None:
