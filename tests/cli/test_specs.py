@@ -61,6 +61,18 @@ def test_a_spec_expands_with_its_knobs() -> None:
         (["densenet121:width=2"], "cannot read"),
         ([], "no model given"),
     ],
+    ids=[
+        "gamma-1.0",
+        "gamma-negative",
+        "gamma-not-a-number",
+        "unknown-fusion",
+        "growth-rate-0",
+        "unknown-option",
+        "option-without-value",
+        "compact-without-value",
+        "compact-unknown-key",
+        "no-model",
+    ],
 )
 def test_bad_specs_name_the_bad_value(words: list[str], fragment: str) -> None:
     with pytest.raises(SpecError, match=re.escape(fragment)):
