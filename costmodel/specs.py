@@ -1,14 +1,15 @@
-"""Model specifications on a command line: ``densenet201 cspdensenet201 --gamma 0.5 --fusion csp``.
+"""The model-spec language: a named variant with knobs, ``cspdensenet201:gamma=0.5,fusion=csp``, or a
+darknet ``.cfg`` path.
 
 A comparison or a report names several models, each with its own knobs (the CSPNet paper's
-partial ratio γ, the fusion strategy of its Figure 3, the growth rate, the input size).
-``parse_specs`` reads such a list of words: an option applies to the model it follows, options
-before the first model apply to every model, and a compact form
-``cspdensenet201:gamma=0.5,fusion=csp`` says the same in one word.
-A model may also be a darknet ``.cfg`` path, loaded by ``costmodel.darknet`` (imported on demand).
+partial ratio γ, the fusion strategy of its Figure 3, the growth rate, the input size): one
+``ModelSpec`` each. The compact form spells each knob one way (``gamma``, ``fusion``,
+``growth_rate``, ``input``); command-line options that follow a model (``--gamma 0.5``) are read
+by ``cli.parse_specs``, which builds the same specs. A cfg path is loaded by ``costmodel.darknet``
+(imported on demand).
 
->>> [s.label for s in parse_specs(["densenet121", "densenet121", "-g", "0.5", "--input", "256"])]
-['densenet121', 'densenet121 γ=0.5 @256']
+>>> parse_spec("densenet121:gamma=0.5,input=256").label
+'densenet121 γ=0.5 @256'
 """
 
 from __future__ import annotations
@@ -26,26 +27,14 @@ from costmodel.models import entry, expand, resolve
 __all__ = [
     "ModelSpec",
     "is_cfg",
+    "is_number",
     "knob_value",
     "load_network",
     "load_profile",
     "load_profiles",
-    "parse_list",
     "parse_spec",
-    "parse_specs",
 ]
 
-# option spelling -> knob name
-OPTIONS: dict[str, str] = {
-    "--gamma": "gamma",
-    "-g": "gamma",
-    "--fusion": "fusion",
-    "-f": "fusion",
-    "--growth-rate": "growth_rate",
-    "-k": "growth_rate",
-    "--input": "input_size",
-    "-i": "input_size",
-}
 # compact-form key -> knob name: one spelling per knob
 KEYS: dict[str, str] = {
     "gamma": "gamma",
@@ -105,7 +94,7 @@ def knob_value(knob: str, text: str, model: str) -> float | int | str:
         value: float | int = float(text) if knob == "gamma" else int(text)
     except ValueError:
         example = {"gamma": "0.5", "growth_rate": "32", "input_size": "224"}[knob]
-        what = "an integer" if knob != "gamma" and _is_number(text) else "a number"
+        what = "an integer" if knob != "gamma" and is_number(text) else "a number"
         raise SpecError(f"{knob} {text[:40]!r} for {model[:60]} is not {what}; use e.g. {example}") from None
     if knob == "gamma" and not 0.0 <= value < 1.0:
         raise SpecError(f"γ = {text} for {model} is outside [0, 1); use e.g. 0.25, 0.5 or 0.75")
@@ -134,44 +123,7 @@ def parse_spec(word: str) -> ModelSpec:
     return spec
 
 
-def parse_specs(words: Sequence[str]) -> list[ModelSpec]:
-    """Read model specs from command-line words (see the module docstring)."""
-    specs: list[ModelSpec] = []
-    defaults: dict[str, float | int | str] = {}
-    i = 0
-    while i < len(words):
-        word = words[i]
-        if word.startswith("-") and not _is_number(word):
-            opt, eq, inline = word.partition("=")
-            knob = OPTIONS.get(opt)
-            if knob is None:
-                raise SpecError(
-                    f"unknown option {opt!r}; a model takes --gamma, --fusion, --growth-rate and --input"
-                )
-            if eq:
-                text = inline
-            elif i + 1 < len(words):
-                i += 1
-                text = words[i]
-            else:
-                raise SpecError(f"option {opt} needs a value")
-            owner = specs[-1].model if specs else "every model"
-            value = knob_value(knob, text, owner)
-            if specs:
-                specs[-1] = specs[-1].with_knobs({knob: value})
-            else:
-                defaults[knob] = value
-        else:
-            spec = parse_spec(word)
-            given = {k: v for k, v in defaults.items() if getattr(spec, k) is None}
-            specs.append(spec.with_knobs(given))
-        i += 1
-    if not specs:
-        raise SpecError("no model given; name at least one, e.g. densenet201 cspdensenet201")
-    return specs
-
-
-def _is_number(word: str) -> bool:
+def is_number(word: str) -> bool:
     try:
         float(word)
     except ValueError:
@@ -212,18 +164,3 @@ def load_profiles(specs: Sequence[ModelSpec], precision: str = "fp32") -> list[P
         name = label if seen[label] == 1 else f"{label} #{seen[label]}"
         profiles.append(analyze(load_network(spec)._replace(name=name), precision))
     return profiles
-
-
-def parse_list(text: str, what: str, kind: type[float] | type[int] = float) -> list[float]:
-    """A comma-separated list of numbers (``"0,0.25,0.5"``) for option ``what``."""
-    items = [t.strip() for t in text.split(",") if t.strip()]
-    try:
-        values = [kind(t) for t in items]
-    except ValueError:
-        raise SpecError(
-            f"{what} {text!r} is not a comma-separated list of numbers; use e.g. "
-            f"{'0,0.25,0.5,0.75' if kind is float else '12,24,32'}"
-        ) from None
-    if not values:
-        raise SpecError(f"{what} is empty; give at least one value")
-    return values

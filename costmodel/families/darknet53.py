@@ -13,7 +13,7 @@ blocks with hidden ``bottle_ratios[s]·p₂`` (½ in stage 1, 1 after) and outpu
 transition (``p₂``); concat(transition, part 1) is fused back to ``widths[s]`` by a 1×1 conv.
 Head: global average pool → 1×1 conv classifier with bias → flatten → softmax.
 
-Layer costs equal the cfg twins layer for layer (``tests/test_native_families.py``).
+Layer costs equal the cfg twins layer for layer (``tests/costmodel/test_native_families.py``).
 """
 
 from __future__ import annotations

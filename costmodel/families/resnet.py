@@ -22,7 +22,7 @@ Layout (every conv is conv → BN → leaky ReLU unless said otherwise, see ``da
 - Head: global average pool → 1×1 conv classifier with bias → flatten → softmax; ``classifier_first`` puts
   the classifier before the pool, as ``resnet50.cfg`` does (hence its 10.00, not 9.74, BFLOPs).
 
-Layer costs equal the cfg twins layer for layer (``tests/test_native_families.py``).
+Layer costs equal the cfg twins layer for layer (``tests/costmodel/test_native_families.py``).
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ import json
 
 import pytest
 from darknet_paths import needs_cfgs
-from test_errors import one_error_line
+from helpers import one_error_line
 from typer.testing import CliRunner
 
 from cli import app

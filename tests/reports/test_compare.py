@@ -9,9 +9,9 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from cli import app
+from cli import app, parse_specs
 from costmodel.compare import compare, delta_pct
-from costmodel.specs import load_profiles, parse_specs
+from costmodel.specs import load_profiles
 from reports.compare import STAGE_METRICS, TOTAL_METRICS, render_comparison
 
 

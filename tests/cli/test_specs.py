@@ -6,8 +6,9 @@ import re
 
 import pytest
 
+from cli import parse_list, parse_specs
 from costmodel import SpecError
-from costmodel.specs import ModelSpec, load_network, load_profiles, parse_list, parse_specs
+from costmodel.specs import ModelSpec, load_network, load_profiles
 
 
 def test_options_bind_to_the_model_they_follow() -> None:
@@ -59,6 +60,18 @@ def test_a_spec_expands_with_its_knobs() -> None:
         (["densenet121:gamma"], "cannot read"),
         (["densenet121:width=2"], "cannot read"),
         ([], "no model given"),
+    ],
+    ids=[
+        "gamma-1.0",
+        "gamma-negative",
+        "gamma-not-a-number",
+        "unknown-fusion",
+        "growth-rate-0",
+        "unknown-option",
+        "option-without-value",
+        "compact-without-value",
+        "compact-unknown-key",
+        "no-model",
     ],
 )
 def test_bad_specs_name_the_bad_value(words: list[str], fragment: str) -> None:

@@ -77,6 +77,15 @@ def test_unknown_family_names_the_choices() -> None:
         ({"epochs": 0}, "epochs = 0"),
         ({"family": "resnet"}, "unknown family"),
     ],
+    ids=[
+        "unknown-objective",
+        "repeated-objective",
+        "no-objective",
+        "negative-budget",
+        "nan-budget",
+        "zero-epochs",
+        "unknown-family",
+    ],
 )
 def test_spec_rejects_bad_options(given: dict, match: str) -> None:
     with pytest.raises(SpecError, match=match):
@@ -262,6 +271,15 @@ def _one_line_error(result, match: str) -> None:  # type: ignore[no-untyped-def]
         (["--data", "/no/such/dir"], "data '/no/such/dir' does not exist"),
         (["--devices", "tpu"], "device 'tpu' is not one of cpu, cuda"),
         (["--max-mflops", "0.001", "--data", "digits", "--input", "16"], "meets the budget"),
+    ],
+    ids=[
+        "unknown-objective",
+        "unknown-family",
+        "negative-budget",
+        "storage-down",
+        "no-data",
+        "unknown-device",
+        "unreachable-budget",
     ],
 )
 def test_cli_bad_input(tmp_path: Path, args: list[str], match: str) -> None:

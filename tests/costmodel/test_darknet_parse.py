@@ -20,7 +20,7 @@ import pytest
 from costmodel import SpecError, analyze
 from costmodel.darknet import OUT_OF_SCOPE, index_costs, parse, read
 
-REF = Path(__file__).resolve().parents[2] / "shared" / "reference" / "darknet"
+REF = Path(__file__).resolve().parents[3] / "shared" / "reference" / "darknet"
 PARSED = sorted(p.stem for p in (REF / "parse").glob("*.txt")) if (REF / "parse").is_dir() else []
 
 

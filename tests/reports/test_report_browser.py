@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
+from cli import parse_specs
 from costmodel.overview import overview
 from costmodel.roofline import DEVICES
-from costmodel.specs import parse_specs
 from reports.html import REPORT_PAGE, make_report
 
 CHROMIUM = Path("/usr/bin/chromium")

@@ -12,12 +12,12 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from cli import app
+from cli import app, parse_specs
 from costmodel import CONVENTIONS, SpecError
 from costmodel.compare import compare
 from costmodel.overview import overview
 from costmodel.roofline import DEVICES
-from costmodel.specs import load_profiles, parse_specs
+from costmodel.specs import load_profiles
 from reports.html import REPORT_PAGE, build_report, make_report, write_tree
 from reports.output import MANIFEST
 

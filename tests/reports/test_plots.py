@@ -9,10 +9,11 @@ import numpy as np
 import pytest
 from matplotlib.collections import PathCollection
 
+from cli import parse_specs
 from costmodel import SpecError
 from costmodel.overview import PLOT_KINDS, plot_data
 from costmodel.roofline import DEVICES, custom_device, pick_device, roofline
-from costmodel.specs import ModelSpec, load_profiles, parse_specs
+from costmodel.specs import ModelSpec, load_profiles
 from costmodel.sweeps import gamma_sweep, growth_scaling
 from reports.frames import gamma_sweep_frame, roofline_frame, scaling_frame, stage_frame
 from reports.plots import (
