@@ -123,8 +123,8 @@ def test_cli_reproduce_takes_several_cfg_dirs_and_prints_the_claims(tmp_path) ->
 def test_the_html_report_states_each_claim_beside_ours(tmp_path) -> None:
     from test_report import OPTIONS
 
+    from cli import parse_specs
     from costmodel.overview import overview
-    from costmodel.specs import parse_specs
     from reports.html import REPORT_PAGE, build_report
 
     page = build_report(overview(parse_specs(["peleenet"]), **OPTIONS))[REPORT_PAGE].decode()
