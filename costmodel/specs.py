@@ -52,17 +52,19 @@ def is_cfg(model: str) -> bool:
 @dataclass(frozen=True)
 class ModelSpec:
     """One model of a comparison: a named variant or cfg path and the knobs given for it. ``cfg``
-    (whether ``model`` is a darknet cfg path) is decided once, when the spec is made."""
+    (whether ``model`` is a darknet cfg path) is decided once, when the first spec of a word is made,
+    and copied, not decided again, by ``replace``/``with_knobs``."""
 
     model: str
     gamma: float | None = None
     fusion: str | None = None
     growth_rate: int | None = None
     input_size: int | None = None
-    cfg: bool = field(init=False, repr=False, compare=False)
+    cfg: bool | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "cfg", is_cfg(self.model))
+        if self.cfg is None:
+            object.__setattr__(self, "cfg", is_cfg(self.model))
 
     def with_knobs(self, knobs: dict[str, float | int | str]) -> ModelSpec:
         """This spec with ``knobs`` (``gamma``, ``fusion``, ``growth_rate``, ``input_size``) set; each
@@ -107,11 +109,11 @@ def parse_spec(word: str) -> ModelSpec:
     """``name:gamma=0.5,fusion=csp,growth_rate=32,input=224`` → a spec (a bare name has no knobs;
     a cfg path is taken as it is)."""
     if is_cfg(word):
-        return ModelSpec(word)
+        return ModelSpec(word, cfg=True)
     name, _, rest = word.partition(":")
     if not name:
         raise SpecError(f"model spec {word!r} has no model name before ':'")
-    spec = ModelSpec(name)
+    spec = ModelSpec(name, cfg=False) if name == word else ModelSpec(name)
     for item in filter(None, rest.split(",")):
         key, eq, text = item.partition("=")
         knob = KEYS.get(key.strip())

@@ -123,3 +123,19 @@ def test_a_cfg_path_is_a_model(tmp_path) -> None:  # type: ignore[no-untyped-def
     assert profile.totals.macs == 3 * 8 * 9 * 64 * 64
     with pytest.raises(SpecError, match="cfg file"):
         load_network(ModelSpec(str(cfg), gamma=0.5))
+
+
+def test_each_word_is_checked_for_a_cfg_file_once(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import costmodel.specs
+
+    calls: list[str] = []
+    real = costmodel.specs.is_cfg
+
+    def counting(model: str) -> bool:
+        calls.append(model)
+        return real(model)
+
+    monkeypatch.setattr(costmodel.specs, "is_cfg", counting)
+    (spec,) = parse_specs(["peleenet", "-g", "0.5", "-k", "16", "-i", "256"])
+    load_profiles([spec])
+    assert calls == ["peleenet"]
