@@ -5,6 +5,7 @@ A ``SpecError`` (bad input) becomes one line on stderr and exit code 2, never a 
 
 from __future__ import annotations
 
+import errno
 import functools
 import sys
 from collections.abc import Callable
@@ -15,6 +16,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 
 from costmodel import MODELS, PRECISIONS, Profile, SpecError, analyze
+from costmodel.errors import excerpt
 from costmodel.families.common import Fusion
 from costmodel.specs import ModelSpec, load_network
 from costmodel.zoo import knobs
@@ -38,7 +40,8 @@ def fail(message: str) -> typer.Exit:
 
 
 def friendly(fn: F) -> F:
-    """Turn cspcost's own errors into one line and exit code 2."""
+    """Turn cspcost's own errors into one line and exit code 2, and so a path the operating system
+    refuses (a name too long for it, a folder without permission): every path comes from the user."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -46,6 +49,13 @@ def friendly(fn: F) -> F:
             return fn(*args, **kwargs)
         except SpecError as err:
             raise fail(str(err)) from None
+        except OSError as err:
+            if err.filename is None:
+                raise
+            parts = Path(str(err.filename)).parts or (str(err.filename),)
+            # the part at fault: the over-long one, else the file's own name (the head is a folder)
+            name = excerpt(max(parts, key=len) if err.errno == errno.ENAMETOOLONG else parts[-1])
+            raise fail(f"cannot use the path {name}: {err.strerror or err}; choose another") from None
 
     return wrapper  # type: ignore[return-value]
 
@@ -285,6 +295,19 @@ def report(
     typer.echo(f"wrote {path / REPORT_PAGE}")
 
 
+def _given_value(err: Exception, args: list[str]) -> str | None:
+    """The text the user gave the option ``err`` complains about, so the line can name it."""
+    param = getattr(err, "param", None)
+    opts = [*getattr(param, "opts", ()), *getattr(param, "secondary_opts", ())]
+    for i, arg in enumerate(args):
+        for opt in opts:
+            if arg == opt and i + 1 < len(args):
+                return args[i + 1]
+            if opt.startswith("--") and arg.startswith(opt + "="):
+                return arg[len(opt) + 1 :]
+    return None
+
+
 def main(argv: list[str] | None = None) -> None:
     """The console entry point: usage errors (a bad choice, a non-number) also become one line and
     exit code 2, instead of click's multi-line box."""
@@ -296,7 +319,11 @@ def main(argv: list[str] | None = None) -> None:
     except usage_error as err:
         ctx = getattr(err, "ctx", None)
         where = ctx.command_path if ctx is not None else "cspcost"
-        typer.echo(f"error: {err.format_message()} (see '{where} --help')", err=True)  # type: ignore[attr-defined]
+        message = err.format_message()  # type: ignore[attr-defined]
+        given = _given_value(err, sys.argv[1:] if argv is None else argv)
+        if given is not None and given not in message:
+            message += f" (got {excerpt(given)})"  # typer's "should be a valid integer" omits it
+        typer.echo(f"error: {message} (see '{where} --help')", err=True)
         sys.exit(2)
     except KeyboardInterrupt:
         code = 130

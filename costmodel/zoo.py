@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
-from costmodel.errors import SpecError
+from costmodel.errors import SpecError, excerpt
 from costmodel.families.common import Fusion
 from costmodel.families.darknet53 import DarknetConfig, expand_darknet
 from costmodel.families.densenet import DenseNetConfig, expand_densenet
@@ -139,7 +139,9 @@ def knobs(config: Any) -> tuple[str, ...]:
 def unknown_model(name: str, known: list[str]) -> SpecError:
     close = difflib.get_close_matches(name, known, n=3)
     hint = f"did you mean {' or '.join(close)}? " if close else ""
-    return SpecError(f"unknown model {name!r}; {hint}run 'cspcost models' to list the {len(known)} names")
+    return SpecError(
+        f"unknown model {excerpt(name)}; {hint}run 'cspcost models' to list the {len(known)} names"
+    )
 
 
 def resolve(name: str, **overrides: Any) -> Any:

@@ -20,6 +20,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from costmodel import DenseNetConfig, PeleeNetConfig, SpecError
+from costmodel.errors import excerpt
 from costmodel.families.common import FUSIONS, Fusion
 
 __all__ = ["DEPTHS", "FAMILIES", "GAMMAS", "WIDTHS", "Design", "Family", "family", "suggest"]
@@ -114,7 +115,7 @@ def family(name: str) -> Family:
     except KeyError:
         close = difflib.get_close_matches(name, list(FAMILIES), n=1)
         hint = f"did you mean {close[0]}? " if close else ""
-        raise SpecError(f"unknown family {name!r}; {hint}pick one of {', '.join(FAMILIES)}") from None
+        raise SpecError(f"unknown family {excerpt(name)}; {hint}pick one of {', '.join(FAMILIES)}") from None
 
 
 def suggest(trial: Any, fam: Family, multipliers: bool = False) -> Design:

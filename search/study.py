@@ -34,6 +34,7 @@ from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
 from optuna.trial import FrozenTrial, TrialState
 
 from costmodel import SpecError, analyze, expand
+from costmodel.errors import excerpt
 from search.space import Design, Family, family, suggest
 from search.storage import (
     HEARTBEAT_S,
@@ -116,7 +117,7 @@ class SearchSpec:
         for name in self.objectives:
             if name not in OBJECTIVES:
                 raise SpecError(
-                    f"unknown objective {name!r}; pick from {', '.join(OBJECTIVES)} "
+                    f"unknown objective {excerpt(name)}; pick from {', '.join(OBJECTIVES)} "
                     f"(e.g. --objectives accuracy,macs)"
                 )
         if len(set(self.objectives)) != len(self.objectives):
