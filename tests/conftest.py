@@ -9,8 +9,9 @@ from hypothesis import settings
 settings.register_profile("cspcost", deadline=None, max_examples=60)
 settings.load_profile("cspcost")
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-"""The team's shared folder beside the clone: reference cfgs and darknet's own parse (read, never copied)."""
+SHARED = Path(os.environ.get("CSPCOST_SHARED", Path(__file__).resolve().parents[2] / "shared"))
+"""The team's shared folder beside the clone (``$CSPCOST_SHARED`` overrides it, e.g. for a mutation run
+from a copy): reference cfgs and darknet's own parse, read, never copied."""
 
 
 def in_ci() -> bool:
