@@ -15,16 +15,20 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from conftest import require
 
 from costmodel.specs import parse_specs
 from reports.devices import DEVICES
 from reports.html import REPORT_PAGE, make_report
 
 CHROMIUM = Path("/usr/bin/chromium")
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="headless Chromium is not installed"),
-]
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(autouse=True)
+def _chromium() -> None:
+    require(CHROMIUM.exists(), f"headless Chromium is not installed at {CHROMIUM}")
+
 
 PROBE_HEAD = """<script>
 window.__problems = [];
