@@ -41,10 +41,12 @@ from typing import ClassVar
 from costmodel.errors import EXCERPT, SpecError, excerpt
 from costmodel.families.darknet_blocks import conv_norm_act, darknet_maxpool
 from costmodel.graph import INPUT, GraphBuilder, Network, Shape
+from costmodel.kinds import ACTIVATIONS
 
 __all__ = [
     "MAX_CFG_BYTES",
     "SECTIONS",
+    "CfgError",
     "CfgModel",
     "Section",
     "load",
@@ -54,7 +56,6 @@ __all__ = [
     "read_text",
 ]
 
-ACTIVATIONS = ("relu", "leaky", "mish", "swish", "logistic", "linear")
 
 # Keys that change nothing the engine models (training-time switches); accepted and ignored.
 _TRAINING_KEYS = frozenset(
@@ -104,6 +105,10 @@ _ALIASES = {
     "soft": "softmax",
     "network": "net",
 }
+
+
+class CfgError(SpecError):
+    """A problem located in a cfg file: the message starts with ``file:line: [section]``."""
 
 
 MAX_CFG_BYTES = 4 * 2**20
@@ -193,10 +198,10 @@ class _Reader:
 
     # --- errors and option access -----------------------------------------------------------
 
-    def error(self, message: str, key: str | None = None) -> SpecError:
+    def error(self, message: str, key: str | None = None) -> CfgError:
         line = self.section.options[key][1] if key in self.section.options else self.section.line
         where = f"[{_cut(self.section.name)}]" + (f" layer {self.index}" if self.index >= 0 else "")
-        return SpecError(f"{self.source}:{line}: {where}: {message}")
+        return CfgError(f"{self.source}:{line}: {where}: {message}")
 
     def integer(self, key: str, default: int | None = None) -> int:
         entry = self.section.options.get(key)
@@ -286,9 +291,9 @@ class _Reader:
             self.g.stage = "{1}×{2}".format(*self.g.shape(src))
             try:
                 out = handler(self, f"layers.{index}", src)
-            except SpecError as err:
-                if str(err).startswith(f"{self.source}:"):
-                    raise
+            except CfgError:
+                raise
+            except SpecError as err:  # the builder's error, placed at this section
                 raise self.error(str(err)) from None
             self.outputs.append(out)
         return CfgModel(

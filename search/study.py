@@ -33,8 +33,11 @@ import optuna
 from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
 from optuna.trial import FrozenTrial, TrialState
 
-from costmodel import SpecError, analyze, expand
+from costmodel import Config, Network, SpecError, analyze, expand
+from costmodel.derived import mflops
 from costmodel.errors import excerpt
+from search.data import Dataset
+from search.results import RESULT_ATTR, TrialRow, is_feasible, result_of, trial_rows
 from search.space import Design, Family, family, suggest
 from search.storage import (
     HEARTBEAT_S,
@@ -65,9 +68,6 @@ __all__ = [
 ]
 
 SPEC_ATTR = "cspcost.spec"
-RESULT_ATTR = "result"
-"""The one user attribute of a trial that holds everything measured (one storage write per trial:
-on SQLite each write is a commit, and commits dominate a cost-only search)."""
 
 OBJECTIVES: dict[str, str] = {
     "accuracy": "maximize",
@@ -193,6 +193,10 @@ class SearchResult:
     def feasible(self) -> list[FrozenTrial]:
         return [t for t in self.trials if is_feasible(t)]
 
+    def rows(self) -> list[TrialRow]:
+        """Every trial as a typed row, with its place on the Pareto front."""
+        return trial_rows(self.trials, self.pareto)
+
 
 # --- trial accounting -----------------------------------------------------------------------------
 
@@ -211,19 +215,6 @@ def _claimed(trials: Sequence[FrozenTrial]) -> int:
     """Trials that count towards the target: finished, running or queued, minus retried failures."""
     gone = _superseded(trials)
     return sum(t.state != TrialState.FAIL or t.number not in gone for t in trials)
-
-
-def is_feasible(t: FrozenTrial) -> bool:
-    return (
-        t.state == TrialState.COMPLETE
-        and "skipped" not in result_of(t)
-        and all(v <= 0 for v in t.constraints.values())
-    )
-
-
-def result_of(t: FrozenTrial) -> dict[str, Any]:
-    """What the trial measured: design, costs, latency, accuracy, or why it was skipped/failed."""
-    return dict(t.user_attrs.get(RESULT_ATTR, {}))
 
 
 def _claim(study: optuna.Study, target: int) -> tuple[optuna.Trial | bool | None, list[FrozenTrial]]:
@@ -293,11 +284,11 @@ def pareto_trials(trials: Sequence[FrozenTrial], spec: SearchSpec) -> list[Froze
 # --- one trial ------------------------------------------------------------------------------------
 
 
-def design_costs(config: Any, size: int) -> tuple[Any, dict[str, float]]:
+def design_costs(config: Config, size: int) -> tuple[Network, dict[str, float]]:
     """The network of ``config`` at ``size`` px and its analytic costs at batch 1."""
     network = expand(config, size)
     t = analyze(network).totals
-    return network, {"macs": t.macs, "mflops": 2 * t.macs / 1e6, "params": t.params, "cio": t.cio_conv_pool}
+    return network, {"macs": t.macs, "mflops": mflops(t), "params": t.params, "cio": t.cio_conv_pool}
 
 
 class Evaluator:
@@ -308,7 +299,7 @@ class Evaluator:
         self.family: Family = family(spec.family)
         self.num_classes = num_classes
         self.in_channels = in_channels
-        self.data: Any = None
+        self.data: Dataset | None = None
         if spec.trains:
             from search.data import load_dataset
 
@@ -379,7 +370,7 @@ class Evaluator:
                 if worst > budgets["latency_ms"]:
                     attrs["skipped"] = "over the latency budget"
                     return self.values(attrs)
-        if self.spec.trains:
+        if self.data is not None:  # loaded when accuracy is an objective (spec.trains)
             from search.train import TrainSettings, train_and_score
 
             result = train_and_score(
@@ -443,14 +434,14 @@ def run_worker(
     worker = f"{socket.gethostname()}:{os.getpid()}"
     while True:
         with claim_lock(storage, url, study_name):
-            got, history = _claim(study, target)
-        if got is None:
+            claimed, history = _claim(study, target)
+        if claimed is None:
             return
-        if got is True:  # others still run the last trials: wait, in case one of them dies
+        if claimed is True:  # others still run the last trials: wait, in case one of them dies
             time.sleep(min(1.0, heartbeat_interval))
             continue
-        assert isinstance(got, optuna.Trial)
-        trial = got
+        assert isinstance(claimed, optuna.Trial)
+        trial = claimed
         values: list[float] | None = None
         attrs: dict[str, Any] = {"worker": worker}
         with heartbeat(storage, trial._trial_id, heartbeat_interval):

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from test_errors import one_error_line
+from helpers import one_error_line
 
 from cli import main
 

@@ -180,7 +180,7 @@ def test_pool_output_sizes_match_torch(ceil_mode):
     """Cheap (one tiny pool per case), so in the fast subset; moved from test_golden.py."""
     import torch
 
-    from costmodel.graph import _pool_out
+    from costmodel.kinds import pool_size as _pool_out
 
     for size in range(3, 24):
         for kernel in (2, 3, 5):

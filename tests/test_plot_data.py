@@ -11,7 +11,7 @@ import pytest
 
 from costmodel import analyze
 from costmodel.graph import INPUT, GraphBuilder, Shape
-from reports.devices import custom_device
+from costmodel.roofline import custom_device, roofline
 from reports.plots import plot_bottleneck, plot_roofline, plot_stage_bars
 
 
@@ -46,7 +46,7 @@ def test_stage_bars_are_the_stage_totals():
 
 def test_roofline_points_sit_at_the_layer_intensity():
     device = custom_device(100.0, 10.0)  # ridge 10 FLOP/byte
-    ax = plot_roofline(tiny(), device)
+    ax = plot_roofline(roofline(tiny(), device))
     roof = ax.get_lines()[0]
     assert list(roof.get_ydata())[1] == pytest.approx(100.0)  # at the ridge: the peak, in GFLOP/s
     points = sorted(tuple(xy) for c in ax.collections for xy in c.get_offsets())

@@ -9,8 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from test_errors import one_error_line
-from test_output_safety import tree
+from helpers import one_error_line, tree
 from typer.testing import CliRunner
 
 from cli import app

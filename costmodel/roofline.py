@@ -1,4 +1,7 @@
-"""Devices for the roofline model (Williams, Waterman & Patterson, CACM 2009): peak arithmetic
+"""The roofline model (Williams, Waterman & Patterson, CACM 2009): devices, and each layer of a
+profile placed on a device's roof.
+
+Devices for the roofline model (Williams, Waterman & Patterson, CACM 2009): peak arithmetic
 rate and memory bandwidth, so a layer of arithmetic intensity ``I`` (FLOP/byte) can at best run at
 ``min(peak, bandwidth · I)``. The ridge point ``peak / bandwidth`` separates memory-bound from
 compute-bound layers.
@@ -13,9 +16,20 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from costmodel.analyze import Profile
+from costmodel.derived import act_bytes, intensity, weight_bytes
 from costmodel.errors import SpecError, excerpt
 
-__all__ = ["DEVICES", "Device", "custom_device", "get_device", "pick_device"]
+__all__ = [
+    "DEVICES",
+    "Device",
+    "Roofline",
+    "RooflinePoint",
+    "custom_device",
+    "get_device",
+    "pick_device",
+    "roofline",
+]
 
 
 @dataclass(frozen=True)
@@ -128,3 +142,75 @@ def pick_device(text: str) -> Device:
         return custom_device(*figures, f"custom ({peak.strip()} GFLOP/s, {bandwidth.strip()} GB/s)")
     except SpecError as err:  # say which --device the figures came from
         raise SpecError(f"--device {excerpt(text)}: {err}") from None
+
+
+@dataclass(frozen=True)
+class RooflinePoint:
+    """One layer on the roof. ``work`` is flops + flops_other (FLOP), ``moved`` every activation
+    and weight byte (traffic), ``attainable = min(peak, bandwidth · intensity)`` FLOP/s,
+    ``time_s = max(work / peak, moved / bandwidth)``; ``bound`` is the side of the ridge point."""
+
+    name: str
+    kind: str
+    stage: str
+    work: int
+    moved: int
+    intensity: float
+    attainable: float
+    time_s: float
+    bound: str
+
+
+@dataclass(frozen=True)
+class Roofline:
+    """Every layer of one profile that does arithmetic, on one device's roofline."""
+
+    model: str
+    device: Device
+    precision: str
+    points: tuple[RooflinePoint, ...]
+
+    @property
+    def peak(self) -> float:
+        return self.device.peak(self.precision)
+
+    @property
+    def ridge(self) -> float:
+        return self.device.ridge(self.precision)
+
+    @property
+    def memory_bound(self) -> tuple[RooflinePoint, ...]:
+        return tuple(p for p in self.points if p.bound == "memory")
+
+    @property
+    def time_s(self) -> float:
+        """Estimated time of the whole network: the sum over its layers."""
+        return sum(p.time_s for p in self.points)
+
+
+def roofline(profile: Profile, device: Device) -> Roofline:
+    """Place each layer of ``profile`` that does arithmetic on ``device``'s roofline."""
+    peak, bw = device.peak(profile.precision), device.bandwidth
+    b = profile.bytes_per_element
+    ridge = peak / bw
+    points = []
+    for layer, cost in profile.rows():
+        work = 2 * cost.macs + cost.flops_other
+        moved = act_bytes(cost, b) + weight_bytes(cost, b)
+        if work == 0 or moved == 0:
+            continue
+        i = intensity(cost, b)
+        bound = "compute" if i >= ridge else "memory"
+        point = RooflinePoint(
+            layer.name,
+            layer.kind,
+            layer.stage,
+            work,
+            moved,
+            i,
+            min(peak, bw * i),
+            max(work / peak, moved / bw),
+            bound,
+        )
+        points.append(point)
+    return Roofline(profile.name, device, profile.precision, tuple(points))

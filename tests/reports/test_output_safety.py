@@ -10,7 +10,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from test_errors import one_error_line
+from helpers import one_error_line, tree
 from typer.testing import CliRunner
 
 from cli import app
@@ -18,17 +18,6 @@ from costmodel import SpecError
 from reports.output import MANIFEST, check_folder, replace_folder, write_files
 
 runner = CliRunner()
-
-
-def tree(root: Path) -> dict[str, bytes | None]:
-    """Every file (content) and folder (None) under ``root``, hidden ones included."""
-    out: dict[str, bytes | None] = {}
-    for dirpath, dirs, files in os.walk(root):
-        for d in dirs:
-            out[os.path.relpath(os.path.join(dirpath, d), root)] = None
-        for f in files:
-            out[os.path.relpath(os.path.join(dirpath, f), root)] = Path(dirpath, f).read_bytes()
-    return out
 
 
 def refused(args: list[str], where: Path, *, mentions: str) -> str:

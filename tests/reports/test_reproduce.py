@@ -8,12 +8,13 @@ import json
 
 import pytest
 from darknet_paths import needs_cfgs
-from test_errors import one_error_line
+from helpers import one_error_line
 from typer.testing import CliRunner
 
 from cli import app
+from costmodel.reproduce import PAPER, reproduce
 from reports.output import MANIFEST
-from reports.reproduce import PAPER, render, reproduce
+from reports.reproduce import render
 
 # REFERENCE.md §1 (README #Parameter in M, BFLOPs) as printed; ResNet-50's BFLOPs are the cfg's
 # own 10.00 (the README's 9.74 was copied from another cfg).
