@@ -8,6 +8,7 @@ done here, at the edge (``parse_specs``); ``costmodel.specs`` knows only the mod
 
 from __future__ import annotations
 
+import errno
 import functools
 import shlex
 import sys
@@ -20,6 +21,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 import typer
 
 from costmodel import PRECISIONS, SpecError
+from costmodel.errors import excerpt
 from costmodel.families.common import Fusion
 from costmodel.specs import ModelSpec, is_number, knob_value, parse_spec
 from reports.tables import Format
@@ -48,7 +50,9 @@ def exit_with_error(message: str) -> NoReturn:
 
 
 def one_line_errors(fn: F) -> F:
-    """Turn cspcost's own errors (``SpecError``) into one line and exit code 2."""
+    """Turn cspcost's own errors (``SpecError``) into one line and exit code 2, and so a path the
+    operating system refuses (a name too long for it, a folder without permission): every path
+    comes from the user."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -56,6 +60,13 @@ def one_line_errors(fn: F) -> F:
             return fn(*args, **kwargs)
         except SpecError as err:
             exit_with_error(str(err))
+        except OSError as err:
+            if err.filename is None:
+                raise
+            parts = Path(str(err.filename)).parts or (str(err.filename),)
+            # the part at fault: the over-long one, else the file's own name (the head is a folder)
+            name = excerpt(max(parts, key=len) if err.errno == errno.ENAMETOOLONG else parts[-1])
+            exit_with_error(f"cannot use the path {name}: {err.strerror or err}; choose another")
 
     return wrapper  # type: ignore[return-value]
 
@@ -93,7 +104,8 @@ def parse_specs(words: Sequence[str]) -> list[ModelSpec]:
             knob = MODEL_OPTIONS.get(opt)
             if knob is None:
                 raise SpecError(
-                    f"unknown option {opt!r}; a model takes --gamma, --fusion, --growth-rate and --input"
+                    f"unknown option {excerpt(opt)}; a model takes --gamma, --fusion, --growth-rate "
+                    f"and --input"
                 )
             if eq:
                 text = inline
@@ -124,7 +136,7 @@ def parse_list(text: str, what: str, kind: type[float] | type[int] = float) -> l
         values = [kind(t) for t in items]
     except ValueError:
         raise SpecError(
-            f"{what} {text!r} is not a comma-separated list of numbers; use e.g. "
+            f"{what} {excerpt(text)} is not a comma-separated list of numbers; use e.g. "
             f"{'0,0.25,0.5,0.75' if kind is float else '12,24,32'}"
         ) from None
     if not values:
@@ -607,6 +619,19 @@ def search(
 # --- entry point ----------------------------------------------------------------------------------
 
 
+def _given_value(err: Exception, args: list[str]) -> str | None:
+    """The text the user gave the option ``err`` complains about, so the line can name it."""
+    param = getattr(err, "param", None)
+    opts = [*getattr(param, "opts", ()), *getattr(param, "secondary_opts", ())]
+    for i, arg in enumerate(args):
+        for opt in opts:
+            if arg == opt and i + 1 < len(args):
+                return args[i + 1]
+            if opt.startswith("--") and arg.startswith(opt + "="):
+                return arg[len(opt) + 1 :]
+    return None
+
+
 def main(argv: list[str] | None = None) -> None:
     """The console entry point: usage errors (a bad choice, a non-number) also become one line and
     exit code 2, instead of click's multi-line box."""
@@ -618,7 +643,11 @@ def main(argv: list[str] | None = None) -> None:
     except usage_error as err:
         ctx = getattr(err, "ctx", None)
         where = ctx.command_path if ctx is not None else "cspcost"
-        typer.echo(f"error: {err.format_message()} (see '{where} --help')", err=True)  # type: ignore[attr-defined]
+        message = err.format_message()  # type: ignore[attr-defined]
+        given = _given_value(err, sys.argv[1:] if argv is None else argv)
+        if given is not None and given not in message:
+            message += f" (got {excerpt(given)})"  # typer's "should be a valid integer" omits it
+        typer.echo(f"error: {message} (see '{where} --help')", err=True)
         sys.exit(2)
     except KeyboardInterrupt:
         code = 130

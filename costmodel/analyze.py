@@ -125,12 +125,19 @@ class Profile:
         that happens. A tensor lives from the layer that writes it until its last reader has run (the
         input counts, the weights do not); a split is a view and allocates nothing; each layer's output
         is allocated while its inputs are still alive. This is what a runtime without in-place reuse
-        holds, as torch's eager mode does."""
+        holds, as torch's eager mode does. A view keeps the tensor it slices alive: reading a split
+        reads its base."""
         layers = self.network.layers
         last_read: dict[str, int] = {}
+        base: dict[str, str] = {}  # split → the allocated tensor it is a view of
         for i, layer in enumerate(layers):
+            if layer.kind == "split":
+                src = layer.inputs[0]
+                base[layer.name] = base.get(src, src)
             for src in layer.inputs:
                 last_read[src] = i
+                if src in base:
+                    last_read[base[src]] = i
         size: dict[str, int] = {"": self.network.input_shape.numel}
         live = size[""]
         peak, where = live, ""
@@ -140,7 +147,7 @@ class Profile:
             live += new
             if live > peak:
                 peak, where = live, layer.name
-            for src in layer.inputs:
+            for src in {*layer.inputs, *(base[s] for s in layer.inputs if s in base)}:
                 if last_read[src] == i:
                     live -= size[src]
             if layer.name not in last_read and i != len(layers) - 1:

@@ -55,7 +55,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from costmodel.cost import Cost
-from costmodel.errors import SpecError
+from costmodel.errors import EXCERPT, SpecError, excerpt
 from costmodel.families.darknet_blocks import darknet_maxpool
 from costmodel.graph import INPUT, GraphBuilder, Network, Shape
 from costmodel.kinds import ACTIVATIONS
@@ -274,17 +274,17 @@ class CfgError(SpecError):
 MAX_CFG_BYTES = 4 * 2**20
 """The largest cfg file read (4 MiB; the authors' largest cfg is about 30 KB): anything bigger is
 refused before it is read, as are pipes, devices and folders."""
-_EXCERPT = 40
+_EXCERPT = EXCERPT
 
 
 def _cut(text: str) -> str:
     """At most ``_EXCERPT`` characters of a value from the file, for a one-line message."""
-    return text if len(text) <= _EXCERPT else f"{text[:_EXCERPT]}… ({len(text):,} characters)"
+    return excerpt(text, quote=False)
 
 
 def _q(text: str) -> str:
     """``repr`` of a short excerpt of a value from the file."""
-    return repr(text) if len(text) <= _EXCERPT else f"{text[:_EXCERPT]!r}… ({len(text):,} characters)"
+    return excerpt(text)
 
 
 @dataclass(frozen=True)

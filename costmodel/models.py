@@ -12,7 +12,7 @@ import difflib
 from dataclasses import dataclass, fields, replace
 from typing import cast
 
-from costmodel.errors import EmptyMapError, SpecError
+from costmodel.errors import EmptyMapError, SpecError, excerpt
 from costmodel.families.common import Fusion
 from costmodel.families.darknet53 import DarknetConfig
 from costmodel.families.densenet import DenseNetConfig
@@ -81,7 +81,9 @@ def unknown_model(name: str) -> SpecError:
     known = sorted(MODELS)
     close = difflib.get_close_matches(name, known, n=3)
     hint = f"did you mean {' or '.join(close)}? " if close else ""
-    return SpecError(f"unknown model {name!r}; {hint}run 'cspcost models' to list the {len(known)} names")
+    return SpecError(
+        f"unknown model {excerpt(name)}; {hint}run 'cspcost models' to list the {len(known)} names"
+    )
 
 
 def entry(name: str) -> ModelEntry:

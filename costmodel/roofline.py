@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from costmodel.analyze import Profile
 from costmodel.derived import act_bytes, intensity, weight_bytes
-from costmodel.errors import SpecError
+from costmodel.errors import SpecError, excerpt
 
 __all__ = [
     "DEVICES",
@@ -99,7 +99,7 @@ def get_device(name: str) -> Device:
         return DEVICES[name]
     except KeyError:
         raise SpecError(
-            f"unknown device {name!r}; use one of {', '.join(DEVICES)} or give "
+            f"unknown device {excerpt(name)}; use one of {', '.join(DEVICES)} or give "
             f"PEAK_GFLOPS,BANDWIDTH_GBS such as 500,25"
         ) from None
 
@@ -134,11 +134,14 @@ def pick_device(text: str) -> Device:
         figures = float(peak), float(bandwidth)
     except ValueError:
         raise SpecError(
-            f"device {text[:60]!r} is not PEAK_GFLOPS,BANDWIDTH_GBS; use e.g. 500,25 or a "
+            f"device {excerpt(text)} is not PEAK_GFLOPS,BANDWIDTH_GBS; use e.g. 500,25 or a "
             f"preset: {', '.join(DEVICES)}"
         ) from None
     # outside the try: SpecError is a ValueError, and its message says what is wrong
-    return custom_device(*figures, f"custom ({peak.strip()} GFLOP/s, {bandwidth.strip()} GB/s)")
+    try:
+        return custom_device(*figures, f"custom ({peak.strip()} GFLOP/s, {bandwidth.strip()} GB/s)")
+    except SpecError as err:  # say which --device the figures came from
+        raise SpecError(f"--device {excerpt(text)}: {err}") from None
 
 
 @dataclass(frozen=True)

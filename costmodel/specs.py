@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from costmodel.analyze import Profile, analyze
-from costmodel.errors import SpecError
+from costmodel.errors import SpecError, excerpt
 from costmodel.families.common import FUSIONS
 from costmodel.layer import Network
 from costmodel.models import entry, expand, resolve
@@ -88,20 +88,23 @@ class ModelSpec:
 
 def knob_value(knob: str, text: str, model: str) -> float | int | str:
     """Convert one knob's text, with a message that names the bad value and the fix."""
+    who = excerpt(model, quote=False)
     if knob == "fusion":
         if text not in FUSIONS:
-            raise SpecError(f"fusion {text!r} for {model} is not one of {', '.join(FUSIONS)}")
+            raise SpecError(f"fusion {excerpt(text)} for {who} is not one of {', '.join(FUSIONS)}")
         return text
     try:
         value: float | int = float(text) if knob == "gamma" else int(text)
     except ValueError:
         example = {"gamma": "0.5", "growth_rate": "32", "input_size": "224"}[knob]
         what = "an integer" if knob != "gamma" and is_number(text) else "a number"
-        raise SpecError(f"{knob} {text[:40]!r} for {model[:60]} is not {what}; use e.g. {example}") from None
+        raise SpecError(f"{knob} {excerpt(text)} for {who} is not {what}; use e.g. {example}") from None
     if knob == "gamma" and not 0.0 <= value < 1.0:
-        raise SpecError(f"γ = {text} for {model} is outside [0, 1); use e.g. 0.25, 0.5 or 0.75")
+        raise SpecError(
+            f"γ = {excerpt(text, quote=False)} for {who} is outside [0, 1); use e.g. 0.25, 0.5 or 0.75"
+        )
     if knob != "gamma" and value <= 0:
-        raise SpecError(f"{knob} = {text} for {model} must be a positive integer")
+        raise SpecError(f"{knob} = {excerpt(text, quote=False)} for {who} must be a positive integer")
     return value
 
 
@@ -112,14 +115,15 @@ def parse_spec(word: str) -> ModelSpec:
         return ModelSpec(word, cfg=True)
     name, _, rest = word.partition(":")
     if not name:
-        raise SpecError(f"model spec {word!r} has no model name before ':'")
+        raise SpecError(f"model spec {excerpt(word)} has no model name before ':'")
     spec = ModelSpec(name, cfg=False) if name == word else ModelSpec(name)
     for item in filter(None, rest.split(",")):
         key, eq, text = item.partition("=")
         knob = KEYS.get(key.strip())
         if knob is None or not eq:
             raise SpecError(
-                f"cannot read {item!r} in {word!r}; write name:gamma=0.5,fusion=csp,growth_rate=32,input=224"
+                f"cannot read {excerpt(item)} in {excerpt(word)}; write "
+                f"name:gamma=0.5,fusion=csp,growth_rate=32,input=224"
             )
         spec = spec.with_knobs({knob: knob_value(knob, text.strip(), name)})
     return spec
@@ -138,7 +142,7 @@ def load_network(spec: ModelSpec) -> Network:
     if spec.cfg:
         if spec.gamma is not None or spec.fusion is not None or spec.growth_rate is not None:
             raise SpecError(
-                f"{spec.model} is a cfg file: --gamma, --fusion and --growth-rate do "
+                f"{excerpt(spec.model, quote=False)} is a cfg file: --gamma, --fusion and --growth-rate do "
                 f"not apply; edit the file instead"
             )
         from costmodel import darknet

@@ -18,6 +18,7 @@ import torch
 from torch.utils import benchmark
 
 from costmodel import SpecError
+from costmodel.errors import excerpt
 
 __all__ = ["LATENCY_DEVICES", "Latency", "check_devices", "measure_latency"]
 
@@ -44,7 +45,7 @@ def check_devices(devices: Sequence[str]) -> tuple[str, ...]:
     out: list[str] = []
     for d in devices:
         if d not in LATENCY_DEVICES:
-            raise SpecError(f"device {d!r} is not one of {', '.join(LATENCY_DEVICES)}")
+            raise SpecError(f"device {excerpt(d)} is not one of {', '.join(LATENCY_DEVICES)}")
         if d == "cuda" and not torch.cuda.is_available():
             raise SpecError(
                 "device 'cuda' was asked for but torch.cuda.is_available() is False on this "

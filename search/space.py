@@ -20,6 +20,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from costmodel import DenseNetConfig, PeleeNetConfig, SpecError
+from costmodel.errors import excerpt
 from costmodel.families.common import FUSIONS, Fusion
 
 if TYPE_CHECKING:
@@ -117,7 +118,7 @@ def family(name: str) -> Family:
     except KeyError:
         close = difflib.get_close_matches(name, list(FAMILIES), n=1)
         hint = f"did you mean {close[0]}? " if close else ""
-        raise SpecError(f"unknown family {name!r}; {hint}pick one of {', '.join(FAMILIES)}") from None
+        raise SpecError(f"unknown family {excerpt(name)}; {hint}pick one of {', '.join(FAMILIES)}") from None
 
 
 def suggest(trial: Trial, fam: Family, multipliers: bool = False) -> Design:

@@ -35,6 +35,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from costmodel import Config, Network, SpecError, analyze, expand
 from costmodel.derived import mflops
+from costmodel.errors import excerpt
 from search.data import Dataset
 from search.results import RESULT_ATTR, TrialRow, is_feasible, result_of, trial_rows
 from search.space import Design, Family, family, suggest
@@ -116,7 +117,7 @@ class SearchSpec:
         for name in self.objectives:
             if name not in OBJECTIVES:
                 raise SpecError(
-                    f"unknown objective {name!r}; pick from {', '.join(OBJECTIVES)} "
+                    f"unknown objective {excerpt(name)}; pick from {', '.join(OBJECTIVES)} "
                     f"(e.g. --objectives accuracy,macs)"
                 )
         if len(set(self.objectives)) != len(self.objectives):

@@ -186,7 +186,12 @@ def dense_block_network(c: int, m: int, d: int, gamma: float, h: int, w: int) ->
     g = GraphBuilder("dense_block", Shape(c, h, w))
     g.stage = "block"
     src = INPUT
-    p1, _ = split_channels(c, gamma)
+    p1, p2 = split_channels(c, gamma)
+    if gamma > 0 and (p1 == 0 or p2 == 0):  # never silently γ = 0
+        raise SpecError(
+            f"γ = {gamma} splits the {c} channels of the dense block into {p1} + {p2}: a part rounds "
+            f"to zero channels; use a γ between {1 / c:.3g} and {1 - 1 / c:.3g}"
+        )
     if p1:
         src = g.split("part2", INPUT, p1, c)
     _dense_block(g, "block", src, m, d, 0)

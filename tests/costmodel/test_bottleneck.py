@@ -28,10 +28,11 @@ def test_empty_profile_is_an_error():
         bottleneck([])
 
 
-def test_profile_bottleneck_is_in_execution_order_of_mac_layers():
-    p = analyze(expand(resolve("peleenet"), 224))
-    b = p.bottleneck()
-    mac_layers = [(layer.name, c.macs) for layer, c in p.rows() if c.macs]
-    assert b.layers == len(mac_layers)
-    assert b.peak_macs == max(m for _, m in mac_layers)
-    assert b.total_macs == p.totals.macs
+def test_profile_bottleneck_is_peleenets_first_big_transition():
+    """REFERENCE.md §2: PeleeNet's 1×1 transitions of stages 1–3 each cost 56·56·128·128 =
+    28·28·256·256 = 14·14·512·512 MACs, more than any other layer; the first of the tie is the peak.
+    Layers with MACs: 4 stem convs, (3+4+8+6) two-way dense layers of 5 convs, 4 transitions, the FC."""
+    b = analyze(expand(resolve("peleenet"), 224)).bottleneck()
+    assert b.peak_macs == 56 * 56 * 128 * 128 == 28 * 28 * 256 * 256
+    assert "transition1" in b.peak_layer
+    assert b.layers == 4 + (3 + 4 + 8 + 6) * 5 + 4 + 1

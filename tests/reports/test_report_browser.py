@@ -15,6 +15,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from conftest import require
 
 from cli import parse_specs
 from costmodel.overview import overview
@@ -22,10 +23,13 @@ from costmodel.roofline import DEVICES
 from reports.html import REPORT_PAGE, make_report
 
 CHROMIUM = Path("/usr/bin/chromium")
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="headless Chromium is not installed"),
-]
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(autouse=True)
+def _chromium() -> None:
+    require(CHROMIUM.exists(), f"headless Chromium is not installed at {CHROMIUM}")
+
 
 PROBE_HEAD = """<script>
 window.__problems = [];
