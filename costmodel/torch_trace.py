@@ -81,6 +81,10 @@ class Trace:
     """Operations on activations outside the engine's kinds, by aten name, with how often each ran."""
     unaccounted_params: int = 0
     """Parameter elements no costed layer reads (e.g. a scale used by an unsupported ``mul``)."""
+    repeated_params: int = 0
+    """Parameter elements counted again because a module ran more than once: each call is a layer
+    and the engine charges every layer its weights, so ``analyze(...).totals.params`` minus this is
+    ``sum(p.numel())`` of the parameters the layers read."""
 
     @property
     def complete(self) -> bool:
@@ -160,7 +164,7 @@ class _Tracer(TorchDispatchMode):
         for p in params.values():
             self.param_of[id(p)] = p
         self.params = list(params.values())
-        self.consumed: set[int] = set()
+        self.consumed: Counter[int] = Counter()
         self.quiet = 0
 
     # --- graph bookkeeping ----------------------------------------------------------------------
@@ -200,7 +204,7 @@ class _Tracer(TorchDispatchMode):
         for t in ts:
             p = self.param_of.get(id(t)) if t is not None else None
             if p is not None:
-                self.consumed.add(id(p))
+                self.consumed[id(p)] += 1
 
     def raw(self, kind: str, op: str, srcs: list[str], out: torch.Tensor, **fields: Any) -> str:
         """A layer the builder has no method for (a one-input concat, an unsupported op): a ``Layer``
@@ -260,7 +264,8 @@ class _Tracer(TorchDispatchMode):
         s_in, s_out = self.g.shape(name), _shape(outs[0]) if len(outs) == 1 else None
         if s_out is not None and src.dim() == 4 and outs[0].dim() == 2:
             self.check(self.g.flatten(self.name(func._opname), name), outs[0])
-        elif s_out == s_in:
+        elif s_out == s_in or (s_out is None and len(outs) == 1 and outs[0].numel() == src.numel()):
+            # same C×H×W, or a passing shape the engine cannot name (``unsqueeze`` to rank 5): an alias
             self.bind(outs[0], name)
         else:
             self.unsupported_op(func, out, [src])
@@ -531,8 +536,10 @@ def trace(model: nn.Module, input_shape: int | Sequence[int], name: str | None =
             h.remove()
         for m, training in modes:
             m.training = training
-    unaccounted = sum(p.numel() for p in tracer.params if id(p) not in tracer.consumed)
-    return Trace(tracer.g.build(), dict(tracer.unsupported), int(unaccounted))
+    used = tracer.consumed
+    unaccounted = sum(p.numel() for p in tracer.params if not used[id(p)])
+    shared = sum(p.numel() * (used[id(p)] - 1) for p in tracer.params if used[id(p)] > 1)
+    return Trace(tracer.g.build(), dict(tracer.unsupported), int(unaccounted), int(shared))
 
 
 def _failure(tracer: _Tracer, label: str, shape: Shape, err: Exception) -> SpecError:
