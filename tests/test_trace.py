@@ -234,10 +234,12 @@ class DenseLayerTV(nn.Module):
 
 
 class DenseBlockTV(nn.ModuleDict):
+    layer_cls: type[nn.Module] = DenseLayerTV
+
     def __init__(self, layers, c_in, k):
         super().__init__()
         for i in range(layers):
-            self.add_module(f"denselayer{i + 1}", DenseLayerTV(c_in + i * k, k))
+            self.add_module(f"denselayer{i + 1}", self.layer_cls(c_in + i * k, k))
 
     def forward(self, x):
         features = [x]
@@ -251,13 +253,10 @@ class DenseLayerGrow(DenseLayerTV):
         return self.conv2(self.relu2(self.norm2(self.conv1(self.relu1(self.norm1(x))))))
 
 
-class DenseBlockGrow(nn.ModuleDict):
+class DenseBlockGrow(DenseBlockTV):
     """The same block written as one growing tensor: ``x = cat([x, layer(x)])``."""
 
-    def __init__(self, layers, c_in, k):
-        super().__init__()
-        for i in range(layers):
-            self.add_module(f"denselayer{i + 1}", DenseLayerGrow(c_in + i * k, k))
+    layer_cls = DenseLayerGrow
 
     def forward(self, x):
         for layer in self.values():
