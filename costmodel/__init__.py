@@ -12,29 +12,35 @@ from __future__ import annotations
 from costmodel.analyze import CONVENTIONS, PRECISIONS, Profile, analyze
 from costmodel.bottleneck import Bottleneck, bottleneck, bottleneck_reduction
 from costmodel.cio import dense_block_cio, partial_dense_block_cio
+from costmodel.compare import Comparison, compare
 from costmodel.cost import COST_FIELDS, Cost
 from costmodel.errors import SpecError
 from costmodel.families.common import FUSIONS, Fusion, split_channels
 from costmodel.families.densenet import DenseNetConfig
 from costmodel.families.peleenet import PeleeNetConfig
-from costmodel.formulas import FORMULAS
-from costmodel.graph import LAYER_KINDS, GraphBuilder, Layer, Network, Shape
-from costmodel.zoo import MODELS, expand, resolve
+from costmodel.graph import GraphBuilder
+from costmodel.kinds import FORMULAS, KINDS, LAYER_KINDS, LayerKind
+from costmodel.layer import Layer, Network, Shape
+from costmodel.models import MODELS, Config, expand, resolve
 
 __all__ = [
     "CONVENTIONS",
     "COST_FIELDS",
     "FORMULAS",
     "FUSIONS",
+    "KINDS",
     "LAYER_KINDS",
     "MODELS",
     "PRECISIONS",
     "Bottleneck",
+    "Comparison",
+    "Config",
     "Cost",
     "DenseNetConfig",
     "Fusion",
     "GraphBuilder",
     "Layer",
+    "LayerKind",
     "Network",
     "PeleeNetConfig",
     "Profile",
@@ -43,6 +49,7 @@ __all__ = [
     "analyze",
     "bottleneck",
     "bottleneck_reduction",
+    "compare",
     "dense_block_cio",
     "expand",
     "partial_dense_block_cio",

@@ -9,16 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from costmodel.bottleneck import Bottleneck, bottleneck
 from costmodel.cost import Cost
+from costmodel.derived import bflops_darknet, derived
 from costmodel.errors import SpecError
-from costmodel.formulas import FORMULAS
-from costmodel.graph import Layer, Network
-
-if TYPE_CHECKING:
-    import pandas as pd
+from costmodel.kinds import FORMULAS
+from costmodel.layer import Layer, Network
 
 __all__ = ["CONVENTIONS", "PRECISIONS", "Profile", "analyze", "bytes_per_element"]
 
@@ -42,6 +40,12 @@ CONVENTIONS: dict[str, str] = {
 }
 
 
+LAYER_DERIVED = ("flops", "act_bytes", "weight_bytes", "intensity")
+"""The derived columns of a layer row of the JSON contract, in order."""
+TOTAL_DERIVED = ("flops", "bflops_darknet", "act_bytes", "weight_bytes")
+"""The derived columns of the totals of the JSON contract, in order."""
+
+
 def bytes_per_element(precision: str) -> int:
     try:
         return PRECISIONS[precision]
@@ -53,7 +57,8 @@ def bytes_per_element(precision: str) -> int:
 
 @dataclass(frozen=True)
 class Profile:
-    """Per-layer costs of one network at one precision, in execution order."""
+    """Per-layer costs of one network at one precision, in execution order (``reports.frames.
+    profile_frame`` makes it a pandas DataFrame)."""
 
     network: Network
     costs: tuple[Cost, ...]
@@ -93,6 +98,10 @@ class Profile:
         """Peak, peak/mean and spread of the per-layer MACs of layers that do MACs."""
         return bottleneck([(layer.name, cost.macs) for layer, cost in self.rows() if cost.macs > 0])
 
+    def macs_layers(self) -> list[tuple[Layer, Cost]]:
+        """The layers that do MACs, in execution order: the profile a bottleneck is read from."""
+        return [(layer, cost) for layer, cost in self.rows() if cost.macs > 0]
+
     def peak_activation(self) -> tuple[int, str]:
         """Footprint, not traffic: the most activation elements alive at once, and the layer at which
         that happens. A tensor lives from the layer that writes it until its last reader has run (the
@@ -122,14 +131,9 @@ class Profile:
 
     @property
     def bflops_darknet(self) -> float:
-        return self.totals.flops_darknet / 1e9
+        return bflops_darknet(self.totals)
 
     def layer_dict(self, layer: Layer, cost: Cost) -> dict[str, Any]:
-        b = self.bytes_per_element
-        act_bytes = (cost.read_elements + cost.write_elements) * b
-        weight_bytes = cost.params * b
-        moved = act_bytes + weight_bytes
-        work = cost.flops + cost.flops_other
         return {
             "name": layer.name,
             "kind": layer.kind,
@@ -137,21 +141,14 @@ class Profile:
             "in_shape": [list(s) for s in layer.in_shapes],
             "out_shape": list(layer.out_shape),
             **cost.as_dict(),
-            "flops": cost.flops,
-            "act_bytes": act_bytes,
-            "weight_bytes": weight_bytes,
-            "intensity": (work / moved) if moved else 0.0,
+            **derived(cost, self.bytes_per_element, LAYER_DERIVED),
         }
 
     def totals_dict(self) -> dict[str, Any]:
-        t = self.totals
         b = self.bytes_per_element
         return {
-            **t.as_dict(),
-            "flops": t.flops,
-            "bflops_darknet": t.flops_darknet / 1e9,
-            "act_bytes": (t.read_elements + t.write_elements) * b,
-            "weight_bytes": t.params * b,
+            **self.totals.as_dict(),
+            **derived(self.totals, b, TOTAL_DERIVED),
             "peak_act_bytes": self.peak_activation()[0] * b,
             "layers": len(self.costs),
         }
@@ -171,12 +168,6 @@ class Profile:
             "totals": self.totals_dict(),
             "bottleneck": self.bottleneck().as_dict(),
         }
-
-    def to_frame(self) -> pd.DataFrame:
-        """Per-layer rows as a pandas DataFrame (pandas is imported only here, on demand)."""
-        from reports.frames import profile_frame
-
-        return profile_frame(self)
 
 
 def analyze(network: Network, precision: str = "fp32") -> Profile:

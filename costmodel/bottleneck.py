@@ -33,15 +33,15 @@ class Bottleneck(NamedTuple):
         return self._asdict()
 
 
-def bottleneck(profile: Sequence[tuple[str, int]]) -> Bottleneck:
+def bottleneck(layer_macs: Sequence[tuple[str, int]]) -> Bottleneck:
     """Summarise ``(layer name, macs)`` pairs of the layers that do MACs, in execution order."""
-    if not profile:
+    if not layer_macs:
         raise SpecError("the network has no layer with MACs, so it has no computational bottleneck")
-    n = len(profile)
-    total = sum(m for _, m in profile)
-    peak_name, peak = max(profile, key=lambda item: item[1])
+    n = len(layer_macs)
+    total = sum(m for _, m in layer_macs)
+    peak_name, peak = max(layer_macs, key=lambda item: item[1])
     mean = total / n
-    var = sum((m - mean) ** 2 for _, m in profile) / n
+    var = sum((m - mean) ** 2 for _, m in layer_macs) / n
     return Bottleneck(
         peak_layer=peak_name,
         peak_macs=peak,

@@ -51,6 +51,24 @@ class Cost(NamedTuple):
             return self
         return NotImplemented
 
+    # A Cost is a record, not a sequence: no repetition (``Cost() * 2`` would be a 20-tuple) and no
+    # equality with a plain tuple of the same numbers.
+    def __mul__(self, other: object) -> Cost:  # type: ignore[override]
+        return NotImplemented
+
+    def __rmul__(self, other: object) -> Cost:  # type: ignore[override]
+        return NotImplemented
+
+    def __eq__(self, other: object) -> bool:
+        # False, not NotImplemented: Python would then ask the plain tuple, which says equal.
+        return isinstance(other, Cost) and tuple.__eq__(self, other)
+
+    def __ne__(self, other: object) -> bool:
+        return not self == other
+
+    def __hash__(self) -> int:
+        return tuple.__hash__(self)
+
     @property
     def flops(self) -> int:
         """``2 · macs``: one multiply and one add per MAC."""

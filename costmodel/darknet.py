@@ -30,7 +30,9 @@ activation) is a ``SpecError`` of one line naming the file, the line and the pro
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,10 +41,21 @@ from typing import ClassVar
 from costmodel.errors import SpecError
 from costmodel.families.darknet_blocks import conv_norm_act, darknet_maxpool
 from costmodel.graph import INPUT, GraphBuilder, Network, Shape
+from costmodel.kinds import ACTIVATIONS
 
-__all__ = ["SECTIONS", "CfgModel", "Section", "load", "parse", "read", "read_text"]
+__all__ = [
+    "MAX_CFG_BYTES",
+    "SECTIONS",
+    "CfgError",
+    "CfgModel",
+    "Section",
+    "load",
+    "parse",
+    "read",
+    "read_file",
+    "read_text",
+]
 
-ACTIVATIONS = ("relu", "leaky", "mish", "swish", "logistic", "linear")
 
 # Keys that change nothing the engine models (training-time switches); accepted and ignored.
 _TRAINING_KEYS = frozenset(
@@ -94,6 +107,26 @@ _ALIASES = {
 }
 
 
+class CfgError(SpecError):
+    """A problem located in a cfg file: the message starts with ``file:line: [section]``."""
+
+
+MAX_CFG_BYTES = 4 * 2**20
+"""The largest cfg file read (4 MiB; the authors' largest cfg is about 30 KB): anything bigger is
+refused before it is read, as are pipes, devices and folders."""
+_EXCERPT = 40
+
+
+def _cut(text: str) -> str:
+    """At most ``_EXCERPT`` characters of a value from the file, for a one-line message."""
+    return text if len(text) <= _EXCERPT else f"{text[:_EXCERPT]}… ({len(text):,} characters)"
+
+
+def _q(text: str) -> str:
+    """``repr`` of a short excerpt of a value from the file."""
+    return repr(text) if len(text) <= _EXCERPT else f"{text[:_EXCERPT]!r}… ({len(text):,} characters)"
+
+
 @dataclass(frozen=True)
 class Section:
     """One ``[name]`` block: its 1-based header line and ``key → (value, line)``."""
@@ -129,17 +162,17 @@ def read_text(text: str, source: str) -> list[Section]:
         if line[0] == "[":
             if not line.endswith("]") or len(line) < 3:
                 raise SpecError(
-                    f"{source}:{number}: {raw.strip()!r} is not a section header like [convolutional]"
+                    f"{source}:{number}: {_q(raw.strip())} is not a section header like [convolutional]"
                 )
             name = line[1:-1].lower()
             sections.append(Section(_ALIASES.get(name, name), number))
             continue
         key, eq, value = line.partition("=")
         if not eq or not key:
-            raise SpecError(f"{source}:{number}: {raw.strip()!r} is not 'key=value' or a [section] header")
+            raise SpecError(f"{source}:{number}: {_q(raw.strip())} is not 'key=value' or a [section] header")
         if not sections:
             raise SpecError(
-                f"{source}:{number}: {key!r} comes before the first section; the file must start with [net]"
+                f"{source}:{number}: {_q(key)} comes before the first section; the file must start with [net]"
             )
         sections[-1].options[key] = (value, number)
     if not sections:
@@ -165,21 +198,21 @@ class _Reader:
 
     # --- errors and option access -----------------------------------------------------------
 
-    def error(self, message: str, key: str | None = None) -> SpecError:
+    def error(self, message: str, key: str | None = None) -> CfgError:
         line = self.section.options[key][1] if key in self.section.options else self.section.line
-        where = f"[{self.section.name}]" + (f" layer {self.index}" if self.index >= 0 else "")
-        return SpecError(f"{self.source}:{line}: {where}: {message}")
+        where = f"[{_cut(self.section.name)}]" + (f" layer {self.index}" if self.index >= 0 else "")
+        return CfgError(f"{self.source}:{line}: {where}: {message}")
 
     def integer(self, key: str, default: int | None = None) -> int:
         entry = self.section.options.get(key)
         if entry is None:
             if default is None:
-                raise self.error(f"the required key {key!r} is missing; add '{key}=...'")
+                raise self.error(f"the required key {_q(key)} is missing; add '{key}=...'")
             return default
         try:
             return int(entry[0])
         except ValueError:
-            raise self.error(f"{key}={entry[0]!r} is not an integer", key) from None
+            raise self.error(f"{key}={_q(entry[0])} is not an integer", key) from None
 
     def positive(self, key: str, default: int | None = None, least: int = 1) -> int:
         value = self.integer(key, default)
@@ -191,7 +224,7 @@ class _Reader:
         op = self.section.options.get("activation", (default, 0))[0].lower()
         if op not in ACTIVATIONS:
             raise self.error(
-                f"activation {op!r} is not supported; use one of {', '.join(ACTIVATIONS)}", "activation"
+                f"activation {_q(op)} is not supported; use one of {', '.join(ACTIVATIONS)}", "activation"
             )
         return op
 
@@ -199,13 +232,13 @@ class _Reader:
         """Layer indices of a ``layers=``/``from=`` list, relative ones resolved."""
         entry = self.section.options.get(key)
         if entry is None or not entry[0]:
-            raise self.error(f"the required key {key!r} is missing; add e.g. '{key}=-1'")
+            raise self.error(f"the required key {_q(key)} is missing; add e.g. '{key}=-1'")
         out = []
         for part in entry[0].split(","):
             try:
                 ref = int(part)
             except ValueError:
-                raise self.error(f"{key}={entry[0]!r}: {part!r} is not a layer index", key) from None
+                raise self.error(f"{key}={_q(entry[0])}: {_q(part)} is not a layer index", key) from None
             index = self.index + ref if ref < 0 else ref
             if not 0 <= index < self.index:
                 raise self.error(
@@ -221,7 +254,7 @@ class _Reader:
         for key in self.section.options:
             if key not in allowed and key not in _TRAINING_KEYS:
                 raise self.error(
-                    f"key {key!r} is not supported in [{self.section.name}] (it reads "
+                    f"key {_q(key)} is not supported in [{_cut(self.section.name)}] (it reads "
                     f"{', '.join(allowed) or 'no keys'})",
                     key,
                 )
@@ -252,15 +285,15 @@ class _Reader:
             handler = self.HANDLERS.get(section.name)
             if handler is None:
                 supported = ", ".join(f"[{s}]" for s in SECTIONS)
-                raise self.error(f"unsupported section [{section.name}]; cspcost reads {supported}")
+                raise self.error(f"unsupported section [{_cut(section.name)}]; cspcost reads {supported}")
             self.check_keys()
             src = self.outputs[-1] if self.outputs else INPUT
             self.g.stage = "{1}×{2}".format(*self.g.shape(src))
             try:
                 out = handler(self, f"layers.{index}", src)
-            except SpecError as err:
-                if str(err).startswith(f"{self.source}:"):
-                    raise
+            except CfgError:
+                raise
+            except SpecError as err:  # the builder's error, placed at this section
                 raise self.error(str(err)) from None
             self.outputs.append(out)
         return CfgModel(
@@ -399,10 +432,33 @@ def parse(text: str, source: str = "<cfg>", input_size: int | None = None) -> Ne
 def load(path: str | Path, input_size: int | None = None) -> Network:
     """The ``Network`` of the cfg file at ``path`` (square ``input_size``, or the cfg's own)."""
     p = Path(path)
+    return parse(read_file(p), str(p), input_size)
+
+
+def read_file(p: Path) -> str:
+    """The text of cfg file ``p``: a regular file of at most ``MAX_CFG_BYTES`` (a named pipe would
+    block and ``/dev/zero`` never ends, so neither is read)."""
     try:
-        text = p.read_text(encoding="utf-8", errors="replace")
+        # O_NONBLOCK: opening a named pipe must not wait for a writer; fstat then refuses it
+        fd = os.open(p, os.O_RDONLY | os.O_NONBLOCK)
     except FileNotFoundError:
         raise SpecError(f"{p}: no such cfg file; check the path") from None
     except OSError as err:
         raise SpecError(f"{p}: cannot read the cfg file ({err.strerror})") from None
-    return parse(text, str(p), input_size)
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):
+        os.close(fd)
+        raise SpecError(f"{p} is not a regular file (a pipe, device or folder); give a darknet .cfg file")
+    with os.fdopen(fd, "rb") as fh:
+        if info.st_size > MAX_CFG_BYTES:
+            raise SpecError(
+                f"{p} is {info.st_size / 2**20:,.1f} MiB; a cfg file is at most "
+                f"{MAX_CFG_BYTES // 2**20} MiB (is it really a darknet cfg?)"
+            )
+        try:
+            data = fh.read(MAX_CFG_BYTES + 1)
+        except OSError as err:
+            raise SpecError(f"{p}: cannot read the cfg file ({err.strerror})") from None
+    if len(data) > MAX_CFG_BYTES:  # it grew after fstat
+        raise SpecError(f"{p} is over {MAX_CFG_BYTES // 2**20} MiB; a cfg file is at most that")
+    return data.decode("utf-8", errors="replace")

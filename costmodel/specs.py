@@ -1,63 +1,46 @@
-"""Model specifications on a command line: ``densenet201 cspdensenet201 --gamma 0.5 --fusion csp``.
+"""The model-spec language: a named variant with knobs, ``cspdensenet201:gamma=0.5,fusion=csp``, or a
+darknet ``.cfg`` path.
 
 A comparison or a report names several models, each with its own knobs (the CSPNet paper's
-partial ratio γ, the fusion strategy of its Figure 3, the growth rate, the input size).
-``parse_specs`` reads such a list of words: an option applies to the model it follows, options
-before the first model apply to every model, and a compact form
-``cspdensenet201:gamma=0.5,fusion=csp`` says the same in one word.
-A model may also be a darknet ``.cfg`` path, loaded by ``costmodel.darknet`` (imported on demand).
+partial ratio γ, the fusion strategy of its Figure 3, the growth rate, the input size): one
+``ModelSpec`` each. The compact form spells each knob one way (``gamma``, ``fusion``,
+``growth_rate``, ``input``); command-line options that follow a model (``--gamma 0.5``) are read
+by ``cli.parse_specs``, which builds the same specs. A cfg path is loaded by ``costmodel.darknet``
+(imported on demand).
 
->>> [s.label for s in parse_specs(["densenet121", "densenet121", "-g", "0.5", "--input", "256"])]
-['densenet121', 'densenet121 γ=0.5 @256']
+>>> parse_spec("densenet121:gamma=0.5,input=256").label
+'densenet121 γ=0.5 @256'
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
 
 from costmodel.analyze import Profile, analyze
 from costmodel.errors import SpecError
 from costmodel.families.common import FUSIONS
-from costmodel.graph import Network
-from costmodel.zoo import MODELS, expand, resolve, unknown_model
+from costmodel.layer import Network
+from costmodel.models import entry, expand, resolve
 
 __all__ = [
     "ModelSpec",
     "is_cfg",
+    "is_number",
+    "knob_value",
     "load_network",
     "load_profile",
     "load_profiles",
-    "parse_list",
-    "parse_specs",
+    "parse_spec",
 ]
 
-# option spelling -> knob name
-OPTIONS: dict[str, str] = {
-    "--gamma": "gamma",
-    "-g": "gamma",
-    "--fusion": "fusion",
-    "-f": "fusion",
-    "--growth-rate": "growth_rate",
-    "-k": "growth_rate",
-    "--input": "input_size",
-    "-i": "input_size",
-}
-# compact-form key -> knob name
+# compact-form key -> knob name: one spelling per knob
 KEYS: dict[str, str] = {
     "gamma": "gamma",
-    "g": "gamma",
-    "part_ratio": "gamma",
     "fusion": "fusion",
-    "f": "fusion",
     "growth_rate": "growth_rate",
-    "growth-rate": "growth_rate",
-    "k": "growth_rate",
     "input": "input_size",
-    "input_size": "input_size",
-    "i": "input_size",
 }
 
 
@@ -68,18 +51,30 @@ def is_cfg(model: str) -> bool:
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """One model of a comparison: a named variant or cfg path and the knobs given for it."""
+    """One model of a comparison: a named variant or cfg path and the knobs given for it. ``cfg``
+    (whether ``model`` is a darknet cfg path) is decided once, when the first spec of a word is made,
+    and copied, not decided again, by ``replace``/``with_knobs``."""
 
     model: str
     gamma: float | None = None
     fusion: str | None = None
     growth_rate: int | None = None
     input_size: int | None = None
+    cfg: bool | None = field(default=None, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.cfg is None:
+            object.__setattr__(self, "cfg", is_cfg(self.model))
+
+    def with_knobs(self, knobs: dict[str, float | int | str]) -> ModelSpec:
+        """This spec with ``knobs`` (``gamma``, ``fusion``, ``growth_rate``, ``input_size``) set; each
+        value converted by ``knob_value``, so its type fits its field."""
+        return replace(self, **knobs)  # type: ignore[arg-type]
 
     @property
     def label(self) -> str:
         """A short, readable name for legends and column headers."""
-        parts = [Path(self.model).stem if is_cfg(self.model) else self.model]
+        parts = [Path(self.model).stem if self.cfg else self.model]
         if self.gamma is not None:
             parts.append(f"γ={self.gamma:g}")
         if self.fusion is not None:
@@ -91,7 +86,7 @@ class ModelSpec:
         return " ".join(parts)
 
 
-def _value(knob: str, text: str, model: str) -> Any:
+def knob_value(knob: str, text: str, model: str) -> float | int | str:
     """Convert one knob's text, with a message that names the bad value and the fix."""
     if knob == "fusion":
         if text not in FUSIONS:
@@ -101,7 +96,8 @@ def _value(knob: str, text: str, model: str) -> Any:
         value: float | int = float(text) if knob == "gamma" else int(text)
     except ValueError:
         example = {"gamma": "0.5", "growth_rate": "32", "input_size": "224"}[knob]
-        raise SpecError(f"{knob} {text!r} for {model} is not a number; use e.g. {example}") from None
+        what = "an integer" if knob != "gamma" and is_number(text) else "a number"
+        raise SpecError(f"{knob} {text[:40]!r} for {model[:60]} is not {what}; use e.g. {example}") from None
     if knob == "gamma" and not 0.0 <= value < 1.0:
         raise SpecError(f"γ = {text} for {model} is outside [0, 1); use e.g. 0.25, 0.5 or 0.75")
     if knob != "gamma" and value <= 0:
@@ -109,12 +105,15 @@ def _value(knob: str, text: str, model: str) -> Any:
     return value
 
 
-def _compact(word: str) -> ModelSpec:
-    """``name:gamma=0.5,fusion=csp`` → a spec (a bare name has no knobs)."""
+def parse_spec(word: str) -> ModelSpec:
+    """``name:gamma=0.5,fusion=csp,growth_rate=32,input=224`` → a spec (a bare name has no knobs;
+    a cfg path is taken as it is)."""
+    if is_cfg(word):
+        return ModelSpec(word, cfg=True)
     name, _, rest = word.partition(":")
     if not name:
         raise SpecError(f"model spec {word!r} has no model name before ':'")
-    spec = ModelSpec(name)
+    spec = ModelSpec(name, cfg=False) if name == word else ModelSpec(name)
     for item in filter(None, rest.split(",")):
         key, eq, text = item.partition("=")
         knob = KEYS.get(key.strip())
@@ -122,48 +121,11 @@ def _compact(word: str) -> ModelSpec:
             raise SpecError(
                 f"cannot read {item!r} in {word!r}; write name:gamma=0.5,fusion=csp,growth_rate=32,input=224"
             )
-        spec = replace(spec, **{knob: _value(knob, text.strip(), name)})
+        spec = spec.with_knobs({knob: knob_value(knob, text.strip(), name)})
     return spec
 
 
-def parse_specs(words: Sequence[str]) -> list[ModelSpec]:
-    """Read model specs from command-line words (see the module docstring)."""
-    specs: list[ModelSpec] = []
-    defaults: dict[str, Any] = {}
-    i = 0
-    while i < len(words):
-        word = words[i]
-        if word.startswith("-") and not _is_number(word):
-            opt, eq, inline = word.partition("=")
-            knob = OPTIONS.get(opt)
-            if knob is None:
-                raise SpecError(
-                    f"unknown option {opt!r}; a model takes --gamma, --fusion, --growth-rate and --input"
-                )
-            if eq:
-                text = inline
-            elif i + 1 < len(words):
-                i += 1
-                text = words[i]
-            else:
-                raise SpecError(f"option {opt} needs a value")
-            owner = specs[-1].model if specs else "every model"
-            value = _value(knob, text, owner)
-            if specs:
-                specs[-1] = replace(specs[-1], **{knob: value})
-            else:
-                defaults[knob] = value
-        else:
-            spec = ModelSpec(word) if is_cfg(word) else _compact(word)
-            given = {k: v for k, v in defaults.items() if getattr(spec, k) is None}
-            specs.append(replace(spec, **given))
-        i += 1
-    if not specs:
-        raise SpecError("no model given; name at least one, e.g. densenet201 cspdensenet201")
-    return specs
-
-
-def _is_number(word: str) -> bool:
+def is_number(word: str) -> bool:
     try:
         float(word)
     except ValueError:
@@ -173,7 +135,7 @@ def _is_number(word: str) -> bool:
 
 def load_network(spec: ModelSpec) -> Network:
     """Expand a spec into its layer graph (a cfg through ``costmodel.darknet``)."""
-    if is_cfg(spec.model):
+    if spec.cfg:
         if spec.gamma is not None or spec.fusion is not None or spec.growth_rate is not None:
             raise SpecError(
                 f"{spec.model} is a cfg file: --gamma, --fusion and --growth-rate do "
@@ -182,43 +144,25 @@ def load_network(spec: ModelSpec) -> Network:
         from costmodel import darknet
 
         return darknet.load(spec.model, spec.input_size)
-    if spec.model not in MODELS:
-        raise unknown_model(spec.model, sorted(MODELS))
+    found = entry(spec.model)
     config = resolve(spec.model, gamma=spec.gamma, fusion=spec.fusion, growth_rate=spec.growth_rate)
-    size = spec.input_size if spec.input_size is not None else MODELS[spec.model].default_input
+    size = spec.input_size if spec.input_size is not None else found.default_input
     return expand(config, size)
 
 
 def load_profile(spec: ModelSpec, precision: str = "fp32") -> Profile:
     """Analyse a spec at a precision; the network is renamed to the spec's label for legends."""
-    return analyze(load_network(spec)._replace(name=spec.label), precision)
+    return load_profiles([spec], precision)[0]
 
 
 def load_profiles(specs: Sequence[ModelSpec], precision: str = "fp32") -> list[Profile]:
-    """Profiles of several specs; a label given twice gets ``#2``, ``#3`` so legends stay apart."""
+    """Profiles of several specs, each network named by its spec's label; a label given twice gets
+    ``#2``, ``#3`` so legends stay apart."""
     profiles: list[Profile] = []
     seen: dict[str, int] = {}
     for spec in specs:
-        profile = load_profile(spec, precision)
-        seen[profile.name] = seen.get(profile.name, 0) + 1
-        if seen[profile.name] > 1:
-            net = profile.network
-            renamed = Network(f"{net.name} #{seen[profile.name]}", net.input_shape, net.layers)
-            profile = analyze(renamed, precision)
-        profiles.append(profile)
+        label = spec.label
+        seen[label] = seen.get(label, 0) + 1
+        name = label if seen[label] == 1 else f"{label} #{seen[label]}"
+        profiles.append(analyze(load_network(spec)._replace(name=name), precision))
     return profiles
-
-
-def parse_list(text: str, what: str, kind: type[float] | type[int] = float) -> list[float]:
-    """A comma-separated list of numbers (``"0,0.25,0.5"``) for option ``what``."""
-    items = [t.strip() for t in text.split(",") if t.strip()]
-    try:
-        values = [kind(t) for t in items]
-    except ValueError:
-        raise SpecError(
-            f"{what} {text!r} is not a comma-separated list of numbers; use e.g. "
-            f"{'0,0.25,0.5,0.75' if kind is float else '12,24,32'}"
-        ) from None
-    if not values:
-        raise SpecError(f"{what} is empty; give at least one value")
-    return values

@@ -10,15 +10,15 @@ The forward pass walks the layers in order, keeping each output only until its l
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
 
 import torch
 from torch import nn
 
 from costmodel.errors import SpecError
-from costmodel.graph import INPUT, Layer, Network
+from costmodel.layer import INPUT, Layer, Network
 
-__all__ = ["GraphModule", "build", "build_model"]
+__all__ = ["ACTIVATION_MODULES", "TORCH_MODULES", "GraphModule", "build", "torch_module"]
 
 
 class Concat(nn.Module):
@@ -56,57 +56,113 @@ class Add(nn.Module):
         return out
 
 
-_ACTIVATIONS: dict[str, Any] = {
-    "relu": lambda: nn.ReLU(),
+ModuleFactory = Callable[[Layer], nn.Module]
+
+TORCH_MODULES: dict[str, ModuleFactory] = {}
+"""``kind → factory`` of the torch module that runs a layer of that kind: the torch column of the
+layer-kind table ``costmodel.kinds.KINDS`` (a contract test checks both name the same kinds)."""
+
+ACTIVATION_MODULES: dict[str, Callable[[], nn.Module]] = {
+    "relu": nn.ReLU,
     "leaky": lambda: nn.LeakyReLU(0.1),
-    "mish": lambda: nn.Mish(),
-    "swish": lambda: nn.SiLU(),
-    "logistic": lambda: nn.Sigmoid(),
-    "linear": lambda: nn.Identity(),
+    "mish": nn.Mish,
+    "swish": nn.SiLU,
+    "logistic": nn.Sigmoid,
+    "linear": nn.Identity,
 }
+"""``op → module`` of every activation in ``costmodel.kinds.ACTIVATIONS``."""
+
+
+def torch_module(*kinds: str) -> Callable[[ModuleFactory], ModuleFactory]:
+    """Register the decorated factory as the torch module of ``kinds``; twice is an error."""
+
+    def deco(fn: ModuleFactory) -> ModuleFactory:
+        for kind in kinds:
+            if kind in TORCH_MODULES:
+                raise RuntimeError(f"a torch module for layer kind {kind!r} is already registered")
+            TORCH_MODULES[kind] = fn
+        return fn
+
+    return deco
+
+
+@torch_module("conv")
+def _conv(layer: Layer) -> nn.Module:
+    (s,) = layer.in_shapes
+    c_out = layer.out_shape.c
+    return nn.Conv2d(
+        s.c, c_out, layer.kernel, layer.stride, layer.padding, groups=layer.groups, bias=layer.bias
+    )
+
+
+@torch_module("linear")
+def _linear(layer: Layer) -> nn.Module:
+    (s,) = layer.in_shapes
+    return nn.Linear(s.numel, layer.out_shape.c, bias=layer.bias)
+
+
+@torch_module("bn")
+def _bn(layer: Layer) -> nn.Module:
+    return nn.BatchNorm2d(layer.out_shape.c)
+
+
+@torch_module("act")
+def _act(layer: Layer) -> nn.Module:
+    return ACTIVATION_MODULES[layer.op]()
+
+
+@torch_module("maxpool")
+def _maxpool(layer: Layer) -> nn.Module:
+    return nn.MaxPool2d(layer.kernel, layer.stride, layer.padding, ceil_mode=layer.ceil_mode)
+
+
+@torch_module("avgpool")
+def _avgpool(layer: Layer) -> nn.Module:
+    return nn.AvgPool2d(
+        layer.kernel, layer.stride, layer.padding, ceil_mode=layer.ceil_mode, count_include_pad=False
+    )
+
+
+@torch_module("gap")
+def _gap(layer: Layer) -> nn.Module:
+    return nn.AdaptiveAvgPool2d(1)
+
+
+@torch_module("concat")
+def _concat(layer: Layer) -> nn.Module:
+    return Concat()
+
+
+@torch_module("split")
+def _split(layer: Layer) -> nn.Module:
+    return Split(*layer.slice_)
+
+
+@torch_module("add")
+def _add(layer: Layer) -> nn.Module:
+    return Add()
+
+
+@torch_module("flatten")
+def _flatten(layer: Layer) -> nn.Module:
+    return nn.Flatten(1)
+
+
+@torch_module("dropout")
+def _dropout(layer: Layer) -> nn.Module:
+    return nn.Dropout(0.0)
+
+
+@torch_module("softmax")
+def _softmax(layer: Layer) -> nn.Module:
+    return nn.Softmax(dim=1)
 
 
 def _module(layer: Layer) -> nn.Module:
-    kind = layer.kind
-    if kind == "conv":
-        (s,) = layer.in_shapes
-        return nn.Conv2d(
-            s.c,
-            layer.out_shape.c,
-            layer.kernel,
-            layer.stride,
-            layer.padding,
-            groups=layer.groups,
-            bias=layer.bias,
-        )
-    if kind == "linear":
-        (s,) = layer.in_shapes
-        return nn.Linear(s.numel, layer.out_shape.c, bias=layer.bias)
-    if kind == "bn":
-        return nn.BatchNorm2d(layer.out_shape.c)
-    if kind == "act":
-        return _ACTIVATIONS[layer.op]()
-    if kind == "maxpool":
-        return nn.MaxPool2d(layer.kernel, layer.stride, layer.padding, ceil_mode=layer.ceil_mode)
-    if kind == "avgpool":
-        return nn.AvgPool2d(
-            layer.kernel, layer.stride, layer.padding, ceil_mode=layer.ceil_mode, count_include_pad=False
-        )
-    if kind == "gap":
-        return nn.AdaptiveAvgPool2d(1)
-    if kind == "concat":
-        return Concat()
-    if kind == "split":
-        return Split(*layer.slice_)
-    if kind == "add":
-        return Add()
-    if kind == "flatten":
-        return nn.Flatten(1)
-    if kind == "dropout":
-        return nn.Dropout(0.0)
-    if kind == "softmax":
-        return nn.Softmax(dim=1)
-    raise SpecError(f"layer {layer.name!r} has kind {kind!r}, which the torch builder cannot build")
+    factory = TORCH_MODULES.get(layer.kind)
+    if factory is None:
+        raise SpecError(f"layer {layer.name!r} has kind {layer.kind!r}, which the torch builder cannot build")
+    return factory(layer)
 
 
 def _attach(root: nn.Module, name: str, module: nn.Module) -> None:
@@ -160,10 +216,3 @@ class GraphModule(nn.Module):
 def build(network: Network) -> GraphModule:
     """A freshly initialised torch model of ``network``."""
     return GraphModule(network)
-
-
-def build_model(config: Any, input_size: int | tuple[int, int] = 224) -> GraphModule:
-    """``build(expand(config, input_size))``: the torch twin of a config."""
-    from costmodel.zoo import expand
-
-    return build(expand(config, input_size))

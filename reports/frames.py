@@ -1,29 +1,31 @@
-"""Profiles as pandas DataFrames: the one place a profile becomes a table of numbers.
+"""Typed results as pandas DataFrames: the one place a profile, a sweep or a roofline becomes a table
+of numbers.
 
-Besides the per-layer frame, these are the data behind every plot of ``reports.plots`` (the CSPNet
-paper's per-layer bottleneck profile, per-stage totals, the γ sweep of §3.1, growth-rate scaling and
-a roofline), so a notebook can plot them its own way and a test can check the data, not the pixels.
+These are the data behind every plot of ``reports.plots`` (the CSPNet paper's per-layer bottleneck
+profile, per-stage totals, the γ sweep of §3.1, growth-rate scaling and a roofline), so a notebook
+can plot them its own way and a test can check the data, not the pixels. Nothing here computes a
+cost: the numbers come from ``costmodel`` (profiles, ``costmodel.sweeps``, ``costmodel.roofline``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import asdict
 
 import pandas as pd
 
-from costmodel.analyze import Profile, analyze
-from costmodel.errors import SpecError
-from costmodel.specs import ModelSpec, is_cfg, load_network, load_profile
-from reports.devices import Device
+from costmodel.analyze import Profile
+from costmodel.compare import Comparison
+from costmodel.roofline import Roofline
+from costmodel.sweeps import ScalingRun, SweepPoint
 
 __all__ = [
-    "SWEEP_FUSIONS",
-    "SWEEP_METRICS",
+    "bottleneck_frame",
     "gamma_sweep_frame",
     "macs_frame",
     "profile_frame",
     "roofline_frame",
+    "roofline_summary",
     "scaling_frame",
     "stage_frame",
 ]
@@ -49,10 +51,9 @@ def macs_frame(profile: Profile) -> pd.DataFrame:
     networks of different lengths line up.
     """
     rows = [
-        (layer.name, layer.kind, layer.stage, cost.macs) for layer, cost in profile.rows() if cost.macs > 0
+        (layer.name, layer.kind, layer.stage, cost.macs, cost.flops) for layer, cost in profile.macs_layers()
     ]
-    frame = pd.DataFrame(rows, columns=["name", "kind", "stage", "macs"])
-    frame["flops"] = 2 * frame["macs"]
+    frame = pd.DataFrame(rows, columns=["name", "kind", "stage", "macs", "flops"])
     frame.insert(0, "position", range(len(frame)))
     frame["depth"] = frame["position"] / max(len(frame) - 1, 1)
     frame.insert(0, "model", profile.name)
@@ -69,82 +70,62 @@ def stage_frame(profiles: Sequence[Profile]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-SWEEP_FUSIONS: tuple[str, ...] = ("fusion_first", "fusion_last", "csp")
-SWEEP_METRICS: tuple[str, ...] = ("macs", "params", "cio_conv_pool")
-
-
-def gamma_sweep_frame(
-    spec: ModelSpec,
-    gammas: Sequence[float],
-    fusions: Sequence[str] = SWEEP_FUSIONS,
-    include_plain: bool = True,
-) -> pd.DataFrame:
-    """Totals of ``spec``'s model as γ and the fusion strategy vary (CSPNet paper §3.1, Figure 3).
-
-    Each γ must lie in [0, 1). Rows: fusion, gamma, every count of ``costmodel.Cost`` and ``note``;
-    a design the family cannot build (a channel count rounds to zero) keeps its row with empty
-    counts and the reason in ``note``, so a plot shows a gap rather than the sweep failing.
-    ``include_plain`` puts the plain model (fusion ``none``, γ = 0) first: the baseline.
-    """
-    if is_cfg(spec.model):
-        raise SpecError(f"{spec.model} is a cfg file and has no γ to sweep; use a named model")
-    for g in gammas:
-        if isinstance(g, bool) or not isinstance(g, int | float) or not 0.0 <= g < 1.0:
-            raise SpecError(f"sweep value γ = {g!r} is outside [0, 1); give values such as 0,0.1,...,0.9")
-    points = [(f, float(g)) for f in fusions for g in gammas]
+def gamma_sweep_frame(points: Sequence[SweepPoint]) -> pd.DataFrame:
+    """One row per design of a ``costmodel.sweeps.gamma_sweep``: fusion, gamma, every count of
+    ``costmodel.Cost``, flops and ``note``; an unbuildable design has empty counts and the reason."""
     rows = []
-    for fusion, g in [("none", 0.0), *points] if include_plain else points:
-        row: dict[str, object] = {"fusion": fusion, "gamma": g}
-        try:
-            cost = analyze(load_network(replace(spec, gamma=g, fusion=fusion))).totals
-        except SpecError as err:
-            row["note"] = str(err)
+    for p in points:
+        row: dict[str, object] = {"fusion": p.fusion, "gamma": p.gamma}
+        if p.cost is None:
+            row["note"] = p.note
         else:
-            row.update(cost.as_dict(), flops=cost.flops, note="")
+            row.update(p.cost.as_dict(), flops=p.cost.flops, note="")
         rows.append(row)
     return pd.DataFrame(rows)
 
 
-def scaling_frame(specs: Sequence[ModelSpec], growth_rates: Sequence[int]) -> pd.DataFrame:
+def scaling_frame(runs: Sequence[ScalingRun]) -> pd.DataFrame:
     """Per-layer FLOPs (2·MACs) of each model at each growth rate k, as ``macs_frame`` rows."""
     frames = []
-    for spec in specs:
-        for k in growth_rates:
-            frame = macs_frame(load_profile(replace(spec, growth_rate=k)))
-            frame["model"] = spec.label
-            frame.insert(1, "growth_rate", k)
-            frames.append(frame)
+    for run in runs:
+        frame = macs_frame(run.profile)
+        frame["model"] = run.label
+        frame.insert(1, "growth_rate", run.growth_rate)
+        frames.append(frame)
     return pd.concat(frames, ignore_index=True)
 
 
-def roofline_frame(profile: Profile, device: Device) -> pd.DataFrame:
-    """Each layer that does arithmetic, placed on ``device``'s roofline at the profile's precision.
+def roofline_frame(roofline: Roofline) -> pd.DataFrame:
+    """One row per layer of a ``costmodel.roofline.Roofline``: work (FLOP), bytes moved, intensity,
+    attainable FLOP/s, estimated time and which side of the ridge point it sits on."""
+    rows = [{"model": roofline.model, **asdict(p)} for p in roofline.points]
+    return pd.DataFrame(rows).rename(columns={"moved": "bytes"})
 
-    ``work`` is flops + flops_other (FLOP), ``bytes`` every activation and weight byte moved,
-    ``attainable`` = min(peak, bandwidth · intensity) in FLOP/s, ``time_s`` = max(work / peak,
-    bytes / bandwidth), and ``bound`` says which side of the ridge point the layer sits on.
-    """
-    peak, bw = device.peak(profile.precision), device.bandwidth
-    rows = []
-    for layer, cost in profile.rows():
-        d = profile.layer_dict(layer, cost)
-        work = d["flops"] + d["flops_other"]
-        moved = d["act_bytes"] + d["weight_bytes"]
-        if work == 0 or moved == 0:
-            continue
-        intensity = work / moved
-        rows.append(
+
+def roofline_summary(rooflines: Sequence[Roofline]) -> pd.DataFrame:
+    """Per model: layers on each side of the ridge point and the estimated time they take."""
+    return pd.DataFrame(
+        [
             {
-                "model": profile.name,
-                "name": layer.name,
-                "kind": layer.kind,
-                "stage": layer.stage,
-                "work": work,
-                "bytes": moved,
-                "intensity": intensity,
-                "attainable": min(peak, bw * intensity),
-                "time_s": max(work / peak, moved / bw),
-                "bound": "compute" if intensity >= peak / bw else "memory",
+                "model": r.model,
+                "device": r.device.name,
+                "precision": r.precision,
+                "ridge_flop_per_byte": r.ridge,
+                "layers": len(r.points),
+                "memory_bound_layers": len(r.memory_bound),
+                "est_time_ms": 1e3 * r.time_s,
+                "memory_bound_time_share": sum(p.time_s for p in r.memory_bound) / r.time_s,
             }
-        )
-    return pd.DataFrame(rows)
+            for r in rooflines
+        ]
+    )
+
+
+def bottleneck_frame(data: Comparison) -> pd.DataFrame:
+    """Each model's bottleneck summary, with its reduction against the first model."""
+    return pd.DataFrame(
+        [
+            {"model": m, **p.bottleneck.as_dict(), "reduction_vs_baseline": p.reduction_vs_baseline}
+            for m, p in zip(data.models, data.peaks, strict=True)
+        ]
+    )

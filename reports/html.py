@@ -6,38 +6,40 @@ and CIO, a γ sweep over the fusion strategies (Figure 3), growth-rate scaling a
 are inlined as base64 PNG, so the page needs no other file; every table also goes out as CSV and
 JSON beside it, with the per-layer profile of every model, and each plot as PNG and SVG.
 
-Everything is rendered in memory first and written to a temporary folder beside ``--out``, which is
-renamed into place only when complete: a failure leaves no half-written report.
+Everything is rendered in memory first and written by ``reports.output.replace_folder``: into a
+temporary folder beside ``--out``, renamed into place only when complete, so a failure leaves no
+half-written report, and a folder that is not an earlier report is never replaced.
 """
 
 from __future__ import annotations
 
 import base64
 import datetime as dt
+import hashlib
 import html
 import json
-import os
 import re
-import shutil
-import tempfile
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 from matplotlib.figure import Figure
 
-from costmodel.analyze import CONVENTIONS, Profile
-from costmodel.bottleneck import bottleneck_reduction
-from costmodel.errors import SpecError
-from costmodel.specs import ModelSpec, is_cfg, load_profiles
-from reports.compare import comparison, comparison_grid, comparison_records
-from reports.devices import Device
-from reports.frames import gamma_sweep_frame, roofline_frame, scaling_frame, stage_frame
+from costmodel.analyze import CONVENTIONS
+from costmodel.overview import Overview
+from reports.compare import comparison_tables
+from reports.frames import (
+    bottleneck_frame,
+    gamma_sweep_frame,
+    profile_frame,
+    roofline_summary,
+    scaling_frame,
+    stage_frame,
+)
+from reports.output import replace_folder
 from reports.plots import (
-    DEFAULT_GAMMAS,
-    DEFAULT_GROWTH_RATES,
     figure_bottleneck,
     figure_files,
     figure_gamma_sweep,
@@ -45,13 +47,16 @@ from reports.plots import (
     figure_scaling,
     figure_stage_bars,
 )
+from reports.text import TextTable, html_table
+
+if TYPE_CHECKING:
+    from search.study import SearchResult
 
 __all__ = [
     "REPORT_PAGE",
-    "bottleneck_frame",
+    "Page",
     "build_report",
     "make_report",
-    "roofline_summary",
     "slug",
     "write_tree",
 ]
@@ -72,39 +77,12 @@ nav a{margin-right:1rem}
 
 
 def slug(text: str) -> str:
-    """A file-name-safe form of a model label."""
-    return re.sub(r"[^A-Za-z0-9_.=-]+", "_", text).strip("_") or "model"
-
-
-def bottleneck_frame(profiles: Sequence[Profile]) -> pd.DataFrame:
-    """Each profile's bottleneck summary, with its reduction against the first profile."""
-    base = profiles[0].bottleneck()
-    rows = []
-    for p in profiles:
-        b = p.bottleneck()
-        rows.append({"model": p.name, **b.as_dict(), "reduction_vs_baseline": bottleneck_reduction(base, b)})
-    return pd.DataFrame(rows)
-
-
-def roofline_summary(profiles: Sequence[Profile], device: Device) -> pd.DataFrame:
-    """Per model: layers on each side of the ridge point and the estimated time they take."""
-    rows = []
-    for p in profiles:
-        frame = roofline_frame(p, device)
-        mem = frame[frame["bound"] == "memory"]
-        rows.append(
-            {
-                "model": p.name,
-                "device": device.name,
-                "precision": p.precision,
-                "ridge_flop_per_byte": device.ridge(p.precision),
-                "layers": len(frame),
-                "memory_bound_layers": len(mem),
-                "est_time_ms": 1e3 * frame["time_s"].sum(),
-                "memory_bound_time_share": mem["time_s"].sum() / frame["time_s"].sum(),
-            }
-        )
-    return pd.DataFrame(rows)
+    """A file-name-safe form of a model label, short enough for any file system (a long label
+    keeps its first 80 characters and gets a hash of the whole, so two labels stay apart)."""
+    safe = re.sub(r"[^A-Za-z0-9_.=-]+", "_", text).strip("_") or "model"
+    if len(safe) <= 100:
+        return safe
+    return f"{safe[:80]}-{hashlib.sha1(text.encode()).hexdigest()[:12]}"
 
 
 @dataclass
@@ -154,20 +132,8 @@ class Page:
             f'<a href="data/{key}.json">{key}.json</a></p>'
         )
 
-    def table(
-        self, header: Sequence[str], body: Sequence[Sequence[Any]], key: str = "", text_cols: int = 1
-    ) -> None:
-        ident = f' id="table-{key}"' if key else ""
-        left = ' class="text"'
-
-        def cells(tag: str, values: Sequence[Any]) -> str:
-            return "".join(
-                f"<{tag}{left if i < text_cols else ''}>{html.escape(str(v))}</{tag}>"
-                for i, v in enumerate(values)
-            )
-
-        rows = [f"<tr>{cells('th', header)}</tr>", *[f"<tr>{cells('td', r)}</tr>" for r in body]]
-        self.body.append(f"<table{ident}>" + "".join(rows) + "</table>")
+    def table(self, table: TextTable, key: str = "") -> None:
+        self.body.append(html_table(table, key))
 
     def frame_table(
         self, frame: pd.DataFrame, key: str, formats: dict[str, Callable[[Any], str]] | None = None
@@ -178,7 +144,7 @@ class Page:
             (i for i, c in enumerate(frame.columns) if pd.api.types.is_numeric_dtype(frame[c])),
             len(frame.columns),
         )
-        self.table(list(frame.columns), body, key, text_cols)
+        self.table(TextTable(list(frame.columns), body, text_cols), key)
 
 
 def _auto(v: Any) -> str:
@@ -196,19 +162,11 @@ def _pct(v: float) -> str:
 
 
 def build_report(
-    specs: Sequence[ModelSpec],
-    *,
-    precision: str = "fp32",
-    device: Device,
-    gammas: Sequence[float] = DEFAULT_GAMMAS,
-    growth_rates: Sequence[int] = DEFAULT_GROWTH_RATES,
-    command: str = "",
-    search: Any = None,
+    data: Overview, *, command: str = "", search: SearchResult | None = None
 ) -> dict[str, bytes]:
-    """Every file of the report, by relative path, rendered in memory (nothing is written).
-    ``search``: a ``search.study.SearchResult`` to add as a "Search" section."""
-    profiles = load_profiles(specs, precision)
-    named = [s for s in specs if not is_cfg(s.model)]
+    """Every file of the report of ``data`` (``costmodel.overview.overview``), by relative path,
+    rendered in memory (nothing is written). ``search``: a study to add as a "Search" section."""
+    profiles, device, precision = data.profiles, data.device, data.precision
     page = Page()
     names = ", ".join(p.name for p in profiles)
 
@@ -218,12 +176,11 @@ def build_report(
         f"Δ% is measured against the first model, <b>{html.escape(profiles[0].name)}"
         f"</b>. Batch 1, {html.escape(precision)}.",
     )
-    data = comparison(profiles)
-    # the bottleneck table of comparison_grid has its own section below, with the plot
-    for (title, header, body), key in zip(comparison_grid(data)[:2], ("totals", "stages"), strict=True):
-        page.body.append(f"<h3>{html.escape(title)}</h3>")
-        page.table(header, body, key, len(header) - len(profiles))
-    page.data("comparison", pd.DataFrame(comparison_records(data)), data)
+    # the bottleneck table of the comparison has its own section below, with the plot
+    for table, key in zip(comparison_tables(data.comparison)[:2], ("totals", "stages"), strict=True):
+        page.body.append(f"<h3>{html.escape(table.title or '')}</h3>")
+        page.table(table, key)
+    page.data("comparison", pd.DataFrame(data.comparison.records()), data.comparison.to_dict())
 
     page.section(
         "bottleneck",
@@ -233,7 +190,7 @@ def build_report(
         "about in half.",
     )
     page.plot(figure_bottleneck(profiles), "bottleneck", f"per-layer MACs of {names}")
-    bn = bottleneck_frame(profiles)
+    bn = bottleneck_frame(data.comparison)
     page.frame_table(bn, "bottleneck", {"peak_share": _pct, "reduction_vs_baseline": _signed_pct})
     page.data("bottleneck", bn)
 
@@ -247,9 +204,9 @@ def build_report(
         "Totals as the partial ratio γ varies, one line per fusion strategy (paper "
         "Figure 3), for the first named model.",
     )
-    if named:
-        sweep = gamma_sweep_frame(replace(named[0], gamma=None, fusion=None), gammas)
-        page.plot(figure_gamma_sweep(sweep, named[0].label), "gamma", f"γ sweep of {named[0].label}")
+    if data.sweep is not None:
+        sweep = gamma_sweep_frame(data.sweep.points)
+        page.plot(figure_gamma_sweep(data.sweep), "gamma", f"γ sweep of {data.sweep.label}")
         page.frame_table(sweep[["fusion", "gamma", "macs", "params", "cio_conv_pool", "note"]], "gamma")
         page.data("gamma_sweep", sweep)
     else:
@@ -259,18 +216,13 @@ def build_report(
         "scaling",
         "Scaling with growth rate",
         f"FLOPs along the network of the first two named models at growth rates "
-        f"{', '.join(map(str, growth_rates))}.",
+        f"{', '.join(map(str, data.growth_rates))}.",
     )
-    try:
-        scaling = scaling_frame(named[:2], growth_rates) if named else None
-    except SpecError as err:
-        page.note(f"not drawn: {err}")
-        scaling = None
-    if scaling is not None:
-        page.plot(figure_scaling(scaling), "scaling", "per-layer FLOPs at several growth rates")
-        page.data("scaling", scaling)
-    elif not named:
-        page.note("no named model: a cfg file has no growth-rate knob")
+    if data.scaling_note:
+        page.note(data.scaling_note)
+    if data.scaling is not None:
+        page.plot(figure_scaling(data.scaling), "scaling", "per-layer FLOPs at several growth rates")
+        page.data("scaling", scaling_frame(data.scaling))
 
     page.section(
         "roofline",
@@ -279,8 +231,8 @@ def build_report(
         f"{device.bandwidth / 1e9:,.4g} GB/s ({html.escape(device.source)}); each layer "
         f"at its arithmetic intensity, every access counted.",
     )
-    page.plot(figure_roofline(profiles, device), "roofline", f"roofline of {names}")
-    roof = roofline_summary(profiles, device)
+    page.plot(figure_roofline(data.rooflines), "roofline", f"roofline of {names}")
+    roof = roofline_summary(data.rooflines)
     page.frame_table(roof, "roofline", {"memory_bound_time_share": _pct})
     page.data("roofline", roof)
 
@@ -292,7 +244,7 @@ def build_report(
     )
     for p in profiles:
         stem = slug(p.name)
-        page.files[f"data/layers_{stem}.csv"] = p.to_frame().to_csv().encode()
+        page.files[f"data/layers_{stem}.csv"] = profile_frame(p).to_csv().encode()
         page.files[f"data/layers_{stem}.json"] = json.dumps(
             p.to_dict(), indent=1, ensure_ascii=False
         ).encode()
@@ -307,7 +259,7 @@ def build_report(
         add_search_section(page, search)
 
     page.section("conventions", "Conventions")
-    page.table(["name", "meaning"], sorted(CONVENTIONS.items()), "conventions", 2)
+    page.table(TextTable(["name", "meaning"], sorted(CONVENTIONS.items()), 2), "conventions")
     page.body.append("</section>")
 
     stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
@@ -324,51 +276,13 @@ def build_report(
     return page.files
 
 
-def _fail(out: Path, err: OSError) -> SpecError:
-    reason = err.strerror or str(err)
-    return SpecError(f"cannot write the report to {out}: {reason}; choose a writable --out folder")
+def write_tree(out: Path, files: dict[str, bytes]) -> Path:
+    """Write ``files`` as the folder ``out``, atomically (``reports.output.replace_folder``): an
+    existing ``out`` is replaced only when empty or an earlier report, and a failure leaves it as
+    it was."""
+    return replace_folder(out, files)
 
 
-def write_tree(out: Path, files: dict[str, bytes], marker: str = REPORT_PAGE) -> Path:
-    """Write ``files`` into a temporary folder beside ``out``, then rename it to ``out``.
-
-    An existing ``out`` is replaced only when it is empty or holds ``marker`` (an earlier report);
-    any failure removes the temporary folder and leaves ``out`` as it was.
-    """
-    out = Path(out).absolute()
-    if out.exists() and not out.is_dir():
-        raise SpecError(f"--out {out} is a file; give a folder for the report")
-    if out.is_dir() and any(out.iterdir()) and not (out / marker).exists():
-        raise SpecError(
-            f"--out {out} holds other files and no {marker}; give an empty or new "
-            f"folder so nothing of yours is replaced"
-        )
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
-    except OSError as err:
-        raise _fail(out, err) from None
-    old: Path | None = None
-    try:
-        for rel, content in files.items():
-            path = tmp / rel
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(content)
-        os.chmod(tmp, 0o755)  # mkdtemp makes it 0700
-        if out.exists():
-            old = out.with_name(f".{out.name}.{os.getpid()}.old")
-            out.rename(old)
-        tmp.rename(out)
-    except OSError as err:
-        shutil.rmtree(tmp, ignore_errors=True)
-        if old is not None and not out.exists():
-            old.rename(out)
-        raise _fail(out, err) from None
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
-    return out
-
-
-def make_report(out: Path, specs: Sequence[ModelSpec], **options: Any) -> Path:
-    """Build the report of ``specs`` (see ``build_report``) and write it atomically into ``out``."""
-    return write_tree(out, build_report(specs, **options))
+def make_report(out: Path, data: Overview, **options: Any) -> Path:
+    """Build the report of ``data`` (see ``build_report``) and write it atomically into ``out``."""
+    return write_tree(out, build_report(data, **options))

@@ -1,6 +1,7 @@
-"""Plots of costs (matplotlib, Agg backend): each ``plot_*`` takes ``ax=None``, draws on it (or on
-a new figure) and returns the Axes; none calls ``plt.show()``. The ``figure_*`` functions compose
-them into the figures that ``cspcost plot`` and ``cspcost report`` save.
+"""Plots of costs (matplotlib's object API: ``Figure``, never pyplot's global state or a backend
+switch): each ``plot_*`` takes ``ax=None``, draws on it (or on a new figure) and returns the Axes;
+none shows or saves. The ``figure_*`` functions compose them into the figures that ``cspcost plot``
+and ``cspcost report`` save; ``figure_for`` draws ``costmodel.overview.plot_data``'s result.
 
 What they show, after the CSPNet paper (Wang et al., CVPRW 2020):
 
@@ -16,44 +17,26 @@ What they show, after the CSPNet paper (Wang et al., CVPRW 2020):
 from __future__ import annotations
 
 import io
-import os
 import re
 from collections.abc import Sequence
-from dataclasses import replace
 from pathlib import Path
+from typing import cast
 
-import matplotlib
-
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt
 import pandas as pd
+from matplotlib import colormaps
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from costmodel.analyze import Profile
 from costmodel.bottleneck import bottleneck_reduction
 from costmodel.errors import SpecError
-from costmodel.specs import ModelSpec, load_profiles
-from reports.devices import DEVICES, Device
-from reports.frames import (
-    gamma_sweep_frame,
-    macs_frame,
-    roofline_frame,
-    scaling_frame,
-    stage_frame,
-)
-
-DEFAULT_GAMMAS: tuple[float, ...] = tuple(i / 10 for i in range(10))
-DEFAULT_GROWTH_RATES: tuple[int, ...] = (12, 24, 32, 48)
-DEFAULT_DEVICE = "jetson-nano"
+from costmodel.overview import PlotData
+from costmodel.roofline import Roofline
+from costmodel.sweeps import GammaSweep, ScalingRun
+from reports.frames import gamma_sweep_frame, macs_frame, roofline_frame, scaling_frame, stage_frame
 
 __all__ = [
-    "DEFAULT_DEVICE",
-    "DEFAULT_GAMMAS",
-    "DEFAULT_GROWTH_RATES",
     "METRIC_LABELS",
-    "PLOT_KINDS",
     "figure_bottleneck",
     "figure_files",
     "figure_for",
@@ -79,7 +62,7 @@ METRIC_LABELS: dict[str, tuple[str, float]] = {
     "cio_conv_pool": ("CIO, conv+pool scope (M elements)", 1e6),
     "concat_elements": ("concat traffic (M elements)", 1e6),
 }
-STAGE_COLORS = [plt.get_cmap("tab10")(i) for i in range(10)]
+STAGE_COLORS = [colormaps["tab10"](i) for i in range(10)]
 
 
 def _axes(ax: Axes | None, size: tuple[float, float] = (9.0, 5.0)) -> Axes:
@@ -158,7 +141,7 @@ def plot_scaling(frame: pd.DataFrame, ax: Axes | None = None) -> Axes:
     the dense blocks instead of zig-zagging between the convs inside every dense layer."""
     ax = _axes(ax)
     rates = sorted(frame["growth_rate"].unique())
-    cmap = plt.get_cmap("viridis")
+    cmap = colormaps["viridis"]
     styles = ["-", "--", ":", "-."]
     for mi, (model, by_model) in enumerate(frame.groupby("model", sort=False)):
         for ki, k in enumerate(rates):
@@ -264,15 +247,16 @@ def plot_gamma_sweep(frame: pd.DataFrame, metric: str = "macs", ax: Axes | None 
     return ax
 
 
-def plot_roofline(profile: Profile, device: Device, ax: Axes | None = None) -> Axes:
+def plot_roofline(roofline: Roofline, ax: Axes | None = None) -> Axes:
     """Each layer that does arithmetic at its intensity (FLOP/byte, every access counted) on the
     device's roof ``min(peak, bandwidth·I)``, coloured by layer kind, its marker area proportional
     to its estimated time ``max(work/peak, bytes/bandwidth)``; the legend gives each kind's share
     of the estimated time, so memory-bound layers that do little arithmetic still show their
     cost."""
     ax = _axes(ax, (9.0, 5.5))
-    frame = roofline_frame(profile, device)
-    peak, bw = device.peak(profile.precision), device.bandwidth
+    frame = roofline_frame(roofline)
+    device = roofline.device
+    peak, bw = roofline.peak, device.bandwidth
     ridge = peak / bw
     lo = min(frame["intensity"].min(), ridge) / 3
     hi = max(frame["intensity"].max(), ridge) * 3
@@ -305,7 +289,7 @@ def plot_roofline(profile: Profile, device: Device, ax: Axes | None = None) -> A
     ax.set_xlabel("arithmetic intensity (FLOP / byte moved, activations + weights)")
     ax.set_ylabel("attainable performance (GFLOP/s, log)")
     ax.set_title(
-        f"Roofline: {profile.name} on {device.name}, {profile.precision}\n"
+        f"Roofline: {roofline.model} on {device.name}, {roofline.precision}\n"
         f"{len(mem)} of {len(frame)} layers memory-bound, taking "
         f"{mem['time_s'].sum() / total_time:.0%} of the est. {1e3 * total_time:,.3g} ms"
         f"\nmarker area ∝ a layer's estimated time"
@@ -333,9 +317,9 @@ def figure_bottleneck(profiles: Sequence[Profile]) -> Figure:
     return fig
 
 
-def figure_scaling(frame: pd.DataFrame) -> Figure:
+def figure_scaling(runs: Sequence[ScalingRun]) -> Figure:
     fig, (ax,) = _figure()
-    plot_scaling(frame, ax)
+    plot_scaling(scaling_frame(runs), ax)
     return fig
 
 
@@ -349,23 +333,24 @@ def figure_stage_bars(profiles: Sequence[Profile]) -> Figure:
     return fig
 
 
-def figure_gamma_sweep(frame: pd.DataFrame, model: str) -> Figure:
+def figure_gamma_sweep(sweep: GammaSweep) -> Figure:
+    frame = gamma_sweep_frame(sweep.points)
     fig, axes = _figure(3, (15.0, 4.8))
     for ax, metric in zip(axes, ("macs", "params", "cio_conv_pool"), strict=True):
         plot_gamma_sweep(frame, metric, ax)
-    fig.suptitle(f"{model}: cost against the partial ratio γ, per fusion strategy")
+    fig.suptitle(f"{sweep.label}: cost against the partial ratio γ, per fusion strategy")
     return fig
 
 
-def figure_roofline(profiles: Sequence[Profile], device: Device) -> Figure:
-    """One roofline per profile, two per row."""
-    ncols = min(2, len(profiles))
-    nrows = -(-len(profiles) // ncols)
+def figure_roofline(rooflines: Sequence[Roofline]) -> Figure:
+    """One roofline per model, two per row."""
+    ncols = min(2, len(rooflines))
+    nrows = -(-len(rooflines) // ncols)
     fig = Figure(figsize=(8.0 * ncols, 5.5 * nrows), layout="constrained")
     axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
-    for ax, profile in zip(axes, profiles, strict=False):
-        plot_roofline(profile, device, ax)
-    for ax in axes[len(profiles) :]:
+    for ax, roofline in zip(axes, rooflines, strict=False):
+        plot_roofline(roofline, ax)
+    for ax in axes[len(rooflines) :]:
         ax.set_axis_off()
     return fig
 
@@ -381,55 +366,23 @@ def figure_files(fig: Figure, stem: str) -> dict[str, bytes]:
 
 
 def save_figure(fig: Figure, out_dir: Path, stem: str) -> list[Path]:
-    """Write ``stem.png`` and ``stem.svg`` into ``out_dir`` (each to a temporary name, then renamed,
-    so a failure never leaves half a file); returns both paths."""
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        paths = []
-        for name, content in figure_files(fig, stem).items():
-            path = out_dir / name
-            tmp = path.with_name(f".{name}.tmp")
-            try:
-                tmp.write_bytes(content)
-                os.replace(tmp, path)
-            finally:
-                tmp.unlink(missing_ok=True)
-            paths.append(path)
-    except OSError as err:
-        raise SpecError(
-            f"cannot write plots to {out_dir}: {err.strerror or err}; choose a writable --out folder"
-        ) from None
-    return paths
+    """Write ``stem.png`` and ``stem.svg`` into ``out_dir`` atomically (``reports.output``: a file
+    of the same name is replaced only when cspcost wrote it); returns both paths."""
+    from reports.output import write_files
+
+    return write_files(out_dir, figure_files(fig, stem))
 
 
-PLOT_KINDS: tuple[str, ...] = ("bottleneck", "scaling", "stages", "gamma", "roofline")
-
-
-def figure_for(
-    kind: str,
-    specs: Sequence[ModelSpec],
-    *,
-    precision: str = "fp32",
-    device: Device | None = None,
-    gammas: Sequence[float] = DEFAULT_GAMMAS,
-    growth_rates: Sequence[int] = DEFAULT_GROWTH_RATES,
-) -> Figure:
-    """The figure ``cspcost plot KIND`` saves, for models given as specs."""
-    if kind == "gamma":
-        if len(specs) != 1:
-            raise SpecError(
-                f"a γ sweep plots one model; got {len(specs)} — give just one, e.g. "
-                f"cspcost plot gamma peleenet"
-            )
-        spec = replace(specs[0], gamma=None, fusion=None)
-        return figure_gamma_sweep(gamma_sweep_frame(spec, gammas), spec.label)
+def figure_for(kind: str, data: PlotData) -> Figure:
+    """The figure ``cspcost plot KIND`` saves, drawn from ``costmodel.overview.plot_data(KIND, ...)``."""
+    if isinstance(data, GammaSweep):
+        return figure_gamma_sweep(data)
     if kind == "scaling":
-        return figure_scaling(scaling_frame(specs, growth_rates))
-    profiles = load_profiles(specs, precision)
-    if kind == "bottleneck":
-        return figure_bottleneck(profiles)
-    if kind == "stages":
-        return figure_stage_bars(profiles)
+        return figure_scaling(cast(list[ScalingRun], data))
     if kind == "roofline":
-        return figure_roofline(profiles, device or DEVICES[DEFAULT_DEVICE])
-    raise SpecError(f"unknown plot kind {kind!r}; use one of {', '.join(PLOT_KINDS)}")
+        return figure_roofline(cast(list[Roofline], data))
+    if kind == "bottleneck":
+        return figure_bottleneck(cast(list[Profile], data))
+    if kind == "stages":
+        return figure_stage_bars(cast(list[Profile], data))
+    raise SpecError(f"no figure for plot kind {kind!r}")

@@ -8,15 +8,20 @@ accuracy. Plots take ``ax=None`` and return the ``Axes``; they never show or sav
 
 from __future__ import annotations
 
+import html
 from collections.abc import Sequence
+from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from reports.text import TextTable, rich_text
 
 if TYPE_CHECKING:
-    from matplotlib.axes import Axes
-    from optuna.trial import FrozenTrial
-
+    from reports.html import Page
+    from search.results import TrialRow
     from search.study import SearchResult
 
 __all__ = [
@@ -50,52 +55,28 @@ AXIS_LABELS = {
 }
 
 
-def trials_frame(trials: Sequence[FrozenTrial], pareto: Sequence[FrozenTrial] = ()) -> pd.DataFrame:
-    """One row per trial, indexed by trial number, with ``feasible`` and ``pareto`` flags and the
-    trial's place in ``pareto`` (best first objective first)."""
-    from search.study import is_feasible, result_of
-
-    rank = {t.number: i for i, t in enumerate(pareto)}
-    rows: list[dict[str, Any]] = []
-    for t in trials:
-        a = result_of(t)
-        lat = next((v for k, v in a.items() if k.startswith("latency_") and isinstance(v, dict)), {})
-        rows.append(
-            {
-                "number": t.number,
-                "state": t.state.name,
-                "design": a.get("design", ""),
-                **{k: t.params.get(k) for k in ("fusion", "gamma", "growth_rate", "depth", "width")},
-                "mflops": a.get("mflops"),
-                "params": a.get("params"),
-                "cio": a.get("cio"),
-                "accuracy": a.get("accuracy"),
-                "latency_ms": a.get("latency_ms"),
-                "latency_iqr_ms": a.get("latency_iqr_ms"),
-                "latency_batch": lat.get("batch_size"),
-                "latency_threads": lat.get("threads"),
-                "feasible": is_feasible(t),
-                "skipped": a.get("skipped"),
-                "error": a.get("error"),
-                "duplicate_of": a.get("duplicate_of"),
-                "pareto": t.number in rank,
-                "pareto_rank": rank.get(t.number),
-            }
-        )
-    frame = pd.DataFrame(rows)
+def trials_frame(rows: Sequence[TrialRow]) -> pd.DataFrame:
+    """One row per trial (``search.results.TrialRow``), indexed by trial number."""
+    frame = pd.DataFrame([asdict(r) for r in rows])
     return frame.set_index("number", drop=False) if len(frame) else frame
 
 
 def summary_line(result: SearchResult, frame: pd.DataFrame) -> str:
     """One line: where the study lives, its trials by state, feasible and reused designs."""
+    deaths = "".join(_worker_death(i, code) for i, code in enumerate(result.worker_exits) if code != 0)
     if not len(frame):
-        return f"study {result.study_name!r} in {result.storage}: no trials"
+        return f"study {result.study_name!r} in {result.storage}: no trials{deaths}"
     counts = ", ".join(f"{n} {s.lower()}" for s, n in frame["state"].value_counts().items())
     return (
         f"study {result.study_name!r} in {result.storage}: {len(frame)} trials ({counts}); "
         f"{int(frame['feasible'].sum())} feasible, "
-        f"{int(frame['duplicate_of'].notna().sum())} repeated designs reused"
+        f"{int(frame['duplicate_of'].notna().sum())} repeated designs reused{deaths}"
     )
+
+
+def _worker_death(index: int, code: int) -> str:
+    how = f"was killed by signal {-code}" if code < 0 else f"exited with code {code}"
+    return f"; worker {index} {how} (its trial is retried when the study resumes)"
 
 
 def _cell(key: str, value: Any) -> str:
@@ -119,22 +100,15 @@ def _shown(rows: pd.DataFrame) -> list[str]:
 
 def render_pareto(frame: pd.DataFrame, title: str = "Pareto front") -> str:
     """The Pareto rows of ``frame`` as a rich text table (plain text when not a terminal)."""
-    import io
-
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table(title=title)
     front = frame[frame["pareto"]].sort_values("pareto_rank")
     keys = _shown(front)
-    for k, header in PARETO_COLUMNS:
-        if k in keys:
-            table.add_column(header, justify="left" if k == "design" else "right")
-    for _, row in front.iterrows():
-        table.add_row(*[_cell(k, row[k]) for k in keys])
-    buf = io.StringIO()
-    Console(file=buf, width=160, force_terminal=False).print(table)
-    return buf.getvalue()
+    table = TextTable(
+        [header for k, header in PARETO_COLUMNS if k in keys],
+        [[_cell(k, row[k]) for k in keys] for _, row in front.iterrows()],
+        title=title,
+        left=frozenset(i for i, k in enumerate(keys) if k == "design"),
+    )
+    return rich_text([table], 160)
 
 
 OBJECTIVE_COLUMNS = {
@@ -172,10 +146,8 @@ def _pareto_cells(frame: pd.DataFrame) -> pd.DataFrame:
 
 def pareto_plot(frame: pd.DataFrame, x: str = "mflops", y: str = "accuracy", ax: Axes | None = None) -> Axes:
     """Every evaluated design as a point, infeasible ones crossed out, the Pareto front joined."""
-    import matplotlib.pyplot as plt
-
     if ax is None:
-        _, ax = plt.subplots(figsize=(6.4, 4.4))
+        ax = Figure(figsize=(6.4, 4.4)).subplots()
     data = frame.dropna(subset=[x, y]) if len(frame) else frame
     feasible = data[data["feasible"]] if len(data) else data
     over = data[~data["feasible"]] if len(data) else data
@@ -199,15 +171,11 @@ def pareto_plot(frame: pd.DataFrame, x: str = "mflops", y: str = "accuracy", ax:
     return ax
 
 
-def add_search_section(page: Any, result: SearchResult) -> None:
+def add_search_section(page: Page, result: SearchResult) -> None:
     """A "Search" section of the HTML report (``reports.html.Page``): what was searched, the
     Pareto-front plot, the Pareto table and every trial as CSV/JSON."""
-    import html
-
-    from matplotlib.figure import Figure
-
     spec = result.spec
-    frame = trials_frame(result.trials, result.pareto)
+    frame = trials_frame(result.rows())
     budgets = ", ".join(f"{k} ≤ {v:g}" for k, v in spec.budgets().items()) or "none"
     feasible = int(frame["feasible"].sum()) if len(frame) else 0
     page.section(
@@ -231,7 +199,7 @@ def add_search_section(page: Any, result: SearchResult) -> None:
     page.plot(fig, "search-pareto", f"Pareto front of study {result.study_name}")
     if len(frame) and frame["pareto"].any():
         table = _pareto_cells(frame)
-        page.table(list(table.columns), table.values.tolist(), "search-pareto", 2)
+        page.table(TextTable(list(table.columns), table.values.tolist(), 2), "search-pareto")
     else:
         page.note("No feasible design: nothing met the budget.")
     if len(frame):

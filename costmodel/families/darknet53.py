@@ -13,14 +13,14 @@ blocks with hidden ``bottle_ratios[s]·p₂`` (½ in stage 1, 1 after) and outpu
 transition (``p₂``); concat(transition, part 1) is fused back to ``widths[s]`` by a 1×1 conv.
 Head: global average pool → 1×1 conv classifier with bias → flatten → softmax.
 
-Layer costs equal the cfg twins layer for layer (``tests/test_native_families.py``).
+Layer costs equal the cfg twins layer for layer (``tests/costmodel/test_native_families.py``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from costmodel.errors import SpecError
+from costmodel.errors import SpecError, positive_int
 from costmodel.families.common import Fusion
 from costmodel.families.darknet_blocks import (
     DarknetLayout,
@@ -29,8 +29,8 @@ from costmodel.families.darknet_blocks import (
     conv_norm_act,
     csp_split,
 )
-from costmodel.families.densenet import _positive_int
 from costmodel.graph import INPUT, GraphBuilder, Network, Shape
+from costmodel.registry import register_expander, register_model
 
 __all__ = ["DarknetConfig", "expand_darknet"]
 
@@ -53,7 +53,7 @@ class DarknetConfig(DarknetLayout):
     def __post_init__(self) -> None:
         check_stage_config(self, ("widths", "expand_ratios", "bottle_ratios"), "Darknet")
         for w in self.widths:
-            _positive_int("a stage width", w, "use e.g. 256")
+            positive_int("a stage width", w, "use e.g. 256")
             if w % 2:
                 raise SpecError(f"stage width {w} must be even: a plain block's hidden width is half of it")
         for r in (*self.expand_ratios, *self.bottle_ratios):
@@ -67,6 +67,7 @@ def _block(g: GraphBuilder, prefix: str, src: str, hidden: int, out_c: int) -> s
     return g.shortcut(f"{prefix}.add", x, [src])
 
 
+@register_expander(DarknetConfig)
 def expand_darknet(cfg: DarknetConfig, shape: Shape) -> Network:
     g = GraphBuilder(cfg.label, shape)
     g.stage = "stem"
@@ -91,3 +92,12 @@ def expand_darknet(cfg: DarknetConfig, shape: Shape) -> Network:
         x = conv_norm_act(g, f"{p}.fuse", x, width)
     g.stage = "head"
     return classifier_head(g, x, cfg.num_classes)
+
+
+register_model("darknet53", DarknetConfig(), "Darknet-53 (darknet53.cfg)", 256)
+register_model(
+    "cspdarknet53",
+    DarknetConfig(part_ratio=0.5, fusion=Fusion.csp, name="cspdarknet53"),
+    "CSPDarknet-53, γ 0.5 (csdarknet53.cfg)",
+    256,
+)

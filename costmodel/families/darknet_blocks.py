@@ -13,12 +13,17 @@ layers from the same rules.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
-from costmodel.errors import SpecError
+from costmodel.errors import SpecError, positive_int
 from costmodel.families.common import Fusion, check_csp, split_channels
-from costmodel.families.densenet import _positive_int, check_blocks
-from costmodel.graph import GraphBuilder, Network, _pool_out
+from costmodel.families.densenet import check_blocks
+from costmodel.graph import GraphBuilder, Network
+from costmodel.kinds import pool_size
+
+if TYPE_CHECKING:
+    from costmodel.families.darknet53 import DarknetConfig
+    from costmodel.families.resnet import ResNetConfig
 
 __all__ = [
     "DarknetLayout",
@@ -59,8 +64,8 @@ def darknet_maxpool(
     pad = total // 2
     want = [(d + total - size) // stride + 1 for d in (s.h, s.w)]
     for ceil_mode in (False, True):
-        got = [_pool_out(d, size, stride, pad, ceil_mode) for d in (s.h, s.w)]
-        if got == want and pad <= size // 2:
+        sizes = [pool_size(d, size, stride, pad, ceil_mode) for d in (s.h, s.w)]
+        if sizes == want and pad <= size // 2:
             return g.maxpool(name, src, size, stride, pad, ceil_mode)
     raise SpecError(
         f"maxpool size={size} stride={stride} padding={total} on a {s.h}×{s.w} map gives "
@@ -93,7 +98,7 @@ def classifier_head(g: GraphBuilder, x: str, num_classes: int, classifier_first:
     return g.build()
 
 
-def check_stage_config(cfg: Any, per_stage: tuple[str, ...], family: str) -> None:
+def check_stage_config(cfg: ResNetConfig | DarknetConfig, per_stage: tuple[str, ...], family: str) -> None:
     """What the darknet-layout families validate alike: ``depths``, one entry per stage in each of
     ``per_stage``, positive ``stem_width``/``num_classes``/``in_channels``, and γ with fusion
     ``csp`` (the only fusion the authors' cfgs use)."""
@@ -102,9 +107,9 @@ def check_stage_config(cfg: Any, per_stage: tuple[str, ...], family: str) -> Non
         value = getattr(cfg, field_name)
         if not isinstance(value, tuple) or len(value) != len(cfg.depths):
             raise SpecError(f"{field_name} = {value!r} needs one entry per stage of depths {cfg.depths}")
-    _positive_int("stem_width", cfg.stem_width, "use e.g. 64")
-    _positive_int("num_classes", cfg.num_classes, "use e.g. 1000")
-    _positive_int("in_channels", cfg.in_channels, "use 3 for RGB")
+    positive_int("stem_width", cfg.stem_width, "use e.g. 64")
+    positive_int("num_classes", cfg.num_classes, "use e.g. 1000")
+    positive_int("in_channels", cfg.in_channels, "use 3 for RGB")
     check_csp(cfg.part_ratio, cfg.fusion)
     if cfg.fusion not in (Fusion.none, Fusion.csp):
         raise SpecError(

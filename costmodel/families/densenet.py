@@ -13,23 +13,19 @@ CSPDenseNet applies ``costmodel.families.common.csp_stage`` to every block.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import TYPE_CHECKING
 
-from costmodel.errors import SpecError
+from costmodel.errors import SpecError, positive_int
 from costmodel.families.common import Fusion, check_csp, csp_stage
 from costmodel.graph import INPUT, GraphBuilder, Network, Shape
+from costmodel.registry import register_expander, register_model
 
 if TYPE_CHECKING:
     from costmodel.families.peleenet import PeleeNetConfig
 
 __all__ = ["DenseNetConfig", "dense_block_network", "expand_densenet"]
-
-
-def _positive_int(name: str, value: object, fix: str) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise SpecError(f"{name} = {value!r} must be a positive integer; {fix}")
 
 
 def check_blocks(block_config: tuple[int, ...]) -> None:
@@ -39,20 +35,20 @@ def check_blocks(block_config: tuple[int, ...]) -> None:
             f"e.g. (6, 12, 24, 16)"
         )
     for n in block_config:
-        _positive_int("a block's layer count", n, "each block needs at least one layer")
+        positive_int("a block's layer count", n, "each block needs at least one layer")
 
 
 def check_dense_family(cfg: DenseNetConfig | PeleeNetConfig, init_example: int) -> None:
     """The checks DenseNet and PeleeNet configs share: widths, depths, classes and the CSP knobs."""
-    _positive_int("growth rate", cfg.growth_rate, "use e.g. 32")
+    positive_int("growth rate", cfg.growth_rate, "use e.g. 32")
     check_blocks(cfg.block_config)
-    _positive_int("num_init_features", cfg.num_init_features, f"use e.g. {init_example}")
-    _positive_int("num_classes", cfg.num_classes, "use e.g. 1000")
-    _positive_int("in_channels", cfg.in_channels, "use 3 for RGB")
+    positive_int("num_init_features", cfg.num_init_features, f"use e.g. {init_example}")
+    positive_int("num_classes", cfg.num_classes, "use e.g. 1000")
+    positive_int("in_channels", cfg.in_channels, "use 3 for RGB")
     check_csp(cfg.part_ratio, cfg.fusion, cfg.partial_compression)
 
 
-class DenseFamilyNames:
+class DenseFamilyLabels:
     """``label`` and ``summary`` of the DenseNet-like configs (DenseNet-BC and PeleeNet)."""
 
     name: str
@@ -77,7 +73,7 @@ class DenseFamilyNames:
 
 
 @dataclass(frozen=True)
-class DenseNetConfig(DenseFamilyNames):
+class DenseNetConfig(DenseFamilyLabels):
     """DenseNet-BC and CSPDenseNet. ``part_ratio`` (γ) and ``fusion`` make it CSP."""
 
     growth_rate: int = 32
@@ -120,6 +116,7 @@ def _transition(g: GraphBuilder, prefix: str, src: str, out_c: int) -> str:
     return g.conv(f"{prefix}.conv", x, out_c, 1)
 
 
+@register_expander(DenseNetConfig)
 def expand_densenet(cfg: DenseNetConfig, shape: Shape) -> Network:
     g = GraphBuilder(cfg.label, shape)
     g.stage = "stem"
@@ -157,6 +154,27 @@ def expand_densenet(cfg: DenseNetConfig, shape: Shape) -> Network:
     x = g.flatten("flatten", x)
     g.linear("classifier", x, cfg.num_classes)
     return g.build()
+
+
+def _variant(name: str, blocks: tuple[int, ...], growth_rate: int, init: int, csp: bool) -> DenseNetConfig:
+    cfg = DenseNetConfig(growth_rate=growth_rate, block_config=blocks, num_init_features=init, name=name)
+    return replace(cfg, part_ratio=0.5, fusion=Fusion.csp) if csp else cfg
+
+
+for _name, _blocks, _k, _init in (
+    ("densenet121", (6, 12, 24, 16), 32, 64),
+    ("densenet161", (6, 12, 36, 24), 48, 96),
+    ("densenet169", (6, 12, 32, 32), 32, 64),
+    ("densenet201", (6, 12, 48, 32), 32, 64),
+    ("densenet264", (6, 12, 64, 48), 32, 64),
+):
+    register_model(_name, _variant(_name, _blocks, _k, _init, False), f"DenseNet-BC-{_name[8:]}")
+for _name, _blocks in (
+    ("cspdensenet121", (6, 12, 24, 16)),
+    ("cspdensenet169", (6, 12, 32, 32)),
+    ("cspdensenet201", (6, 12, 48, 32)),
+):
+    register_model(_name, _variant(_name, _blocks, 32, 64, True), f"CSPDenseNet-{_name[11:]}, γ 0.5, csp")
 
 
 def dense_block_network(c: int, m: int, d: int, gamma: float, h: int, w: int) -> Network:

@@ -16,16 +16,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import partial
 
-from costmodel.errors import SpecError
+from costmodel.errors import SpecError, positive_int
 from costmodel.families.common import Fusion, csp_stage
-from costmodel.families.densenet import DenseFamilyNames, _positive_int, check_dense_family
+from costmodel.families.densenet import DenseFamilyLabels, check_dense_family
 from costmodel.graph import INPUT, GraphBuilder, Network, Shape
+from costmodel.registry import register_expander, register_model
 
 __all__ = ["PeleeNetConfig", "expand_peleenet"]
 
 
 @dataclass(frozen=True)
-class PeleeNetConfig(DenseFamilyNames):
+class PeleeNetConfig(DenseFamilyLabels):
     growth_rate: int = 32
     block_config: tuple[int, ...] = (3, 4, 8, 6)
     bottleneck_width: tuple[int, ...] = (1, 2, 4, 4)
@@ -49,7 +50,7 @@ class PeleeNetConfig(DenseFamilyNames):
                 f"bottleneck_width {self.bottleneck_width} needs one entry per block of {self.block_config}"
             )
         for bw in self.bottleneck_width:
-            _positive_int("a bottleneck width", bw, "use e.g. (1, 2, 4, 4)")
+            positive_int("a bottleneck width", bw, "use e.g. (1, 2, 4, 4)")
         if self.num_init_features % 2:
             raise SpecError(f"num_init_features = {self.num_init_features} must be even (stem)")
 
@@ -81,6 +82,7 @@ def _dense_block(g: GraphBuilder, prefix: str, src: str, layers: int, growth: in
     return x
 
 
+@register_expander(PeleeNetConfig)
 def expand_peleenet(cfg: PeleeNetConfig, shape: Shape) -> Network:
     g = GraphBuilder(cfg.label, shape)
     g.stage = "stem"
@@ -114,3 +116,11 @@ def expand_peleenet(cfg: PeleeNetConfig, shape: Shape) -> Network:
     x = g.flatten("flatten", x)
     g.linear("classifier", x, cfg.num_classes)
     return g.build()
+
+
+register_model("peleenet", PeleeNetConfig(), "PeleeNet (NeurIPS 2018)")
+register_model(
+    "csppeleenet",
+    PeleeNetConfig(part_ratio=0.5, fusion=Fusion.csp, name="csppeleenet"),
+    "CSPPeleeNet, γ 0.5, csp (paper Table 1)",
+)

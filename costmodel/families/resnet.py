@@ -22,14 +22,14 @@ Layout (every conv is conv → BN → leaky ReLU unless said otherwise, see ``da
 - Head: global average pool → 1×1 conv classifier with bias → flatten → softmax; ``classifier_first`` puts
   the classifier before the pool, as ``resnet50.cfg`` does (hence its 10.00, not 9.74, BFLOPs).
 
-Layer costs equal the cfg twins layer for layer (``tests/test_native_families.py``).
+Layer costs equal the cfg twins layer for layer (``tests/costmodel/test_native_families.py``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from costmodel.errors import SpecError
+from costmodel.errors import SpecError, positive_int
 from costmodel.families.common import Fusion
 from costmodel.families.darknet_blocks import (
     DarknetLayout,
@@ -39,8 +39,8 @@ from costmodel.families.darknet_blocks import (
     csp_split,
     darknet_maxpool,
 )
-from costmodel.families.densenet import _positive_int
 from costmodel.graph import INPUT, GraphBuilder, Network, Shape
+from costmodel.registry import register_expander, register_model
 
 __all__ = ["ResNetConfig", "expand_resnet"]
 
@@ -67,8 +67,8 @@ class ResNetConfig(DarknetLayout):
     def __post_init__(self) -> None:
         check_stage_config(self, ("widths", "bottleneck_widths", "linear_parts"), "ResNet")
         for w in (*self.widths, *self.bottleneck_widths):
-            _positive_int("a stage width", w, "use e.g. 256")
-        _positive_int("groups", self.groups, "use 1 (ResNet) or 32 (ResNeXt)")
+            positive_int("a stage width", w, "use e.g. 256")
+        positive_int("groups", self.groups, "use 1 (ResNet) or 32 (ResNeXt)")
         if isinstance(self.head_width, bool) or not isinstance(self.head_width, int) or self.head_width < 0:
             raise SpecError(f"head_width = {self.head_width!r} must be an integer ≥ 0 (0: none)")
         if self.part_ratio > 0 and self.basic:
@@ -112,6 +112,7 @@ def _csp_stage(g: GraphBuilder, cfg: ResNetConfig, s: int, src: str) -> str:
     return g.concat(f"{p}.cat", [x, part1])
 
 
+@register_expander(ResNetConfig)
 def expand_resnet(cfg: ResNetConfig, shape: Shape) -> Network:
     g = GraphBuilder(cfg.label, shape)
     g.stage = "stem"
@@ -129,3 +130,46 @@ def expand_resnet(cfg: ResNetConfig, shape: Shape) -> Network:
     if cfg.head_width:
         x = conv_norm_act(g, "head.conv", x, cfg.head_width)
     return classifier_head(g, x, cfg.num_classes, cfg.classifier_first)
+
+
+# The CSPNet authors' ImageNet models (paper Table 2), laid out as their darknet cfgs are.
+register_model(
+    "resnet10",
+    ResNetConfig(
+        depths=(1, 1, 1, 1),
+        widths=(64, 128, 256, 512),
+        bottleneck_widths=(64, 128, 256, 512),
+        basic=True,
+        name="resnet10",
+    ),
+    "ResNet-10, basic blocks (resnet10.cfg)",
+    256,
+)
+register_model(
+    "resnet50", ResNetConfig(classifier_first=True, name="resnet50"), "ResNet-50 (resnet50.cfg)", 256
+)
+register_model(
+    "cspresnet50",
+    ResNetConfig(part_ratio=0.5, fusion=Fusion.csp, head_width=1024, name="cspresnet50"),
+    "CSPResNet-50, γ 0.5 (csresnet50.cfg)",
+    256,
+)
+register_model(
+    "resnext50",
+    ResNetConfig(bottleneck_widths=(128, 256, 512, 1024), groups=32, name="resnext50"),
+    "ResNeXt-50 32×4d (resnext50.cfg)",
+    256,
+)
+register_model(
+    "cspresnext50",
+    ResNetConfig(
+        bottleneck_widths=(128, 256, 512, 1024),
+        groups=32,
+        part_ratio=0.5,
+        fusion=Fusion.csp,
+        head_width=2048,
+        name="cspresnext50",
+    ),
+    "CSPResNeXt-50, γ 0.5 (csresnext50.cfg)",
+    256,
+)

@@ -9,15 +9,16 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from cli import app
-from costmodel.specs import load_profiles, parse_specs
-from reports.compare import (
-    STAGE_METRICS,
-    TOTAL_METRICS,
-    comparison,
-    delta_pct,
-    render_comparison,
-)
+from cli import app, parse_specs
+from costmodel.compare import compare, delta_pct
+from costmodel.specs import load_profiles
+from reports.compare import STAGE_METRICS, TOTAL_METRICS, render_comparison
+
+
+def comparison(profiles):  # type: ignore[no-untyped-def]
+    """The comparison as its JSON contract (a dict)."""
+    return compare(profiles).to_dict()
+
 
 # REFERENCE.md §3: all learnable parameters of torchvision's DenseNets.
 PARAMS_121 = 7_978_856
@@ -71,12 +72,12 @@ def test_delta_pct_edge_cases() -> None:
 
 
 def test_json_round_trips(dense3) -> None:  # type: ignore[no-untyped-def]
-    text = render_comparison(dense3, "json")
+    text = render_comparison(compare(dense3), "json")
     assert json.loads(text) == comparison(dense3)
 
 
 def test_csv_is_tidy_and_complete(dense3) -> None:  # type: ignore[no-untyped-def]
-    rows = list(csv.DictReader(io.StringIO(render_comparison(dense3, "csv"))))
+    rows = list(csv.DictReader(io.StringIO(render_comparison(compare(dense3), "csv"))))
     stages = 6
     assert len(rows) == 3 * (len(TOTAL_METRICS) + stages * len(STAGE_METRICS))
     row = next(
@@ -87,9 +88,9 @@ def test_csv_is_tidy_and_complete(dense3) -> None:  # type: ignore[no-untyped-de
 
 
 def test_human_formats_carry_units_and_deltas(dense3) -> None:  # type: ignore[no-untyped-def]
-    md = render_comparison(dense3, "markdown")
+    md = render_comparison(compare(dense3), "markdown")
     assert "| params, all (M) | 7.979 | 14.149 (+77.3%) | 20.014 (+150.8%) |" in md
-    table = render_comparison(dense3, "table")
+    table = render_comparison(compare(dense3), "table")
     for _, header, _ in TOTAL_METRICS:
         assert header in table
 
@@ -128,6 +129,7 @@ def test_cli_compare_with_per_model_options() -> None:
         (["densenet121", "cspdensenet121", "--gamma", "1.5"], "outside [0, 1)"),
         (["densenet121", "--width", "2"], "unknown option '--width'"),
     ],
+    ids=["unknown-model", "gamma-out-of-range", "unknown-option"],
 )
 def test_cli_compare_bad_input_is_one_line_and_exit_2(args: list[str], fragment: str) -> None:
     result = runner.invoke(app, ["compare", *args])
@@ -139,7 +141,6 @@ def test_cli_compare_bad_input_is_one_line_and_exit_2(args: list[str], fragment:
 
 def test_bottleneck_block_reports_the_peak_and_its_reduction() -> None:
     from costmodel import analyze, expand, resolve
-    from reports.compare import comparison
 
     base, csp = (analyze(expand(resolve(n), 224)) for n in ("peleenet", "csppeleenet"))
     data = comparison([base, csp])
@@ -148,5 +149,5 @@ def test_bottleneck_block_reports_the_peak_and_its_reduction() -> None:
     assert first["peak_macs"] == 128 * 128 * 56 * 56
     assert first["reduction_vs_baseline"] == 0.0
     assert second["reduction_vs_baseline"] == 1 - second["peak_macs"] / (128 * 128 * 56 * 56)
-    text = render_comparison([base, csp], "markdown")
+    text = render_comparison(compare([base, csp]), "markdown")
     assert "computational bottleneck" in text and "bottleneck reduction" in text

@@ -1,4 +1,7 @@
-"""Devices for the roofline model (Williams, Waterman & Patterson, CACM 2009): peak arithmetic
+"""The roofline model (Williams, Waterman & Patterson, CACM 2009): devices, and each layer of a
+profile placed on a device's roof.
+
+Devices for the roofline model (Williams, Waterman & Patterson, CACM 2009): peak arithmetic
 rate and memory bandwidth, so a layer of arithmetic intensity ``I`` (FLOP/byte) can at best run at
 ``min(peak, bandwidth · I)``. The ridge point ``peak / bandwidth`` separates memory-bound from
 compute-bound layers.
@@ -10,11 +13,23 @@ where the preset has one (tensor cores for GPUs), everything else the FP32 peak.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
+from costmodel.analyze import Profile
+from costmodel.derived import act_bytes, intensity, weight_bytes
 from costmodel.errors import SpecError
 
-__all__ = ["DEVICES", "Device", "custom_device", "get_device", "pick_device"]
+__all__ = [
+    "DEVICES",
+    "Device",
+    "Roofline",
+    "RooflinePoint",
+    "custom_device",
+    "get_device",
+    "pick_device",
+    "roofline",
+]
 
 
 @dataclass(frozen=True)
@@ -90,10 +105,20 @@ def get_device(name: str) -> Device:
 
 
 def custom_device(peak_gflops: float, bandwidth_gbs: float, name: str = "custom device") -> Device:
-    """A device from user-given numbers: peak in GFLOP/s, bandwidth in GB/s (both > 0)."""
-    for label, v in (("peak", peak_gflops), ("bandwidth", bandwidth_gbs)):
-        if not v > 0:
-            raise SpecError(f"device {label} {v!r} must be a positive number (GFLOP/s or GB/s)")
+    """A device from user-given numbers: peak in GFLOP/s, bandwidth in GB/s (both positive and
+    finite, in FLOP/s and bytes/s too, and so is their ratio, the ridge point)."""
+    for label, v, unit in (("peak", peak_gflops, "GFLOP/s"), ("bandwidth", bandwidth_gbs, "GB/s")):
+        if not (math.isfinite(v) and v > 0 and math.isfinite(v * 1e9)):
+            raise SpecError(
+                f"device {label} {v!r} {unit} must be a positive, finite number; use e.g. 500,25 "
+                f"(500 GFLOP/s, 25 GB/s)"
+            )
+    ridge = peak_gflops / bandwidth_gbs
+    if not (math.isfinite(ridge) and ridge > 0):
+        raise SpecError(
+            f"device {peak_gflops!r} GFLOP/s over {bandwidth_gbs!r} GB/s has no finite, positive ridge "
+            f"point (FLOP per byte); give figures of a real device, e.g. 500,25"
+        )
     return Device(name, peak_gflops * 1e9, bandwidth_gbs * 1e9, None, "user-given")
 
 
@@ -106,11 +131,83 @@ def pick_device(text: str) -> Device:
     if not comma:
         return get_device(text)
     try:
-        return custom_device(
-            float(peak), float(bandwidth), f"custom ({peak} GFLOP/s, {bandwidth.strip()} GB/s)"
-        )
+        figures = float(peak), float(bandwidth)
     except ValueError:
         raise SpecError(
-            f"device {text!r} is not PEAK_GFLOPS,BANDWIDTH_GBS; use e.g. 500,25 or a "
+            f"device {text[:60]!r} is not PEAK_GFLOPS,BANDWIDTH_GBS; use e.g. 500,25 or a "
             f"preset: {', '.join(DEVICES)}"
         ) from None
+    # outside the try: SpecError is a ValueError, and its message says what is wrong
+    return custom_device(*figures, f"custom ({peak.strip()} GFLOP/s, {bandwidth.strip()} GB/s)")
+
+
+@dataclass(frozen=True)
+class RooflinePoint:
+    """One layer on the roof. ``work`` is flops + flops_other (FLOP), ``moved`` every activation
+    and weight byte (traffic), ``attainable = min(peak, bandwidth · intensity)`` FLOP/s,
+    ``time_s = max(work / peak, moved / bandwidth)``; ``bound`` is the side of the ridge point."""
+
+    name: str
+    kind: str
+    stage: str
+    work: int
+    moved: int
+    intensity: float
+    attainable: float
+    time_s: float
+    bound: str
+
+
+@dataclass(frozen=True)
+class Roofline:
+    """Every layer of one profile that does arithmetic, on one device's roofline."""
+
+    model: str
+    device: Device
+    precision: str
+    points: tuple[RooflinePoint, ...]
+
+    @property
+    def peak(self) -> float:
+        return self.device.peak(self.precision)
+
+    @property
+    def ridge(self) -> float:
+        return self.device.ridge(self.precision)
+
+    @property
+    def memory_bound(self) -> tuple[RooflinePoint, ...]:
+        return tuple(p for p in self.points if p.bound == "memory")
+
+    @property
+    def time_s(self) -> float:
+        """Estimated time of the whole network: the sum over its layers."""
+        return sum(p.time_s for p in self.points)
+
+
+def roofline(profile: Profile, device: Device) -> Roofline:
+    """Place each layer of ``profile`` that does arithmetic on ``device``'s roofline."""
+    peak, bw = device.peak(profile.precision), device.bandwidth
+    b = profile.bytes_per_element
+    ridge = peak / bw
+    points = []
+    for layer, cost in profile.rows():
+        work = 2 * cost.macs + cost.flops_other
+        moved = act_bytes(cost, b) + weight_bytes(cost, b)
+        if work == 0 or moved == 0:
+            continue
+        i = intensity(cost, b)
+        bound = "compute" if i >= ridge else "memory"
+        point = RooflinePoint(
+            layer.name,
+            layer.kind,
+            layer.stage,
+            work,
+            moved,
+            i,
+            min(peak, bw * i),
+            max(work / peak, moved / bw),
+            bound,
+        )
+        points.append(point)
+    return Roofline(profile.name, device, profile.precision, tuple(points))

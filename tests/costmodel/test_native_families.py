@@ -12,7 +12,7 @@ from costmodel import SpecError, analyze, expand, resolve
 from costmodel.darknet import load
 from costmodel.families.darknet53 import DarknetConfig
 from costmodel.families.resnet import ResNetConfig
-from costmodel.zoo import MODELS
+from costmodel.models import MODELS
 
 TWINS = {
     "resnet10": "resnet10",
@@ -87,6 +87,7 @@ def test_gamma_on_a_plain_model_makes_it_csp() -> None:
         ),
         (lambda: expand(resolve("cspdarknet53", gamma=0.999), 64), "rounds to zero"),
     ],
+    ids=["darknet-fusion-last", "resnet-short-depths", "resnet-gamma-1.2", "resnet-basic-csp", "gamma-0.999"],
 )
 def test_bad_configs_name_the_fix(make, problem: str) -> None:
     with pytest.raises(SpecError, match=problem.replace("[", r"\[").replace(")", r"\)")):

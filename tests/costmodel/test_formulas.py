@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from costmodel import FORMULAS, LAYER_KINDS, Cost, GraphBuilder, Shape, analyze
-from costmodel.formulas import register
 from costmodel.graph import INPUT
+from costmodel.kinds import register
 
 
 def one_layer(kind: str, in_shape: Shape, **kw):
@@ -86,7 +86,9 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize(("kind", "shape", "kw", "expected"), CASES)
+@pytest.mark.parametrize(
+    ("kind", "shape", "kw", "expected"), CASES, ids=[f"{case[0]}-{i}" for i, case in enumerate(CASES)]
+)
 def test_formula_table(kind, shape, kw, expected):
     _, cost = one_layer(kind, shape, **kw)
     for field, value in expected.items():

@@ -77,6 +77,15 @@ def test_unknown_family_names_the_choices() -> None:
         ({"epochs": 0}, "epochs = 0"),
         ({"family": "resnet"}, "unknown family"),
     ],
+    ids=[
+        "unknown-objective",
+        "repeated-objective",
+        "no-objective",
+        "negative-budget",
+        "nan-budget",
+        "zero-epochs",
+        "unknown-family",
+    ],
 )
 def test_spec_rejects_bad_options(given: dict, match: str) -> None:
     with pytest.raises(SpecError, match=match):
@@ -263,6 +272,15 @@ def _one_line_error(result, match: str) -> None:  # type: ignore[no-untyped-def]
         (["--devices", "tpu"], "device 'tpu' is not one of cpu, cuda"),
         (["--max-mflops", "0.001", "--data", "digits", "--input", "16"], "meets the budget"),
     ],
+    ids=[
+        "unknown-objective",
+        "unknown-family",
+        "negative-budget",
+        "storage-down",
+        "no-data",
+        "unknown-device",
+        "unreachable-budget",
+    ],
 )
 def test_cli_bad_input(tmp_path: Path, args: list[str], match: str) -> None:
     storage = f"sqlite:///{tmp_path / 's.db'}"
@@ -312,6 +330,7 @@ def test_report_frame_table_html_and_plot() -> None:
 
     matplotlib.use("Agg")
     from reports.search_report import pareto_html, pareto_plot, render_pareto, trials_frame
+    from search.results import trial_rows
 
     trials = [
         _trial(0, [0.90, 100.0], mflops=0.2, params=1000, cio=5000, accuracy=0.90),
@@ -319,7 +338,7 @@ def test_report_frame_table_html_and_plot() -> None:
         _trial(2, [0.85, 150.0], mflops=0.3, params=1500, cio=7000, accuracy=0.85),
     ]
     spec = SearchSpec(objectives=("accuracy", "macs"))
-    frame = trials_frame(trials, pareto_trials(trials, spec))
+    frame = trials_frame(trial_rows(trials, pareto_trials(trials, spec)))
     assert frame["pareto"].tolist() == [True, True, False]
     assert frame["feasible"].all()
     text = render_pareto(frame)

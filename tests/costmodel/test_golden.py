@@ -133,7 +133,7 @@ def test_every_layer_kind_builds_and_agrees(torch_counters):
 def test_pool_output_sizes_match_torch(ceil_mode):
     import torch
 
-    from costmodel.graph import _pool_out
+    from costmodel.kinds import pool_size as _pool_out
 
     for size in range(3, 24):
         for kernel in (2, 3, 5):

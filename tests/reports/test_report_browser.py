@@ -16,8 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from costmodel.specs import parse_specs
-from reports.devices import DEVICES
+from cli import parse_specs
+from costmodel.overview import overview
+from costmodel.roofline import DEVICES
 from reports.html import REPORT_PAGE, make_report
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -90,14 +91,13 @@ def probe(page: Path) -> tuple[dict, list[str]]:  # type: ignore[type-arg]
 @pytest.fixture(scope="module")
 def report_page(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("browser") / "report"
-    make_report(
-        out,
+    data = overview(
         parse_specs(["peleenet", "csppeleenet"]),
         device=DEVICES["jetson-nano"],
         gammas=[0.0, 0.25, 0.5, 0.75],
         growth_rates=[16, 32],
-        command="cspcost report",
     )
+    make_report(out, data, command="cspcost report")
     return out / REPORT_PAGE
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from helpers import one_error_line
 from typer.testing import CliRunner
 
 from cli import app
@@ -33,6 +34,23 @@ runner = CliRunner()
             "partial_compression = 0.0 must be in",
         ),
     ],
+    ids=[
+        "gamma-1.0",
+        "gamma-negative",
+        "gamma-without-fusion",
+        "growth-rate-0",
+        "growth-rate-negative",
+        "no-blocks",
+        "unknown-fusion",
+        "pelee-odd-growth",
+        "unknown-model",
+        "unknown-knob",
+        "input-too-small",
+        "channels-round-to-zero",
+        "pelee-bottleneck-zero",
+        "compression-too-small",
+        "partial-compression-0",
+    ],
 )
 def test_spec_errors_name_the_value(make, match):
     with pytest.raises(SpecError, match=match):
@@ -61,13 +79,6 @@ def test_cli_bad_input_is_one_line_exit_2(args):
     assert result.exit_code == 2, result.output
     assert "Traceback" not in result.output
     one_error_line(result.output)
-
-
-def one_error_line(output: str) -> str:
-    """The output is exactly one non-blank line, and it starts with ``error: ``."""
-    lines = [line for line in output.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("error: "), output
-    return lines[0]
 
 
 @pytest.mark.parametrize(

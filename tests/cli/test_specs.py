@@ -6,8 +6,9 @@ import re
 
 import pytest
 
+from cli import parse_list, parse_specs
 from costmodel import SpecError
-from costmodel.specs import ModelSpec, load_network, load_profiles, parse_list, parse_specs
+from costmodel.specs import ModelSpec, load_network, load_profiles
 
 
 def test_options_bind_to_the_model_they_follow() -> None:
@@ -60,6 +61,18 @@ def test_a_spec_expands_with_its_knobs() -> None:
         (["densenet121:width=2"], "cannot read"),
         ([], "no model given"),
     ],
+    ids=[
+        "gamma-1.0",
+        "gamma-negative",
+        "gamma-not-a-number",
+        "unknown-fusion",
+        "growth-rate-0",
+        "unknown-option",
+        "option-without-value",
+        "compact-without-value",
+        "compact-unknown-key",
+        "no-model",
+    ],
 )
 def test_bad_specs_name_the_bad_value(words: list[str], fragment: str) -> None:
     with pytest.raises(SpecError, match=re.escape(fragment)):
@@ -110,3 +123,19 @@ def test_a_cfg_path_is_a_model(tmp_path) -> None:  # type: ignore[no-untyped-def
     assert profile.totals.macs == 3 * 8 * 9 * 64 * 64
     with pytest.raises(SpecError, match="cfg file"):
         load_network(ModelSpec(str(cfg), gamma=0.5))
+
+
+def test_each_word_is_checked_for_a_cfg_file_once(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import costmodel.specs
+
+    calls: list[str] = []
+    real = costmodel.specs.is_cfg
+
+    def counting(model: str) -> bool:
+        calls.append(model)
+        return real(model)
+
+    monkeypatch.setattr(costmodel.specs, "is_cfg", counting)
+    (spec,) = parse_specs(["peleenet", "-g", "0.5", "-k", "16", "-i", "256"])
+    load_profiles([spec])
+    assert calls == ["peleenet"]

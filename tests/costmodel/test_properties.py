@@ -84,7 +84,7 @@ peleenet_gammas = st.lists(
 
 
 # Above γ = 0.75 fewer than 8 channels enter PeleeNet's first block and its dynamic bottleneck
-# rule gives 0 channels, which the engine rejects (tests/test_errors.py).
+# rule gives 0 channels, which the engine rejects (tests/costmodel/test_errors.py).
 @given(peleenet_gammas, st.sampled_from(["fusion_first", "fusion_last", "csp"]))
 def test_larger_gamma_costs_no_more_peleenet(pair, fusion):
     lo, hi = pair

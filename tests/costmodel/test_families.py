@@ -21,6 +21,7 @@ def profile(name: str, size: int = 224, **kw):
         ("densenet201", 20_013_928, 4.29),
         ("densenet161", 28_681_000, 7.73),
     ],
+    ids=["densenet121", "densenet169", "densenet201", "densenet161"],
 )
 def test_densenet_matches_torchvision(name, params, gmacs):
     t = profile(name).totals

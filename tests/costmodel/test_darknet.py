@@ -156,6 +156,7 @@ def test_input_size_overrides_net_size() -> None:
         (3, 1, "", 5, (5 + 2 - 3) // 1 + 1, False),
         (3, 2, "padding=0\n", 9, (9 + 0 - 3) // 2 + 1, False),
     ],
+    ids=["2x2s2-even", "2x2s2-odd-ceil", "3x3s2", "3x3s1", "3x3s2-pad0"],
 )
 def test_maxpool_follows_darknets_output_rule(
     size: int, stride: int, extra: str, h_in: int, h_out: int, ceil_mode: bool
@@ -291,7 +292,9 @@ def test_readme_figures_to_the_printed_digit(name: str, params_m: str, bflops: s
 
 
 @needs_cfgs
-@pytest.mark.parametrize(("name", "cio_m"), [("resnext50", 34.4), ("csresnext50", 32.6)])
+@pytest.mark.parametrize(
+    ("name", "cio_m"), [("resnext50", 34.4), ("csresnext50", 32.6)], ids=["resnext50", "csresnext50"]
+)
 def test_paper_cio_conv_pool_to_three_digits(name: str, cio_m: float) -> None:
     totals = analyze(load(cfg_path(name))).totals
     assert float(f"{totals.cio_conv_pool / 1e6:.3g}") == cio_m

@@ -38,11 +38,6 @@ def test_core_modules_import_only_the_standard_library():
                 continue
             for name in names:
                 top = name.split(".")[0]
-                # analyze.py names pandas under TYPE_CHECKING and imports reports lazily inside
-                # Profile.to_frame; the subprocess test above proves neither loads on import.
-                lazy = top in {"pandas", "reports"} and path.name == "analyze.py"
-                assert top in sys.stdlib_module_names or top == "costmodel" or lazy, (
-                    f"{path.name} imports {name}"
-                )
+                assert top in sys.stdlib_module_names or top == "costmodel", f"{path.name} imports {name}"
                 checked += 1
     assert checked > 20

@@ -78,8 +78,10 @@ def test_models_lists_every_name():
 
 
 def test_to_frame_matches_the_profile():
+    from reports.frames import profile_frame
+
     p = analyze(expand(resolve("densenet121"), 64))
-    frame = p.to_frame()
+    frame = profile_frame(p)
     assert list(frame.index) == [layer.name for layer in p.network.layers]
     assert int(frame["macs"].sum()) == p.totals.macs
     assert int(frame["cio_conv_pool"].sum()) == p.totals.cio_conv_pool

@@ -12,12 +12,20 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from cli import app
+from cli import app, parse_specs
 from costmodel import CONVENTIONS, SpecError
-from costmodel.specs import load_profiles, parse_specs
-from reports.compare import comparison
-from reports.devices import DEVICES
+from costmodel.compare import compare
+from costmodel.overview import overview
+from costmodel.roofline import DEVICES
+from costmodel.specs import load_profiles
 from reports.html import REPORT_PAGE, build_report, make_report, write_tree
+from reports.output import MANIFEST
+
+
+def comparison(profiles):  # type: ignore[no-untyped-def]
+    """The comparison as its JSON contract (a dict)."""
+    return compare(profiles).to_dict()
+
 
 SECTIONS = ("summary", "bottleneck", "stages", "gamma", "scaling", "roofline", "layers", "conventions")
 PLOTS = ("bottleneck", "stages", "gamma", "scaling", "roofline")
@@ -28,7 +36,7 @@ OPTIONS = {"device": DEVICES["jetson-nano"], "gammas": [0.0, 0.25, 0.5, 0.75], "
 @pytest.fixture(scope="module")
 def report_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("r") / "report"
-    make_report(out, parse_specs(WORDS), command="cspcost report peleenet ...", **OPTIONS)
+    make_report(out, overview(parse_specs(WORDS), **OPTIONS), command="cspcost report peleenet ...")
     return out
 
 
@@ -90,7 +98,7 @@ def test_a_cfg_only_report_says_why_the_sweeps_are_missing(tmp_path: Path) -> No
         "[net]\nwidth=32\nheight=32\nchannels=3\n\n[convolutional]\nfilters=4\n"
         "size=3\nstride=1\npad=1\nactivation=leaky\n"
     )
-    page = build_report(parse_specs([str(cfg)]), **OPTIONS)[REPORT_PAGE].decode()
+    page = build_report(overview(parse_specs([str(cfg)]), **OPTIONS))[REPORT_PAGE].decode()
     assert "no named model to sweep" in page
     assert 'id="plot-bottleneck"' in page and 'id="plot-gamma"' not in page
 
@@ -164,6 +172,7 @@ def test_cli_report_writes_the_page_and_records_the_command(tmp_path: Path) -> N
         (["densenet121", "--gammas", "0,0.5,1"], "outside [0, 1)"),
         (["densenet121", "--device", "abacus"], "unknown device 'abacus'"),
     ],
+    ids=["unknown-model", "gamma-out-of-range", "unknown-device"],
 )
 def test_cli_report_bad_input_writes_nothing(tmp_path: Path, args: list[str], fragment: str) -> None:
     out = tmp_path / "rep"
@@ -195,7 +204,11 @@ def test_cli_plot_writes_png_and_svg(tmp_path: Path) -> None:
         app, ["plot", "bottleneck", "peleenet", "csppeleenet", "--out", str(tmp_path / "p")]
     )
     assert result.exit_code == 0, result.output
-    assert sorted(p.name for p in (tmp_path / "p").iterdir()) == ["bottleneck.png", "bottleneck.svg"]
+    assert sorted(p.name for p in (tmp_path / "p").iterdir()) == [
+        MANIFEST,
+        "bottleneck.png",
+        "bottleneck.svg",
+    ]
     assert (tmp_path / "p/bottleneck.png").read_bytes().startswith(b"\x89PNG")
     assert b"<svg" in (tmp_path / "p/bottleneck.svg").read_bytes()[:2000]
     bad = runner.invoke(
@@ -207,7 +220,7 @@ def test_cli_plot_writes_png_and_svg(tmp_path: Path) -> None:
 
 def test_build_report_writes_nothing(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.chdir(tmp_path)
-    files = build_report(parse_specs(["peleenet"]), **OPTIONS)
+    files = build_report(overview(parse_specs(["peleenet"]), **OPTIONS))
     assert REPORT_PAGE in files and list(tmp_path.iterdir()) == []
 
 

@@ -9,12 +9,14 @@ import numpy as np
 import pytest
 from matplotlib.collections import PathCollection
 
+from cli import parse_specs
 from costmodel import SpecError
-from costmodel.specs import ModelSpec, load_profiles, parse_specs
-from reports.devices import DEVICES, custom_device, pick_device
+from costmodel.overview import PLOT_KINDS, plot_data
+from costmodel.roofline import DEVICES, custom_device, pick_device, roofline
+from costmodel.specs import ModelSpec, load_profiles
+from costmodel.sweeps import gamma_sweep, growth_scaling
 from reports.frames import gamma_sweep_frame, roofline_frame, scaling_frame, stage_frame
 from reports.plots import (
-    PLOT_KINDS,
     figure_for,
     plot_bottleneck,
     plot_gamma_sweep,
@@ -60,7 +62,7 @@ def test_bottleneck_series_peaks_and_legend(pelee) -> None:  # type: ignore[no-u
 
 def test_scaling_has_one_line_per_model_and_growth_rate() -> None:
     specs = parse_specs(["densenet121", "cspdensenet121"])
-    frame = scaling_frame(specs, [12, 32])
+    frame = scaling_frame(growth_scaling(specs, [12, 32]))
     ax = plot_scaling(frame)
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
     assert [label.split(":")[0] for label in labels] == [
@@ -96,7 +98,7 @@ def test_stage_frame_rows(pelee) -> None:  # type: ignore[no-untyped-def]
 
 def test_gamma_sweep_lines_and_gaps() -> None:
     gammas = [0.0, 0.25, 0.5, 0.75, 0.9]
-    frame = gamma_sweep_frame(ModelSpec("peleenet"), gammas)
+    frame = gamma_sweep_frame(gamma_sweep(ModelSpec("peleenet"), gammas))
     ax = plot_gamma_sweep(frame, "macs")
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
     assert labels == ["none (plain, γ = 0)", "fusion_first", "fusion_last", "csp"]
@@ -115,13 +117,13 @@ def test_gamma_sweep_lines_and_gaps() -> None:
 @pytest.mark.parametrize("bad", [1.0, -0.1, 2])
 def test_gamma_sweep_range_is_checked(bad: float) -> None:
     with pytest.raises(SpecError, match=r"outside \[0, 1\)"):
-        gamma_sweep_frame(ModelSpec("peleenet"), [0.0, bad])
+        gamma_sweep(ModelSpec("peleenet"), [0.0, bad])
 
 
 def test_roofline_frame_intensity_by_arithmetic() -> None:
     (profile,) = load_profiles([ModelSpec("densenet121")])
     device = DEVICES["jetson-nano"]
-    row = roofline_frame(profile, device).set_index("name").loc["features.conv0"]
+    row = roofline_frame(roofline(profile, device)).set_index("name").loc["features.conv0"]
     macs = 3 * 64 * 7 * 7 * 112 * 112
     moved = (3 * 224 * 224 + 64 * 112 * 112 + 3 * 64 * 7 * 7) * 4  # fp32 in, out, weights
     assert row["intensity"] == pytest.approx(2 * macs / moved)
@@ -132,11 +134,11 @@ def test_roofline_frame_intensity_by_arithmetic() -> None:
 
 def test_roofline_plot_has_roof_ridge_and_kinds(pelee) -> None:  # type: ignore[no-untyped-def]
     device = custom_device(100.0, 10.0)  # ridge = 100e9 / 10e9 = 10 FLOP/B
-    ax = plot_roofline(pelee[0], device)
+    ax = plot_roofline(roofline(pelee[0], device))
     roof, ridge = ax.get_lines()[:2]
     assert list(ridge.get_xdata()) == [10.0, 10.0]
     assert max(roof.get_ydata()) == pytest.approx(100.0)  # GFLOP/s
-    kinds = sorted(set(roofline_frame(pelee[0], device)["kind"]))
+    kinds = sorted(set(roofline_frame(roofline(pelee[0], device))["kind"]))
     scatters = [c for c in ax.collections if isinstance(c, PathCollection)]
     assert len(scatters) == len(kinds)
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
@@ -164,11 +166,12 @@ def test_devices() -> None:
 @pytest.mark.parametrize("kind", PLOT_KINDS)
 def test_every_kind_makes_a_titled_figure(kind: str) -> None:
     specs = parse_specs(["peleenet"] if kind == "gamma" else ["peleenet", "csppeleenet"])
-    fig = figure_for(kind, specs, device=DEVICES["t4"], gammas=[0.0, 0.5], growth_rates=[16, 32])
+    data = plot_data(kind, specs, device=DEVICES["t4"], gammas=[0.0, 0.5], growth_rates=[16, 32])
+    fig = figure_for(kind, data)
     for ax in fig.axes:
         assert ax.get_title() and ax.get_xlabel() and ax.get_ylabel()
 
 
 def test_gamma_plot_takes_one_model() -> None:
     with pytest.raises(SpecError, match="one model"):
-        figure_for("gamma", parse_specs(["peleenet", "densenet121"]))
+        plot_data("gamma", parse_specs(["peleenet", "densenet121"]))

@@ -1,0 +1,270 @@
+"""The layer-kind table: for every kind of layer, its cost formula and its shape rule, in one entry.
+
+``KINDS`` maps a kind's name to a ``LayerKind``: ``formula(layer) -> Cost`` and ``shape(in_shapes,
+out_c, kernel, stride, padding, slice_, ceil_mode) -> Shape`` (the output shape from the inputs'
+shapes and the layer's fields; conv and linear declare their output channels). ``GraphBuilder``
+computes every output shape through ``shape``; ``analyze`` costs every layer through ``formula``;
+the torch module of each kind is registered against the same names in
+``costmodel.torch_build.TORCH_MODULES`` (torch stays out of the core), and a contract test walks the
+table and checks all three agree. ``ACTIVATIONS`` is the one list of activation ops. A kind without
+an entry is reported as *unsupported* by name, never counted as zero; kinds that cost nothing by
+definition (a flatten, a dropout at inference) are registered and return zeros on purpose.
+
+To add a kind: a formula decorated with ``@register("kind", shape=..., doc=...)`` here, a
+``GraphBuilder`` method that checks its arguments and calls ``_emit``, and a
+``@torch_module("kind")`` factory in ``costmodel.torch_build``.
+
+Conventions (see ``costmodel.cost.Cost`` for the fields):
+
+- conv ``macs = (C_in/groups)·C_out·k²·H_out·W_out``; ``flops_other`` adds 1 per output element for a
+  bias. A fully connected layer is a 1×1 conv on a 1×1 map for every count (darknet's classifier is).
+- BN charges 2 operations per element (scale and shift, as fvcore does in eval mode); an activation 1
+  per element (``linear`` 0); an add ``n−1`` per output element; a pool ``k²`` per output element
+  (darknet's rule); a global pool 1 per input element (fvcore's rule); softmax 3 per element.
+- CIO, conv scope: conv and classifier layers. Conv+pool scope: also max-, average- and global pools.
+- Concatenation traffic: the inputs read plus the output written. A split is a view and moves nothing.
+
+Note [darknet BFLOPs]: darknet's ``l.bflops`` for a conv is ``2·(C_in/groups)·C_out·k²·H_out·W_out``
+(``convolutional_layer.c``), for ``[maxpool]`` and a local ``[avgpool]`` ``k²·C·H_out·W_out``
+(``maxpool_layer.c``); BN, activations, route, shortcut, global avgpool and softmax add nothing.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from costmodel.cost import Cost
+from costmodel.layer import Layer, Shape
+
+__all__ = [
+    "ACTIVATIONS",
+    "FORMULAS",
+    "KINDS",
+    "LAYER_KINDS",
+    "LayerKind",
+    "conv_size",
+    "pool_size",
+    "register",
+]
+
+Formula = Callable[[Layer], Cost]
+Inputs = tuple[Shape, ...]
+Slice = tuple[int, int]
+ShapeRule = Callable[[Inputs, int, int, int, int, Slice, bool], Shape]
+"""``(in_shapes, out_c, kernel, stride, padding, slice_, ceil_mode) -> Shape``: the output shape from
+the inputs' shapes and the layer's fields (``out_c``: the output channels conv and linear declare)."""
+
+ACTIVATIONS: tuple[str, ...] = ("relu", "leaky", "mish", "swish", "logistic", "linear")
+"""The activation ops an ``act`` layer may name (darknet's spellings; ``linear`` is the identity)."""
+
+
+@dataclass(frozen=True)
+class LayerKind:
+    """One row of the table: what a kind of layer is, costs and outputs."""
+
+    name: str
+    formula: Formula
+    shape: ShapeRule
+    doc: str
+
+    def output_shape(self, layer: Layer) -> Shape:
+        """The shape rule applied to a built layer (what ``GraphBuilder`` computed it with)."""
+        return self.shape(
+            layer.in_shapes,
+            layer.out_shape[0],
+            layer.kernel,
+            layer.stride,
+            layer.padding,
+            layer.slice_,
+            layer.ceil_mode,
+        )
+
+
+KINDS: dict[str, LayerKind] = {}
+FORMULAS: dict[str, Formula] = {}
+"""``kind → formula``, the lookup ``analyze`` does once per layer (kept beside ``KINDS`` by
+``register``)."""
+
+
+def register(*kinds: str, shape: ShapeRule | None = None, doc: str = "") -> Callable[[Formula], Formula]:
+    """Register the decorated formula and ``shape`` as the table entry of ``kinds``; a kind
+    registered twice is an error."""
+
+    def deco(fn: Formula) -> Formula:
+        for kind in kinds:
+            if kind in KINDS:
+                raise RuntimeError(f"a cost formula for layer kind {kind!r} is already registered")
+        if shape is None:
+            raise TypeError(f"layer kinds {kinds} need a shape rule")
+        for kind in kinds:
+            KINDS[kind] = LayerKind(kind, fn, shape, doc or (fn.__doc__ or "").strip())
+            FORMULAS[kind] = fn
+        return fn
+
+    return deco
+
+
+# Costs and shapes are built positionally (3× faster than keywords; a profile builds hundreds), in
+# the field order of ``Cost``: macs, flops_other, params, params_conv, cio_conv, cio_conv_pool,
+# concat_elements, flops_darknet, read_elements, write_elements.
+_tuple_new = tuple.__new__
+
+
+# --- shape rules ---------------------------------------------------------------------------------
+
+
+def conv_size(size: int, kernel: int, stride: int, padding: int) -> int:
+    """Output height (or width) of a convolution: ``(size + 2·padding − kernel)//stride + 1``."""
+    return (size + 2 * padding - kernel) // stride + 1
+
+
+def pool_size(size: int, kernel: int, stride: int, padding: int, ceil_mode: bool) -> int:
+    """Output height (or width) of a pool, with torch's ``ceil_mode`` rule (0 when the window does
+    not fit)."""
+    span = size + 2 * padding - kernel
+    if span < 0:
+        return 0
+    out = (math.ceil(span / stride) if ceil_mode else span // stride) + 1
+    # torch's rule: with ceil_mode the last window must start inside the input or left padding.
+    if ceil_mode and (out - 1) * stride >= size + padding:
+        out -= 1
+    return out
+
+
+def _conv_shape(ins: Inputs, out_c: int, k: int, s: int, p: int, slice_: Slice, ceil: bool) -> Shape:
+    _, h, w = ins[0]
+    return _tuple_new(Shape, (out_c, (h + 2 * p - k) // s + 1, (w + 2 * p - k) // s + 1))
+
+
+def _linear_shape(ins: Inputs, out_c: int, k: int, s: int, p: int, slice_: Slice, ceil: bool) -> Shape:
+    return _tuple_new(Shape, (out_c, 1, 1))
+
+
+def _same_shape(ins: Inputs, out_c: int, k: int, s: int, p: int, slice_: Slice, ceil: bool) -> Shape:
+    return ins[0]
+
+
+def _pool_shape(ins: Inputs, out_c: int, k: int, s: int, p: int, slice_: Slice, ceil: bool) -> Shape:
+    c, h, w = ins[0]
+    return _tuple_new(Shape, (c, pool_size(h, k, s, p, ceil), pool_size(w, k, s, p, ceil)))
+
+
+def _gap_shape(ins: Inputs, out_c: int, k: int, s: int, p: int, slice_: Slice, ceil: bool) -> Shape:
+    return _tuple_new(Shape, (ins[0][0], 1, 1))
+
+
+def _concat_shape(ins: Inputs, out_c: int, k: int, s: int, p: int, slice_: Slice, ceil: bool) -> Shape:
+    return _tuple_new(Shape, (sum([x[0] for x in ins]), ins[0][1], ins[0][2]))
+
+
+def _split_shape(ins: Inputs, out_c: int, k: int, s: int, p: int, slice_: Slice, ceil: bool) -> Shape:
+    _, h, w = ins[0]
+    return _tuple_new(Shape, (slice_[1] - slice_[0], h, w))
+
+
+def _flatten_shape(ins: Inputs, out_c: int, k: int, s: int, p: int, slice_: Slice, ceil: bool) -> Shape:
+    return _tuple_new(Shape, (ins[0].numel, 1, 1))
+
+
+# --- the table: one entry per kind -----------------------------------------------------------------
+
+
+@register("conv", shape=_conv_shape, doc="2-D convolution (kernel, stride, padding, groups, bias)")
+def conv(layer: Layer) -> Cost:
+    (s,) = layer.in_shapes
+    c_out, h_out, w_out = layer.out_shape
+    out = c_out * h_out * w_out
+    weights = (s[0] // layer.groups) * c_out * layer.kernel * layer.kernel
+    macs = weights * h_out * w_out
+    inp = s[0] * s[1] * s[2]
+    bias = c_out if layer.bias else 0
+    io = inp + out
+    other = out if layer.bias else 0
+    return _tuple_new(Cost, (macs, other, weights + bias, weights, io, io, 0, 2 * macs, inp, out))
+
+
+@register("linear", shape=_linear_shape, doc="fully connected on a flattened C×1×1 input")
+def linear(layer: Layer) -> Cost:
+    (s,) = layer.in_shapes
+    n_in = s[0] * s[1] * s[2]
+    n_out = layer.out_shape[0]
+    weights = n_in * n_out
+    bias = n_out if layer.bias else 0
+    io = n_in + n_out
+    return _tuple_new(Cost, (weights, bias, weights + bias, weights, io, io, 0, 2 * weights, n_in, n_out))
+
+
+@register("bn", shape=_same_shape, doc="batch normalisation")
+def batch_norm(layer: Layer) -> Cost:
+    c, h, w = layer.out_shape
+    n = c * h * w
+    # scale and shift per element; weight and bias per channel
+    return _tuple_new(Cost, (0, 2 * n, 2 * c, 0, 0, 0, 0, 0, n, n))
+
+
+@register("act", shape=_same_shape, doc=f"element-wise activation named by op ({', '.join(ACTIVATIONS)})")
+def activation(layer: Layer) -> Cost:
+    c, h, w = layer.out_shape
+    n = c * h * w
+    return _tuple_new(Cost, (0, 0 if layer.op == "linear" else n, 0, 0, 0, 0, 0, 0, n, n))
+
+
+@register(
+    "maxpool",
+    "avgpool",
+    shape=_pool_shape,
+    doc="max or local average pooling (kernel, stride, padding, ceil_mode)",
+)
+def pool(layer: Layer) -> Cost:
+    (s,) = layer.in_shapes
+    c, h, w = layer.out_shape
+    inp, out = s[0] * s[1] * s[2], c * h * w
+    ops = layer.kernel * layer.kernel * out  # one compare or add per window element
+    return _tuple_new(Cost, (0, ops, 0, 0, 0, inp + out, 0, ops, inp, out))
+
+
+@register("gap", shape=_gap_shape, doc="global average pooling to C×1×1")
+def global_pool(layer: Layer) -> Cost:
+    (s,) = layer.in_shapes
+    inp, out = s[0] * s[1] * s[2], s[0]
+    return _tuple_new(Cost, (0, inp, 0, 0, 0, inp + out, 0, 0, inp, out))
+
+
+@register("concat", shape=_concat_shape, doc="channel concatenation of two or more inputs (torch.cat(dim=1))")
+def concat(layer: Layer) -> Cost:
+    c, h, w = layer.out_shape
+    # every input is copied once into the output: reads = writes = the output's size
+    out = c * h * w
+    return _tuple_new(Cost, (0, 0, 0, 0, 0, 0, 2 * out, 0, out, out))
+
+
+@register("add", shape=_same_shape, doc="element-wise sum of inputs (residual shortcut)")
+def add(layer: Layer) -> Cost:
+    c, h, w = layer.out_shape
+    out = c * h * w
+    n = len(layer.in_shapes)
+    return _tuple_new(Cost, (0, (n - 1) * out, 0, 0, 0, 0, 0, 0, n * out, out))
+
+
+@register("softmax", shape=_same_shape, doc="softmax over channels")
+def softmax(layer: Layer) -> Cost:
+    c, h, w = layer.out_shape
+    n = c * h * w
+    return _tuple_new(Cost, (0, 3 * n, 0, 0, 0, 0, 0, 0, n, n))
+
+
+_NOTHING = Cost()
+
+
+@register("split", shape=_split_shape, doc="a channel slice [start, stop) of one input (a view)")
+@register("flatten", shape=_flatten_shape, doc="C×H×W to a vector, kept as (C·H·W)×1×1")
+@register("dropout", shape=_same_shape, doc="identity at inference")
+def view(layer: Layer) -> Cost:
+    """Views and inference-time identities: no arithmetic and no traffic, by definition."""
+    return _NOTHING
+
+
+LAYER_KINDS: tuple[str, ...] = tuple(KINDS)
+"""Every registered kind, in table order."""

@@ -1,0 +1,95 @@
+"""What a trial measured, as a typed record: ``TrialRow``, the one view of a study's trials that
+``reports.search_report`` renders (a table, a Pareto plot, a report section)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from optuna.trial import FrozenTrial, TrialState
+
+__all__ = ["RESULT_ATTR", "TrialRow", "is_feasible", "result_of", "trial_rows"]
+
+RESULT_ATTR = "result"
+"""The one user attribute of a trial that holds everything measured (one storage write per trial:
+on SQLite each write is a commit, and commits dominate a cost-only search)."""
+
+
+def result_of(t: FrozenTrial) -> dict[str, Any]:
+    """What the trial measured: design, costs, latency, accuracy, or why it was skipped/failed."""
+    return dict(t.user_attrs.get(RESULT_ATTR, {}))
+
+
+def is_feasible(t: FrozenTrial) -> bool:
+    return (
+        t.state == TrialState.COMPLETE
+        and "skipped" not in result_of(t)
+        and all(v <= 0 for v in t.constraints.values())
+    )
+
+
+@dataclass(frozen=True)
+class TrialRow:
+    """One trial: its design, analytic costs (MFLOPs = 2·MACs/1e6 at batch 1, params, CIO over conv
+    and pool layers), measured latency (ms, with batch and threads), held-out accuracy, and its
+    place on the Pareto front (``pareto_rank``, best first objective first)."""
+
+    number: int
+    state: str
+    design: str
+    fusion: str | None
+    gamma: float | None
+    growth_rate: int | None
+    depth: float | None
+    width: float | None
+    mflops: float | None
+    params: float | None
+    cio: float | None
+    accuracy: float | None
+    latency_ms: float | None
+    latency_iqr_ms: float | None
+    latency_batch: int | None
+    latency_threads: int | None
+    feasible: bool
+    skipped: str | None
+    error: str | None
+    duplicate_of: int | None
+    pareto: bool
+    pareto_rank: int | None
+
+
+def trial_rows(trials: Sequence[FrozenTrial], pareto: Sequence[FrozenTrial] = ()) -> list[TrialRow]:
+    """One ``TrialRow`` per trial, in order."""
+    rank = {t.number: i for i, t in enumerate(pareto)}
+    rows = []
+    for t in trials:
+        a = result_of(t)
+        lat = next((v for k, v in a.items() if k.startswith("latency_") and isinstance(v, dict)), {})
+        rows.append(
+            TrialRow(
+                number=t.number,
+                state=t.state.name,
+                design=a.get("design", ""),
+                fusion=t.params.get("fusion"),
+                gamma=t.params.get("gamma"),
+                growth_rate=t.params.get("growth_rate"),
+                depth=t.params.get("depth"),
+                width=t.params.get("width"),
+                mflops=a.get("mflops"),
+                params=a.get("params"),
+                cio=a.get("cio"),
+                accuracy=a.get("accuracy"),
+                latency_ms=a.get("latency_ms"),
+                latency_iqr_ms=a.get("latency_iqr_ms"),
+                latency_batch=lat.get("batch_size"),
+                latency_threads=lat.get("threads"),
+                feasible=is_feasible(t),
+                skipped=a.get("skipped"),
+                error=a.get("error"),
+                duplicate_of=a.get("duplicate_of"),
+                pareto=t.number in rank,
+                pareto_rank=rank.get(t.number),
+            )
+        )
+    return rows
