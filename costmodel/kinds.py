@@ -78,6 +78,7 @@ ACTIVATIONS: tuple[str, ...] = (
     "relu6",
     "hard_mish",
     "hardswish",
+    "hardsigmoid",
     "elu",
     "selu",
     "gelu",
@@ -95,8 +96,10 @@ ACTIVATIONS: tuple[str, ...] = (
     "normalize_channels_softmax_maxval",
 )
 """The activation ops an ``act`` layer may name: every activation darknet's ``get_activation``
-accepts (``src/activations.c``, its spellings; ``linear`` is the identity) plus ``hardswish``, which
-torch has and darknet does not. Each costs 1 operation per element."""
+accepts (``src/activations.c``, its spellings; ``linear`` is the identity) plus ``hardswish`` and
+``hardsigmoid``, which torch has and darknet does not. Each costs 1 operation per element, whatever
+the function (a convention, as fvcore's and darknet's: ReLU's compare, SiLU's ``x·σ(x)``, GELU's
+``tanh`` form and Mish's ``x·tanh(softplus(x))`` all count 1; ``linear`` counts 0)."""
 
 
 @dataclass(frozen=True)
@@ -244,6 +247,12 @@ def _upsample_shape(
     return _tuple_new(Shape, (c, h // -s, w // -s))
 
 
+def _reshape_shape(
+    ins: Inputs, out_c: int, k: int, s: int, p: int, slice_: Slice, ceil: bool, geo: Geometry
+) -> Shape:
+    return _tuple_new(Shape, (out_c, slice_[0], slice_[1]))
+
+
 def _space_to_depth_shape(
     ins: Inputs, out_c: int, k: int, s: int, p: int, slice_: Slice, ceil: bool, geo: Geometry
 ) -> Shape:
@@ -316,8 +325,22 @@ def linear(layer: Layer) -> Cost:
     # A classifier counts in darknet's conventions as the 1×1 conv the authors' cfgs use for it;
     # darknet's own ``[connected]`` (op ``connected``) sets no ``l.bflops`` and counts 0.
     darknet = 0 if layer.op == "connected" else 2 * weights
+    owned = 0 if layer.shares else weights
     return _tuple_new(
-        Cost, (weights, bias, weights + bias, weights, io, io, 0, darknet, n_in, n_out, darknet)
+        Cost,
+        (
+            weights,
+            bias,
+            owned + (0 if layer.shares else bias),
+            owned,
+            io,
+            io,
+            0,
+            darknet,
+            n_in,
+            n_out,
+            darknet,
+        ),
     )
 
 
@@ -405,14 +428,16 @@ def softmax(layer: Layer) -> Cost:
 @register(
     "upsample",
     shape=_upsample_shape,
-    doc="nearest-neighbour upsampling by the integer stride; a negative stride sums s×s blocks (darknet)",
+    doc="nearest-neighbour upsampling by the integer stride (op bilinear: bilinear interpolation); "
+    "a negative stride sums s×s blocks (darknet)",
 )
 def upsample(layer: Layer) -> Cost:
     (s,) = layer.in_shapes
     c, h, w = layer.out_shape
     inp, out = s[0] * s[1] * s[2], c * h * w
-    # nearest upsampling copies; darknet's downsampling adds each s×s block into one value
-    other = inp - out if layer.stride < 0 else 0
+    # nearest upsampling copies; darknet's downsampling adds each s×s block into one value;
+    # bilinear weighs 4 taps per output element: 4 operations, fvcore's count
+    other = inp - out if layer.stride < 0 else 4 * out if layer.op == "bilinear" else 0
     return _tuple_new(Cost, (0, other, 0, 0, 0, 0, 0, 0, inp, out, 0))
 
 
@@ -423,6 +448,7 @@ def upsample(layer: Layer) -> Cost:
     "depth_to_space", shape=_depth_to_space_shape, doc="channels into s×s blocks of pixels (reorg reverse)"
 )
 @register("crop", shape=_crop_shape, doc="the centre window of slice_ = (height, width)")
+@register("copy", shape=_same_shape, doc="a copy of one input (torch's clone, contiguous, a one-map cat)")
 def rearrange(layer: Layer) -> Cost:
     """Copies that rearrange or cut a map: no arithmetic; the output is written once."""
     c, h, w = layer.out_shape
@@ -434,6 +460,12 @@ _NOTHING = Cost()
 
 
 @register("split", shape=_split_shape, doc="a channel slice [start, stop) of one input (a view)")
+@register(
+    "reshape",
+    shape=_reshape_shape,
+    doc="a view to another C×H×W of as many elements (out_c × slice_ = height, width): view, reshape, "
+    "permute",
+)
 @register("flatten", shape=_flatten_shape, doc="C×H×W to a vector, kept as (C·H·W)×1×1")
 @register("dropout", shape=_same_shape, doc="identity at inference")
 @register(

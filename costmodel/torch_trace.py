@@ -10,16 +10,26 @@ whole feature list in every dense layer shows that traffic, one that grows a sin
 The parameters are swapped for meta copies with ``torch.func.functional_call``; the user's model is
 not changed (its train/eval modes are restored afterwards).
 
-What becomes a layer (the engine's kinds, ``costmodel.graph``):
+What becomes a layer (the engine's kinds, ``costmodel.kinds``):
 
-- ``aten.convolution`` (2-D, square kernel, equal strides and padding, dilation 1, not transposed) → conv;
-  ``addmm``/``mm`` of a ``1×C`` activation by a constant matrix → linear; batch norm with affine
-  parameters → bn; relu, leaky_relu (any slope: the cost does not depend on it), mish, silu (``swish``),
-  sigmoid (``logistic``) → act; max/avg pool (square, dilation 1) → maxpool/avgpool; a mean over H and
-  W or an adaptive average pool to 1×1 → gap; ``cat`` on channels → concat (a ``cat`` of one tensor is a
-  copy and is a one-input concat); a channel slice (``x[:, a:b]``, ``narrow``, ``split``, ``chunk``)
-  → split; a sum of two activations of one shape (``+``, ``add_``) → add; softmax over channels →
-  softmax; a view from ``1×C×H×W`` to ``1×N`` → flatten.
+- ``aten.convolution`` (2-D, square kernel, padding and dilation; any groups, so depthwise; the
+  width stride may differ) → conv; an ``nn.Conv2d`` whose ``padding_mode`` is not zeros (torch pads
+  with a copy, then convolves unpadded) is one conv with its padding. ``addmm``/``mm`` of a ``1×C``
+  activation by a constant matrix → linear; batch norm with affine parameters → bn.
+- Activations → act, 1 operation per element whatever the function: relu, relu6 (``hardtanh`` 0..6),
+  leaky_relu (any slope: ``leaky``), silu (``swish``), mish, gelu, hardswish, hardsigmoid, sigmoid
+  (``logistic``), tanh, elu, selu, other ``hardtanh`` bounds (``hardtan``).
+- max/avg pool (square, dilation 1) → maxpool/avgpool; a mean over H and W or an adaptive average
+  pool to 1×1 → gap; nearest or bilinear interpolation by one integer factor → upsample.
+- ``cat`` on channels → concat (a ``cat`` of one tensor is a copy with a cat's traffic: a one-input
+  concat); a channel slice (``x[:, a:b]``, ``narrow``, ``split``, ``chunk``) → split; a sum of two
+  activations of one shape (``+``, ``add_``) → add; a product of two activations that broadcast
+  (squeeze-and-excitation's ``x * gate``) → mul; softmax over channels → softmax.
+- Views: a view from ``1×C×H×W`` to ``1×N`` → flatten; one to another ``C×H×W`` of as many elements
+  (``permute``, ``view``, ``reshape``) → reshape; all cost nothing. ``clone`` (``contiguous``, a
+  ``reshape`` that must copy) → copy: the map read and written once.
+- A module called again reads the same parameters: its layers *share* the first call's (``shares``),
+  so the engine counts the weights once and ``totals.params == sum(p.numel())``.
 - Module calls that dispatch nothing and return their input: ``nn.Dropout*`` → dropout and
   ``nn.Identity`` → act ``linear`` (the engine's kinds for them; both cost no arithmetic). The builder's
   darknet shortcut (``costmodel.torch_build.Add``, a zero-padded, subsampled residual sum) is one add layer
@@ -28,9 +38,10 @@ What becomes a layer (the engine's kinds, ``costmodel.graph``):
   slice) are aliases: no layer, no traffic, no allocation. A copy is never an alias: ``clone``, a
   ``contiguous`` that copies, ``cat``.
 - Operations on constants only (parameters, buffers, tensors created in ``forward``) are folded away.
-- Anything else that touches an activation is a layer whose kind is the aten name (``gelu``, ``mul``,
-  ``permute``…): ``analyze`` has no formula for it and lists it in ``Profile.unsupported``, and
-  ``Trace.unsupported`` counts it by aten name, so nothing is ever counted as zero silently.
+- Anything else that touches an activation is a layer whose kind is the aten name (``cumsum``, a
+  ``mul`` by a constant, a transposed ``convolution``, ``native_layer_norm``…): ``analyze`` has no
+  formula for it and lists it in ``Profile.unsupported``, and ``Trace.unsupported`` counts it by aten
+  name, so nothing is ever counted as zero silently.
 
 The model runs in ``eval()`` mode (inference costs); batch 1. In-place operations are layers like their
 out-of-place twins: the engine's footprint convention is eager execution without in-place reuse.
@@ -56,7 +67,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import nn
@@ -64,7 +75,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 
 from costmodel.analyze import Profile, analyze
 from costmodel.errors import SpecError
-from costmodel.graph import INPUT, GraphBuilder, Layer, Network, Shape
+from costmodel.graph import INPUT, GraphBuilder, Network, Shape
 from costmodel.torch_build import Add as ShortcutAdd
 
 __all__ = ["Trace", "trace"]
@@ -82,10 +93,6 @@ class Trace:
     """Operations on activations outside the engine's kinds, by aten name, with how often each ran."""
     unaccounted_params: int = 0
     """Parameter elements no costed layer reads (e.g. a scale used by an unsupported ``mul``)."""
-    repeated_params: int = 0
-    """Parameter elements counted again because a module ran more than once: each call is a layer
-    and the engine charges every layer its weights, so ``analyze(...).totals.params`` minus this is
-    ``sum(p.numel())`` of the parameters the layers read."""
 
     @property
     def complete(self) -> bool:
@@ -166,6 +173,7 @@ class _Tracer(TorchDispatchMode):
             self.param_of[id(p)] = p
         self.params = list(params.values())
         self.consumed: Counter[int] = Counter()
+        self.owners: dict[tuple[int, int], str] = {}
         self.quiet = 0
 
     # --- graph bookkeeping ----------------------------------------------------------------------
@@ -207,13 +215,21 @@ class _Tracer(TorchDispatchMode):
             if p is not None:
                 self.consumed[id(p)] += 1
 
-    def raw(self, kind: str, op: str, srcs: list[str], out: torch.Tensor, **fields: Any) -> str:
-        """A layer the builder has no method for (a one-input concat, an unsupported op): a ``Layer``
-        record with the shapes of its sources and of torch's output."""
+    def raw(self, kind: str, op: str, srcs: list[str], out: torch.Tensor) -> str:
+        """A layer the builder has no method for (a one-input concat, an unsupported op), with the
+        shape torch gave it."""
         shape = _shape(out) or Shape(max(out.numel(), 1), 1, 1)
-        name = self.name(op)
-        in_shapes = tuple(self.g.shape(s) for s in srcs)
-        return self.g._add(Layer(name, kind, tuple(srcs), in_shapes, shape, self.g.stage, **fields))
+        return self.g.traced(self.name(op), kind, srcs, shape)
+
+    def owner(self, weight: Any, bias: Any) -> str:
+        """The layer that first read these parameters (a module called again shares its weights,
+        counted once), or "" after recording ``layer`` as their owner on first use."""
+        key = (id(self.param_of.get(id(weight))), id(self.param_of.get(id(bias))) if bias is not None else 0)
+        return self.owners.get(key, "")
+
+    def own(self, weight: Any, bias: Any, layer: str) -> None:
+        key = (id(self.param_of.get(id(weight))), id(self.param_of.get(id(bias))) if bias is not None else 0)
+        self.owners.setdefault(key, layer)
 
     def unsupported_op(self, func: Any, out: Any, acts: list[torch.Tensor], why: str = "") -> None:
         op = func._opname
@@ -274,6 +290,9 @@ class _Tracer(TorchDispatchMode):
         elif s_out == s_in or (s_out is None and len(outs) == 1 and outs[0].numel() == src.numel()):
             # same C×H×W, or a passing shape the engine cannot name (``unsqueeze`` to rank 5): an alias
             self.bind(outs[0], name)
+        elif s_out is not None and s_out.numel == s_in.numel:
+            # another C×H×W of as many elements (permute, reshape): a free view, its own layer
+            self.check(self.g.reshape(self.name(func._opname), name, s_out), outs[0])
         else:
             self.unsupported_op(func, out, [src])
 
@@ -286,13 +305,21 @@ class _Tracer(TorchDispatchMode):
             path = f"{parent}.{type(module).__name__}" if parent else type(module).__name__
         leaf = next(iter(module.children()), None) is None
         self.stack.append(_Frame(module, path, leaf, args))
-        if isinstance(module, ShortcutAdd):
+        if _whole(module):
             self.quiet += 1
 
     def post_hook(self, module: nn.Module, args: tuple[Any, ...], out: Any) -> Any:
         frame = self.stack[-1]
         result = out
-        if isinstance(module, ShortcutAdd):
+        if isinstance(module, nn.Conv2d) and _whole(module):
+            self.quiet -= 1
+            src = self.node(args[0]) if self.quiet == 0 and args else None
+            if src is not None and isinstance(out, torch.Tensor):
+                m, pad = module, cast(tuple[int, ...], module.padding)  # _whole: not a string
+                if not _conv_layer(self, src, m.weight, m.bias, m.stride, pad, m.dilation, m.groups, out):
+                    self.unsupported["aten.convolution (non-square)"] += 1
+                    self.bind(out, self.raw("convolution", "conv", [src], out))
+        elif isinstance(module, ShortcutAdd):
             self.quiet -= 1
             if self.quiet == 0:
                 srcs = [self.node(t) for t in args]
@@ -320,11 +347,59 @@ class _Tracer(TorchDispatchMode):
         return result if result is not out else None
 
 
+def _whole(module: nn.Module) -> bool:
+    """Modules traced as one layer from their inputs and output, not from the operations inside:
+    the builder's darknet shortcut and a conv with a padding mode other than zeros (torch pads
+    with a copy, then convolves without padding; the engine's conv pads, whatever the values)."""
+    return isinstance(module, ShortcutAdd) or (
+        isinstance(module, nn.Conv2d)
+        and module.padding_mode != "zeros"
+        and not isinstance(module.padding, str)
+    )
+
+
 # --- handlers: each returns False to fall back to "unsupported" ----------------------------------
 
 
 def _src(tr: _Tracer, t: Any) -> str | None:
     return tr.node(t) if isinstance(t, torch.Tensor) else None
+
+
+def _conv_layer(
+    tr: _Tracer,
+    src: str,
+    weight: Any,
+    bias: Any,
+    stride: Sequence[int],
+    padding: Sequence[int],
+    dilation: Sequence[int],
+    groups: int,
+    out: torch.Tensor,
+) -> bool:
+    """One conv layer, or False when its geometry is outside the conv kind (a non-square kernel,
+    padding or dilation)."""
+    k, p, d = _square(weight.shape[2:]), _square(padding), _square(dilation, 1)
+    if k is None or p is None or d is None or len(stride) not in (1, 2):
+        return False
+    sh, sw = int(stride[0]), int(stride[-1])
+    owner = tr.owner(weight, bias)
+    tr.consume(weight, bias)
+    name = tr.g.conv(
+        tr.name("conv"),
+        src,
+        int(weight.shape[0]),
+        k,
+        sh,
+        p,
+        int(groups),
+        bias is not None,
+        dilation=d,
+        stride_w=sw if sw != sh else 0,
+        shares=owner,
+    )
+    tr.own(weight, bias, name)
+    tr.check(name, out)
+    return True
 
 
 @_handles("convolution")
@@ -333,15 +408,8 @@ def _conv(tr: _Tracer, func: Any, args: tuple[Any, ...], kw: dict[str, Any], out
     src = _src(tr, x)
     if src is None or x.dim() != 4 or weight.dim() != 4 or _src(tr, weight) or _src(tr, bias):
         return False
-    k = _square(weight.shape[2:])
-    s, p = _square(stride), _square(padding)
-    if transposed or k is None or s is None or p is None or any(d != 1 for d in dilation):
-        why = " (transposed)" if transposed else " (dilated)" if any(d != 1 for d in dilation) else ""
-        tr.unsupported_op(func, out, acts, why or " (non-square)")
-        return True
-    tr.consume(weight, bias)
-    name = tr.g.conv(tr.name("conv"), src, int(weight.shape[0]), k, s, p, int(groups), bias is not None)
-    tr.check(name, out)
+    if transposed or not _conv_layer(tr, src, weight, bias, stride, padding, dilation, groups, out):
+        tr.unsupported_op(func, out, acts, " (transposed)" if transposed else " (non-square)")
     return True
 
 
@@ -353,8 +421,11 @@ def _linear(tr: _Tracer, func: Any, args: tuple[Any, ...], kw: dict[str, Any], o
         return False
     if tr.g.shape(src).h != 1 or tr.g.shape(src).w != 1:
         return False
+    owner = tr.owner(w, bias)
     tr.consume(w, bias)
-    tr.check(tr.g.linear(tr.name(func._opname), src, int(w.shape[1]), bias is not None), out)
+    name = tr.g.linear(tr.name(func._opname), src, int(w.shape[1]), bias is not None, shares=owner)
+    tr.own(w, bias, name)
+    tr.check(name, out)
     return True
 
 
@@ -364,12 +435,32 @@ def _bn(tr: _Tracer, func: Any, args: tuple[Any, ...], kw: dict[str, Any], out: 
     src = _src(tr, x)
     if src is None or weight is None or bias is None or _src(tr, weight) or _src(tr, bias):
         return False
+    owner = tr.owner(weight, bias)
     tr.consume(weight, bias)
-    tr.check(tr.g.bn(tr.name("batch_norm"), src), out[0])
+    name = tr.g.bn(tr.name("batch_norm"), src, shares=owner)
+    tr.own(weight, bias, name)
+    tr.check(name, out[0])
     return True
 
 
-_ACTS = {"relu": "relu", "leaky_relu": "leaky", "mish": "mish", "silu": "swish", "sigmoid": "logistic"}
+_ACTS = {
+    "relu": "relu",
+    "leaky_relu": "leaky",
+    "mish": "mish",
+    "silu": "swish",
+    "sigmoid": "logistic",
+    "gelu": "gelu",
+    "hardswish": "hardswish",
+    "hardsigmoid": "hardsigmoid",
+    "tanh": "tanh",
+    "elu": "elu",
+    "hardtanh": "hardtan",
+}
+"""aten op → the engine's activation (``costmodel.kinds.ACTIVATIONS``, 1 operation per element
+whatever the function). ``hardtanh`` is ``relu6`` between 0 and 6 (``nn.ReLU6``), else ``hardtan``;
+``elu`` with SELU's scale is ``selu``; leaky ReLU of any slope is ``leaky``."""
+
+_SELU_SCALE = 1.0507009873554805
 
 
 @_handles(*_ACTS)
@@ -377,8 +468,41 @@ def _act(tr: _Tracer, func: Any, args: tuple[Any, ...], kw: dict[str, Any], out:
     src = _src(tr, args[0])
     if src is None:
         return False
-    op = func._opname.rstrip("_")
-    tr.check(tr.g.act(tr.name(op), src, _ACTS[op]), out)
+    aten_op = func._opname.rstrip("_")
+    op = _ACTS[aten_op]
+    if aten_op == "hardtanh" and tuple(args[1:3]) == (0, 6):
+        op = "relu6"
+    elif aten_op == "elu" and len(args) > 2 and abs(float(args[2]) - _SELU_SCALE) < 1e-6:
+        op = "selu"
+    tr.check(tr.g.act(tr.name(aten_op), src, op), out)
+    return True
+
+
+@_handles("mul")
+def _mul(tr: _Tracer, func: Any, args: tuple[Any, ...], kw: dict[str, Any], out: Any, acts: Any) -> bool:
+    """A product of two activations that broadcast (a squeeze-and-excitation gate); a product with
+    a constant or a parameter is not a kind the engine has."""
+    srcs = [_src(tr, a) for a in args[:2]]
+    if len(srcs) != 2 or None in srcs or any(_shape(a) is None for a in args[:2]):
+        return False
+    tr.check(tr.g.mul(tr.name("mul"), [s for s in srcs if s is not None]), out)
+    return True
+
+
+@_handles("upsample_nearest2d", "upsample_bilinear2d")
+def _upsample(tr: _Tracer, func: Any, args: tuple[Any, ...], kw: dict[str, Any], out: Any, acts: Any) -> bool:
+    """Interpolation by one integer factor in both directions, nearest or bilinear (with or without
+    ``align_corners``: the same count)."""
+    x = args[0]
+    src = _src(tr, x)
+    if src is None or x.dim() != 4 or out.dim() != 4:
+        return False
+    h, w = int(x.shape[2]), int(x.shape[3])
+    scale = int(out.shape[2]) // h
+    if scale < 1 or out.shape[2] != scale * h or out.shape[3] != scale * w:
+        return False
+    mode = "bilinear" if "bilinear" in func._opname else "nearest"
+    tr.check(tr.g.upsample(tr.name(func._opname), src, scale, mode), out)
     return True
 
 
@@ -427,10 +551,28 @@ def _cat(tr: _Tracer, func: Any, args: tuple[Any, ...], kw: dict[str, Any], out:
     if dim != 1 or any(s is None for s in srcs) or tensors[0].dim() not in (2, 4):
         return False
     names = [s for s in srcs if s is not None]
-    if len(names) == 1:
+    if len(names) == 1:  # a copy, but torch.cat's traffic: the engine's concat of one input
         tr.bind(out, tr.raw("concat", "cat", names, out))
     else:
         tr.check(tr.g.concat(tr.name("cat"), names), out)
+    return True
+
+
+@_handles("clone")
+def _clone(tr: _Tracer, func: Any, args: tuple[Any, ...], kw: dict[str, Any], out: Any, acts: Any) -> bool:
+    src = _src(tr, args[0])
+    if src is None or _shape(args[0]) is None:
+        return False
+    tr.check(tr.g.copy(tr.name("clone"), src), out)
+    return True
+
+
+@_handles("_unsafe_view")
+def _unsafe_view(
+    tr: _Tracer, func: Any, args: tuple[Any, ...], kw: dict[str, Any], out: Any, acts: Any
+) -> bool:
+    """``reshape`` of a copy it just made: a view like any other."""
+    tr.view(func, args[0], out)
     return True
 
 
@@ -545,8 +687,7 @@ def trace(model: nn.Module, input_shape: int | Sequence[int], name: str | None =
             m.training = training
     used = tracer.consumed
     unaccounted = sum(p.numel() for p in tracer.params if not used[id(p)])
-    shared = sum(p.numel() * (used[id(p)] - 1) for p in tracer.params if used[id(p)] > 1)
-    return Trace(tracer.g.build(), dict(tracer.unsupported), int(unaccounted), int(shared))
+    return Trace(tracer.g.build(), dict(tracer.unsupported), int(unaccounted))
 
 
 def _failure(tracer: _Tracer, label: str, shape: Shape, err: Exception) -> SpecError:
