@@ -38,10 +38,10 @@ What becomes a layer (the engine's kinds, ``costmodel.kinds``):
   slice) are aliases: no layer, no traffic, no allocation. A copy is never an alias: ``clone``, a
   ``contiguous`` that copies, ``cat``.
 - Operations on constants only (parameters, buffers, tensors created in ``forward``) are folded away.
-- Anything else that touches an activation is a layer whose kind is the aten name (``cumsum``, a
-  ``mul`` by a constant, a transposed ``convolution``, ``native_layer_norm``…): ``analyze`` has no
-  formula for it and lists it in ``Profile.unsupported``, and ``Trace.unsupported`` counts it by aten
-  name, so nothing is ever counted as zero silently.
+- Anything else that touches an activation is a layer whose kind is the aten name (``aten.cumsum``,
+  ``aten.mul`` by a constant, a transposed ``aten.convolution``, ``aten.native_layer_norm``…):
+  ``analyze`` has no formula for it and lists it in ``Profile.unsupported``, and
+  ``Trace.unsupported`` counts it by aten name, so nothing is ever counted as zero silently.
 
 The model runs in ``eval()`` mode (inference costs); batch 1. In-place operations are layers like their
 out-of-place twins: the engine's footprint convention is eager execution without in-place reuse.
@@ -59,7 +59,10 @@ Layer names (so results compare with fvcore's ``by_module()`` as dictionaries):
    in a module path, so ``name.split("#")[0]`` groups calls by module as fvcore does.
 4. A module created inside ``forward`` (not registered) is named ``<caller path>.<ClassName>``.
 
-The stage of a layer is the first component of its path (``features``, ``classifier``).
+The stage of a layer is the top-level submodule that holds it when that is a container (``features``,
+``layer3``); layers of top-level leaf modules and operations in the top-level ``forward`` form
+``stem`` until the first container has run and ``head`` after it, or ``top`` when the model has no
+container at all (a flat ``nn.Sequential``), so per-stage tables stay short.
 """
 
 from __future__ import annotations
@@ -174,6 +177,8 @@ class _Tracer(TorchDispatchMode):
         self.params = list(params.values())
         self.consumed: Counter[int] = Counter()
         self.owners: dict[tuple[int, int], str] = {}
+        self.containers = {p for p, m in model.named_children() if next(iter(m.children()), None) is not None}
+        self.seen_container = False
         self.quiet = 0
 
     # --- graph bookkeeping ----------------------------------------------------------------------
@@ -198,7 +203,12 @@ class _Tracer(TorchDispatchMode):
         n = self.used[base]
         self.used[base] += 1
         name = base if n == 0 else f"{base}#{n + 1}"
-        self.g.stage = name.split(".", 1)[0].split("#", 1)[0]
+        top = name.split(".", 1)[0].split("#", 1)[0]
+        if top in self.containers and "." in name:
+            self.seen_container = True
+            self.g.stage = top
+        else:
+            self.g.stage = "head" if self.seen_container else "stem" if self.containers else "top"
         return name
 
     def check(self, layer: str, out: torch.Tensor) -> None:
@@ -238,7 +248,7 @@ class _Tracer(TorchDispatchMode):
         outs = [t for t in _tensors(out if isinstance(out, (list, tuple)) else [out])]
         if not outs:
             return
-        name = self.raw(op.rstrip("_") or op, op, srcs, outs[0])
+        name = self.raw(f"aten.{op.rstrip('_') or op}", op, srcs, outs[0])
         for t in outs:
             self.bind(t, name)
 
@@ -318,7 +328,7 @@ class _Tracer(TorchDispatchMode):
                 m, pad = module, cast(tuple[int, ...], module.padding)  # _whole: not a string
                 if not _conv_layer(self, src, m.weight, m.bias, m.stride, pad, m.dilation, m.groups, out):
                     self.unsupported["aten.convolution (non-square)"] += 1
-                    self.bind(out, self.raw("convolution", "conv", [src], out))
+                    self.bind(out, self.raw("aten.convolution", "conv", [src], out))
         elif isinstance(module, ShortcutAdd):
             self.quiet -= 1
             if self.quiet == 0:
