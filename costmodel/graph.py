@@ -209,6 +209,15 @@ class GraphBuilder:
     def bn(self, name: str, src: str, shares: str = "") -> str:
         return self._emit(name, "bn", (src,), (self._in(src),), shares=shares)
 
+    def norm(self, name: str, src: str, groups: int, affine: bool = True, shares: str = "") -> str:
+        """Group normalisation over ``groups`` groups of channels (``groups=1`` on a ``C×1×1``
+        vector is a layer norm over its channels); ``affine``: a learned scale and shift per
+        channel."""
+        s = self._in(src)
+        if groups <= 0 or s.c % groups:
+            raise SpecError(f"norm {name!r}: {groups} groups must divide its {s.c} channels")
+        return self._emit(name, "norm", (src,), (s,), groups=groups, bias=affine, shares=shares)
+
     def act(self, name: str, src: str, op: str = "relu") -> str:
         if op not in _ACTIVATION_SET:
             raise SpecError(f"activation {op!r} of {name!r} is not one of {', '.join(ACTIVATIONS)}")

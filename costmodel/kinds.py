@@ -18,7 +18,8 @@ Conventions (see ``costmodel.cost.Cost`` for the fields):
 
 - conv ``macs = (C_in/groups)·C_out·k²·H_out·W_out``; ``flops_other`` adds 1 per output element for a
   bias. A fully connected layer is a 1×1 conv on a 1×1 map for every count (darknet's classifier is).
-- BN charges 2 operations per element (scale and shift, as fvcore does in eval mode); an activation 1
+- BN charges 2 operations per element (scale and shift, as fvcore does in eval mode); group and
+  layer norm 5 with an affine scale and shift, else 4 (fvcore's count); an activation 1
   per element (``linear`` 0); an add ``n−1`` per output element; a pool ``k²`` per output element
   (darknet's rule); a global pool 1 per input element (fvcore's rule); softmax 3 per element.
 - CIO, conv scope: conv and classifier layers. Conv+pool scope: also max-, average- and global pools.
@@ -350,6 +351,22 @@ def batch_norm(layer: Layer) -> Cost:
     n = c * h * w
     # scale and shift per element; weight and bias per channel
     return _tuple_new(Cost, (0, 2 * n, 0 if layer.shares else 2 * c, 0, 0, 0, 0, 0, n, n, 0))
+
+
+@register(
+    "norm",
+    shape=_same_shape,
+    doc="group normalisation in groups channel groups (layer norm over a C×1×1 vector: 1 group); "
+    "bias: affine",
+)
+def group_norm(layer: Layer) -> Cost:
+    c, h, w = layer.out_shape
+    n = c * h * w
+    # fvcore's count for group and layer norm: mean, variance, subtract, divide per element (4),
+    # one more with the affine scale and shift (5); weight and bias per channel
+    ops = 5 * n if layer.bias else 4 * n
+    params = 0 if layer.shares or not layer.bias else 2 * c
+    return _tuple_new(Cost, (0, ops, params, 0, 0, 0, 0, 0, n, n, 0))
 
 
 @register("act", shape=_same_shape, doc=f"element-wise activation named by op ({', '.join(ACTIVATIONS)})")

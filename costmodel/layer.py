@@ -65,7 +65,7 @@ class Layer(NamedTuple):
     """pools: the bottom/right padding where it differs from ``padding`` (-1: the same), for
     darknet's pools whose total padding is odd."""
     shares: str = ""
-    """conv, bn and linear: the layer whose weights this one reuses (darknet's ``share_index``, a
+    """conv, bn, norm and linear: the layer whose weights this one reuses (darknet's ``share_index``, a
     torch module called twice); its own parameters then count 0."""
 
 

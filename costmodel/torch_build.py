@@ -254,6 +254,11 @@ def _bn(layer: Layer) -> nn.Module:
     return nn.BatchNorm2d(layer.out_shape.c)
 
 
+@torch_module("norm")
+def _norm(layer: Layer) -> nn.Module:
+    return nn.GroupNorm(layer.groups, layer.out_shape.c, affine=layer.bias)
+
+
 @torch_module("act")
 def _act(layer: Layer) -> nn.Module:
     return ACTIVATION_MODULES[layer.op]()

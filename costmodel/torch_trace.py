@@ -15,7 +15,8 @@ What becomes a layer (the engine's kinds, ``costmodel.kinds``):
 - ``aten.convolution`` (2-D, square kernel, padding and dilation; any groups, so depthwise; the
   width stride may differ) → conv; an ``nn.Conv2d`` whose ``padding_mode`` is not zeros (torch pads
   with a copy, then convolves unpadded) is one conv with its padding. ``addmm``/``mm`` of a ``1×C``
-  activation by a constant matrix → linear; batch norm with affine parameters → bn.
+  activation by a constant matrix → linear; batch norm with affine parameters → bn; group norm, and
+  a layer norm over a vector's channels (or, without weights, over all of ``C×H×W``) → norm.
 - Activations → act, 1 operation per element whatever the function: relu, relu6 (``hardtanh`` 0..6),
   leaky_relu (any slope: ``leaky``), silu (``swish``), mish, gelu, hardswish, hardsigmoid, sigmoid
   (``logistic``), tanh, elu, selu, other ``hardtanh`` bounds (``hardtan``).
@@ -39,7 +40,7 @@ What becomes a layer (the engine's kinds, ``costmodel.kinds``):
   ``contiguous`` that copies, ``cat``.
 - Operations on constants only (parameters, buffers, tensors created in ``forward``) are folded away.
 - Anything else that touches an activation is a layer whose kind is the aten name (``aten.cumsum``,
-  ``aten.mul`` by a constant, a transposed ``aten.convolution``, ``aten.native_layer_norm``…):
+  ``aten.mul`` by a constant, a transposed ``aten.convolution``, a channels-last layer norm…):
   ``analyze`` has no formula for it and lists it in ``Profile.unsupported``, and
   ``Trace.unsupported`` counts it by aten name, so nothing is ever counted as zero silently.
 
@@ -450,6 +451,56 @@ def _bn(tr: _Tracer, func: Any, args: tuple[Any, ...], kw: dict[str, Any], out: 
     name = tr.g.bn(tr.name("batch_norm"), src, shares=owner)
     tr.own(weight, bias, name)
     tr.check(name, out[0])
+    return True
+
+
+@_handles("native_group_norm")
+def _group_norm(
+    tr: _Tracer, func: Any, args: tuple[Any, ...], kw: dict[str, Any], out: Any, acts: Any
+) -> bool:
+    x, weight, bias = args[:3]
+    src = _src(tr, x)
+    if (
+        src is None
+        or _shape(x) is None
+        or _src(tr, weight)
+        or _src(tr, bias)
+        or (weight is None) != (bias is None)
+    ):
+        return False
+    return _norm(tr, src, int(args[6]), weight, bias, out[0])
+
+
+@_handles("native_layer_norm")
+def _layer_norm(
+    tr: _Tracer, func: Any, args: tuple[Any, ...], kw: dict[str, Any], out: Any, acts: Any
+) -> bool:
+    """A layer norm is a one-group norm when its statistics and its affine weights are the
+    engine's: over the channels of a ``1×C`` vector, or, without weights, over all of ``C×H×W``."""
+    x, normalized, weight, bias = args[:4]
+    src = _src(tr, x)
+    if (
+        src is None
+        or _shape(x) is None
+        or _src(tr, weight)
+        or _src(tr, bias)
+        or (weight is None) != (bias is None)
+    ):
+        return False
+    vector = x.dim() == 2 and list(normalized) == [x.shape[1]]
+    whole = weight is None and list(normalized) == list(x.shape[1:])
+    if not (vector or whole):
+        return False
+    return _norm(tr, src, 1, weight, bias, out[0])
+
+
+def _norm(tr: _Tracer, src: str, groups: int, weight: Any, bias: Any, out: torch.Tensor) -> bool:
+    owner = tr.owner(weight, bias) if weight is not None else ""
+    tr.consume(weight, bias)
+    name = tr.g.norm(tr.name("norm"), src, groups, weight is not None, shares=owner)
+    if weight is not None:
+        tr.own(weight, bias, name)
+    tr.check(name, out)
     return True
 
 

@@ -95,7 +95,7 @@ def every_kind_network():
     x = g.conv("stem", INPUT, 8, 3, bias=True)
     for op in ACTIVATIONS:
         x = g.act(f"act_{op}", x, op)
-    x = g.bn("bn", x)
+    x = g.norm("groupnorm", g.bn("bn", x), 2)
     a = g.split("left", x, 0, 4)
     b = g.split("right", x, 4, 8)
     x = g.concat("cat", [b, a])

@@ -17,6 +17,7 @@ SAMPLES: dict[str, Callable[[GraphBuilder], object]] = {
     "conv": lambda g: g.conv("x", INPUT, 4, 3, stride=2, padding=1, groups=2, bias=True),
     "linear": lambda g: g.linear("x", g.gap("g", INPUT), 5),
     "bn": lambda g: g.bn("x", INPUT),
+    "norm": lambda g: g.norm("x", INPUT, 3),
     "act": lambda g: g.act("x", INPUT, "leaky"),
     "maxpool": lambda g: g.maxpool("x", INPUT, 3, 2, 1, ceil_mode=True),
     "avgpool": lambda g: g.avgpool("x", INPUT, 2, 2, ceil_mode=True),

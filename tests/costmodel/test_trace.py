@@ -605,6 +605,39 @@ def test_conv_geometries_and_free_ops():
     assert all(c == type(c)() for c in free)  # views: no arithmetic, no traffic
 
 
+class Norms(nn.Module):
+    """Group norm on a map, layer norm on a vector, a weightless layer norm over the whole map, and a
+    channels-last layer norm (ConvNeXt's), which the norm kind cannot express."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3, 1, 1)
+        self.gn = nn.GroupNorm(4, 8)
+        self.whole = nn.LayerNorm([8, 8, 8], elementwise_affine=False)
+        self.last = nn.LayerNorm(8)
+        self.fc = nn.Linear(8, 6)
+        self.ln = nn.LayerNorm(6)
+
+    def forward(self, x):
+        x = self.whole(self.gn(self.conv(x)))
+        y = self.last(x.permute(0, 2, 3, 1))
+        return self.ln(self.fc(x.mean((2, 3)))), y
+
+
+def test_group_and_layer_norms():
+    traced = trace(Norms(), (3, 8, 8))
+    layers = {layer.name: layer for layer in traced.network.layers}
+    kinds = [(layers[n].kind, layers[n].groups) for n in ("gn", "whole", "ln")]
+    assert kinds == [("norm", 4), ("norm", 1), ("norm", 1)]
+    costs = dict(zip(layers, traced.analyze().costs))
+    # 5 operations per element with the affine scale and shift, 4 without; 2 parameters per channel
+    assert (costs["gn"].flops_other, costs["gn"].params) == (5 * 8 * 8 * 8, 2 * 8)
+    assert (costs["whole"].flops_other, costs["whole"].params) == (4 * 8 * 8 * 8, 0)
+    assert (costs["ln"].flops_other, costs["ln"].params) == (5 * 6, 2 * 6)
+    assert traced.unsupported == {"aten.native_layer_norm": 1}
+    assert traced.unaccounted_params == 2 * 8  # the channels-last norm's weights: listed, not costed
+
+
 # --- views, copies, in-place, unsupported --------------------------------------------------------------
 
 
