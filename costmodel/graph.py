@@ -179,6 +179,50 @@ class GraphBuilder:
             shares=shares,
         )
 
+    def conv_transpose(
+        self,
+        name: str,
+        src: str,
+        out_c: int,
+        kernel: int,
+        stride: int = 1,
+        padding: int = 0,
+        output_padding: int = 0,
+        groups: int = 1,
+        bias: bool = False,
+        dilation: int = 1,
+        shares: str = "",
+    ) -> str:
+        """A transposed conv (torch's ``ConvTranspose2d``); ``shares`` a transposed conv whose
+        weights it reuses."""
+        s = self._in(src)
+        if out_c <= 0 or groups <= 0 or s.c % groups or out_c % groups:
+            raise SpecError(
+                f"conv_transpose {name!r}: groups={groups} must divide both its {s.c} input and "
+                f"{out_c} output channels (at least 1)"
+            )
+        if not 0 <= output_padding < max(stride, dilation):
+            raise SpecError(
+                f"conv_transpose {name!r}: output padding {output_padding} must be below the stride "
+                f"or the dilation"
+            )
+        if shares and self._layers[self._index(shares)].kind != "conv_transpose":
+            raise SpecError(f"conv_transpose {name!r} shares the weights of {shares!r}, which is not one")
+        return self._emit(
+            name,
+            "conv_transpose",
+            (src,),
+            (s,),
+            out_c,
+            kernel,
+            stride,
+            padding,
+            groups,
+            bias,
+            geometry=(dilation, 0, output_padding),
+            shares=shares,
+        )
+
     def _index(self, name: str) -> int:
         for i, layer in enumerate(self._layers):
             if layer.name == name:

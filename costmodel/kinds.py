@@ -186,6 +186,15 @@ def _conv_shape(
     return _tuple_new(Shape, (out_c, (h + 2 * p - span) // s + 1, (w + 2 * p - span) // (sw or s) + 1))
 
 
+def _conv_transpose_shape(
+    ins: Inputs, out_c: int, k: int, s: int, p: int, slice_: Slice, ceil: bool, geo: Geometry
+) -> Shape:
+    _, h, w = ins[0]
+    d, _, extra = geo
+    grow = d * (k - 1) + max(extra, 0) + 1 - 2 * p
+    return _tuple_new(Shape, (out_c, (h - 1) * s + grow, (w - 1) * s + grow))
+
+
 def _linear_shape(
     ins: Inputs, out_c: int, k: int, s: int, p: int, slice_: Slice, ceil: bool, geo: Geometry
 ) -> Shape:
@@ -294,6 +303,43 @@ def conv(layer: Layer) -> Cost:
     owned = 0 if layer.shares else weights + bias
     return _tuple_new(
         Cost, (macs, other, owned, 0 if layer.shares else weights, io, io, 0, darknet, inp, out, darknet)
+    )
+
+
+@register(
+    "conv_transpose",
+    shape=_conv_transpose_shape,
+    doc="2-D transposed convolution (kernel, stride, padding, output padding in pad_end, dilation, "
+    "groups, bias)",
+)
+def conv_transpose(layer: Layer) -> Cost:
+    """Every input element is multiplied by a ``(C_out/groups)·k²`` slice of the weights and added
+    into the output: ``macs = C_in·(C_out/groups)·k²·H_in·W_in`` (the count of fvcore and
+    ``FlopCounterMode``, which take the input's spatial size for a transposed conv)."""
+    (s,) = layer.in_shapes
+    c_out, h_out, w_out = layer.out_shape
+    out = c_out * h_out * w_out
+    inp = s[0] * s[1] * s[2]
+    weights = s[0] * (c_out // layer.groups) * layer.kernel * layer.kernel
+    macs = weights * s[1] * s[2]
+    bias = c_out if layer.bias else 0
+    owned = 0 if layer.shares else weights + bias
+    io = inp + out
+    return _tuple_new(
+        Cost,
+        (
+            macs,
+            out if layer.bias else 0,
+            owned,
+            0 if layer.shares else weights,
+            io,
+            io,
+            0,
+            2 * macs,
+            inp,
+            out,
+            2 * macs,
+        ),
     )
 
 

@@ -63,7 +63,7 @@ class Layer(NamedTuple):
     """conv and pools: the width stride where it differs from ``stride`` (0: the same)."""
     pad_end: int = -1
     """pools: the bottom/right padding where it differs from ``padding`` (-1: the same), for
-    darknet's pools whose total padding is odd."""
+    darknet's pools whose total padding is odd; conv_transpose: the output padding."""
     shares: str = ""
     """conv, bn, norm and linear: the layer whose weights this one reuses (darknet's ``share_index``, a
     torch module called twice); its own parameters then count 0."""

@@ -212,6 +212,22 @@ def _conv(layer: Layer) -> nn.Module:
     )
 
 
+@torch_module("conv_transpose")
+def _conv_transpose(layer: Layer) -> nn.Module:
+    (s,) = layer.in_shapes
+    return nn.ConvTranspose2d(
+        s.c,
+        layer.out_shape.c,
+        layer.kernel,
+        layer.stride,
+        layer.padding,
+        output_padding=max(layer.pad_end, 0),
+        groups=layer.groups,
+        bias=layer.bias,
+        dilation=layer.dilation,
+    )
+
+
 class Blur(nn.Module):
     """darknet's anti-aliasing blur: a fixed (buffer, not parameter) binomial depthwise filter."""
 

@@ -419,8 +419,21 @@ def _conv(tr: _Tracer, func: Any, args: tuple[Any, ...], kw: dict[str, Any], out
     src = _src(tr, x)
     if src is None or x.dim() != 4 or weight.dim() != 4 or _src(tr, weight) or _src(tr, bias):
         return False
-    if transposed or not _conv_layer(tr, src, weight, bias, stride, padding, dilation, groups, out):
-        tr.unsupported_op(func, out, acts, " (transposed)" if transposed else " (non-square)")
+    if transposed:
+        k, s, p, d, extra = (_square(v) for v in (weight.shape[2:], stride, padding, dilation, args[7]))
+        if k is None or s is None or p is None or d is None or extra is None:
+            tr.unsupported_op(func, out, acts, " (transposed, non-square)")
+            return True
+        owner = tr.owner(weight, bias)
+        tr.consume(weight, bias)
+        c_out = int(weight.shape[1]) * int(groups)
+        name = tr.g.conv_transpose(
+            tr.name("conv_transpose"), src, c_out, k, s, p, extra, int(groups), bias is not None, d, owner
+        )
+        tr.own(weight, bias, name)
+        tr.check(name, out)
+    elif not _conv_layer(tr, src, weight, bias, stride, padding, dilation, groups, out):
+        tr.unsupported_op(func, out, acts, " (non-square)")
     return True
 
 

@@ -106,6 +106,7 @@ def every_kind_network():
     x = g.mul("scale", [x, g.gap("se", x)])
     x = g.upsample("down", g.upsample("up_bilinear", g.upsample("up", x, 2), 2, "bilinear"), -4)
     x = g.reorg("d2s", g.reorg("s2d", x, 2), 2, reverse=True)
+    x = g.conv("down2", g.conv_transpose("deconv", x, 8, 3, 2, 1, 1, groups=2), 8, 3, 2)
     x = g.crop("crop", x, 18, 18)
     x = g.reshape("unpermute", g.reshape("permute", x, Shape(18, 18, 8)), Shape(8, 18, 18))
     x = g.blur("blur", x, 3, 1)
@@ -132,7 +133,7 @@ def test_every_layer_kind_builds_and_agrees(torch_counters):
     x = counters.sample_input(model, net.input_shape)
     fv = counters.fvcore_macs_by_module(model, x)
     for layer, cost in profile.rows():
-        if layer.kind in ("conv", "linear"):
+        if layer.kind in ("conv", "conv_transpose", "linear"):
             assert fv[layer.name] == cost.macs, layer.name
     assert counters.flop_counter_flops(model, x) == profile.totals.flops
     assert counters.param_count(model) == profile.totals.params

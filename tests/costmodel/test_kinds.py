@@ -15,6 +15,7 @@ from costmodel.layer import Layer
 # One builder call per kind, on a 6×9×9 input (odd size, so stride and ceil_mode rules matter).
 SAMPLES: dict[str, Callable[[GraphBuilder], object]] = {
     "conv": lambda g: g.conv("x", INPUT, 4, 3, stride=2, padding=1, groups=2, bias=True),
+    "conv_transpose": lambda g: g.conv_transpose("x", INPUT, 4, 3, 2, 1, 1, groups=2, bias=True),
     "linear": lambda g: g.linear("x", g.gap("g", INPUT), 5),
     "bn": lambda g: g.bn("x", INPUT),
     "norm": lambda g: g.norm("x", INPUT, 3),

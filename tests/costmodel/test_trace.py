@@ -348,11 +348,11 @@ def assert_agrees(model, shape):
     by_module, flops, params, cats = independent(model, shape)
     ours: dict[str, int] = {}
     for layer, cost in profile.rows():
-        if layer.kind in ("conv", "linear"):
+        if layer.kind in ("conv", "conv_transpose", "linear"):
             module = layer.name.split("#")[0]
             ours[module] = ours.get(module, 0) + cost.macs
     assert ours == {name: by_module[name] for name in ours}
-    convs = {n for n, m in model.named_modules() if isinstance(m, (nn.Conv2d, nn.Linear))}
+    convs = {n for n, m in model.named_modules() if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear))}
     assert set(ours) == convs
     assert 2 * profile.totals.macs == flops
     assert profile.totals.params == params  # a module called twice shares its weights: counted once
@@ -638,6 +638,30 @@ def test_group_and_layer_norms():
     assert traced.unaccounted_params == 2 * 8  # the channels-last norm's weights: listed, not costed
 
 
+class Decoder(nn.Module):
+    """Transposed convolutions: plain, grouped with output padding, dilated; one called twice."""
+
+    def __init__(self):
+        super().__init__()
+        self.up1 = nn.ConvTranspose2d(8, 16, 4, 2, 1)
+        self.up2 = nn.ConvTranspose2d(16, 8, 3, 2, 1, output_padding=1, groups=4, bias=False)
+        self.up3 = nn.ConvTranspose2d(8, 8, 3, 1, 2, dilation=2)
+
+    def forward(self, x):
+        return self.up3(self.up3(self.up2(self.up1(x))))
+
+
+def test_transposed_convolutions_agree():
+    traced, profile, _ = assert_agrees(Decoder(), (8, 5, 5))
+    layers = {layer.name: layer for layer in traced.network.layers}
+    # (5−1)·2 − 2 + 4 = 10; (10−1)·2 − 2 + 3 + 1 = 20; (20−1) − 4 + 2·2 + 1 = 20
+    assert [layers[n].out_shape for n in ("up1", "up2", "up3")] == [(16, 10, 10), (8, 20, 20), (8, 20, 20)]
+    macs = dict(zip(layers, (c.macs for c in profile.costs)))
+    # every input element times a (C_out/groups)·k² slice of the weights
+    assert macs["up2"] == 16 * (8 // 4) * 9 * 10 * 10
+    assert layers["up3#2"].shares == "up3"
+
+
 # --- views, copies, in-place, unsupported --------------------------------------------------------------
 
 
@@ -661,12 +685,12 @@ def test_views_alias_copies_do_not():
 
 class Odd(nn.Module):
     """Operations outside the engine's kinds: a running sum, a scale by a constant, a transposed
-    conv."""
+    conv with a non-square kernel."""
 
     def __init__(self):
         super().__init__()
         self.conv = nn.Conv2d(3, 8, 3, 1, 1)
-        self.up = nn.ConvTranspose2d(8, 4, 2, 2)
+        self.up = nn.ConvTranspose2d(8, 4, (2, 3), 2)
 
     def forward(self, x):
         x = self.conv(x)
@@ -676,7 +700,11 @@ class Odd(nn.Module):
 
 def test_ops_outside_the_kinds_are_listed_never_zero():
     traced = trace(Odd(), (3, 16, 16))
-    assert traced.unsupported == {"aten.cumsum": 1, "aten.mul": 1, "aten.convolution (transposed)": 1}
+    assert traced.unsupported == {
+        "aten.cumsum": 1,
+        "aten.mul": 1,
+        "aten.convolution (transposed, non-square)": 1,
+    }
     profile = traced.analyze()
     assert not profile.complete
     assert {kind for _, kind in profile.unsupported} == {"aten.cumsum", "aten.mul", "aten.convolution"}
