@@ -472,16 +472,8 @@ def _group_norm(
     tr: _Tracer, func: Any, args: tuple[Any, ...], kw: dict[str, Any], out: Any, acts: Any
 ) -> bool:
     x, weight, bias = args[:3]
-    src = _src(tr, x)
-    if (
-        src is None
-        or _shape(x) is None
-        or _src(tr, weight)
-        or _src(tr, bias)
-        or (weight is None) != (bias is None)
-    ):
-        return False
-    return _norm(tr, src, int(args[6]), weight, bias, out[0])
+    src = _norm_input(tr, x, weight, bias)
+    return src is not None and _norm(tr, src, int(args[6]), weight, bias, out[0])
 
 
 @_handles("native_layer_norm")
@@ -491,20 +483,23 @@ def _layer_norm(
     """A layer norm is a one-group norm when its statistics and its affine weights are the
     engine's: over the channels of a ``1×C`` vector, or, without weights, over all of ``C×H×W``."""
     x, normalized, weight, bias = args[:4]
-    src = _src(tr, x)
-    if (
-        src is None
-        or _shape(x) is None
-        or _src(tr, weight)
-        or _src(tr, bias)
-        or (weight is None) != (bias is None)
-    ):
+    src = _norm_input(tr, x, weight, bias)
+    if src is None:
         return False
     vector = x.dim() == 2 and list(normalized) == [x.shape[1]]
     whole = weight is None and list(normalized) == list(x.shape[1:])
     if not (vector or whole):
         return False
     return _norm(tr, src, 1, weight, bias, out[0])
+
+
+def _norm_input(tr: _Tracer, x: Any, weight: Any, bias: Any) -> str | None:
+    """The layer a norm reads, if the norm fits the kind: an activation of the engine's shape,
+    constant weights, both or neither of weight and bias."""
+    src = _src(tr, x)
+    if src is None or _shape(x) is None or _src(tr, weight) or _src(tr, bias):
+        return None
+    return src if (weight is None) == (bias is None) else None
 
 
 def _norm(tr: _Tracer, src: str, groups: int, weight: Any, bias: Any, out: torch.Tensor) -> bool:
