@@ -181,6 +181,11 @@ def load_network(spec: ModelSpec) -> Network:
 
         size = spec.input_size if spec.input_size is not None else TORCH_INPUT
         return torch_models.load(spec.model, size)
+    if spec.cfg and spec.model.endswith(".py"):
+        raise SpecError(
+            f"{spec.model} is a Python file; name the function that returns the model: "
+            f"{spec.model}:FACTORY (e.g. {spec.model}:make)"
+        )
     if spec.cfg:
         if spec.gamma is not None or spec.fusion is not None or spec.growth_rate is not None:
             raise SpecError(

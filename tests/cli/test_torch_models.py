@@ -162,13 +162,24 @@ BAD = [
     ),
     (["compare", "densenet121", "my_net.py:broken"], "raised ValueError"),
     (["table", "bad_import.py:make"], "running bad_import.py raised ModuleNotFoundError"),
+    (["table", "my_net.py"], "my_net.py is a Python file; name the function that returns the model"),
 ]
 
 
 @pytest.mark.parametrize(
     ("args", "mentions"),
     BAD,
-    ids=["no-file", "no-module", "no-factory", "factory-raises", "not-a-module", "knob", "compare", "import"],
+    ids=[
+        "no-file",
+        "no-module",
+        "no-factory",
+        "factory-raises",
+        "not-a-module",
+        "knob",
+        "compare",
+        "import",
+        "no-colon",
+    ],
 )
 def test_bad_torch_models_are_one_line_exit_2(here: Path, args: list[str], mentions: str) -> None:
     (here / "bad_import.py").write_text("import no_such_dependency_xyz\n")
