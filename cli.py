@@ -31,8 +31,10 @@ if TYPE_CHECKING:
 
 app = typer.Typer(
     name="cspcost",
-    help="Analytic costs of DenseNet, CSPDenseNet, PeleeNet and friends: MACs, FLOPs, params, CIO "
-    "memory traffic and the computational bottleneck, layer by layer, in milliseconds without a GPU.",
+    help="Analytic costs of DenseNet, CSPDenseNet, PeleeNet and friends, darknet cfgs and any torch "
+    "model: MACs, FLOPs, params, CIO memory traffic and the computational bottleneck, layer by layer, "
+    "in milliseconds without a GPU. A torch model is FILE.py:FACTORY, package.module:FACTORY or "
+    "timm:NAME; loading FILE.py or package.module RUNS ITS CODE, so name only code you trust.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -166,7 +168,17 @@ def invocation(ctx: typer.Context) -> str:
 
 # --- option types ---------------------------------------------------------------------------------
 
-ModelArg = Annotated[str, typer.Argument(help="A named model (see 'cspcost models') or a darknet .cfg path.")]
+TORCH_HELP = (
+    "A torch model is FILE.py:FACTORY or package.module:FACTORY (FACTORY() returns an nn.Module, "
+    "traced at --input on meta tensors; loading the file or module RUNS ITS CODE) or timm:NAME when "
+    "timm is installed."
+)
+ModelArg = Annotated[
+    str,
+    typer.Argument(
+        help=f"A named model (see 'cspcost models'), a darknet .cfg path or a torch model. {TORCH_HELP}"
+    ),
+]
 GammaOpt = Annotated[
     float | None,
     typer.Option(
@@ -190,10 +202,11 @@ PrecisionOpt = Annotated[
 FormatOpt = Annotated[Format, typer.Option("--format", help="Output format.")]
 SPEC_CONTEXT = {"allow_extra_args": True, "ignore_unknown_options": True}
 SPEC_HELP = (
-    "Models, each a named model (see 'cspcost models') or a darknet .cfg path, followed by its own "
+    "Models, each a named model (see 'cspcost models'), a darknet .cfg path or a torch model, followed "
+    "by its own "
     "options: --gamma/-g G (partial ratio in [0, 1)), --fusion/-f "
     "{none,fusion_first,fusion_last,csp}, --growth-rate/-k K, --input/-i PIXELS. Options before "
-    "the first model apply to all. Compact form: cspdensenet201:gamma=0.5,fusion=csp."
+    "the first model apply to all. Compact form: cspdensenet201:gamma=0.5,fusion=csp. " + TORCH_HELP
 )
 ModelsArg = Annotated[
     list[str],
@@ -252,7 +265,10 @@ def table(
     input_size: Annotated[
         int | None,
         typer.Option(
-            "--input", "-i", help="Square input size in pixels (default: 224, or a cfg's own size)."
+            "--input",
+            "-i",
+            help="Square input size in pixels (default: 224, or a cfg's own size); a torch model is "
+            "traced at 3×INPUT×INPUT.",
         ),
     ] = None,
     precision: PrecisionOpt = FP32,

@@ -104,6 +104,8 @@ class Comparison:
     stages: dict[str, dict[str, tuple[Entry, ...]]]
     """``stages[stage][metric]``; a stage a model lacks has value ``None``."""
     peaks: tuple[PeakRow, ...]
+    unsupported: tuple[tuple[tuple[str, str], ...], ...] = ()
+    """Per model, the ``(layer, kind)`` of the layers no formula counts (empty when complete)."""
 
     @property
     def baseline(self) -> str:
@@ -146,6 +148,7 @@ class Comparison:
                 {**p.bottleneck.as_dict(), "reduction_vs_baseline": p.reduction_vs_baseline}
                 for p in self.peaks
             ],
+            "unsupported": [[{"name": n, "kind": k} for n, k in u] for u in self.unsupported],
         }
 
 
@@ -181,6 +184,7 @@ def compare(profiles: Sequence[Profile]) -> Comparison:
         totals={key: _entries([v[key] for v in total_values]) for key in TOTAL_KEYS},
         stages=stages,
         peaks=tuple(PeakRow(b, bottleneck_reduction(summaries[0], b)) for b in summaries),
+        unsupported=tuple(p.unsupported for p in profiles),
     )
 
 

@@ -179,22 +179,88 @@ class GraphBuilder:
             shares=shares,
         )
 
+    def conv_transpose(
+        self,
+        name: str,
+        src: str,
+        out_c: int,
+        kernel: int,
+        stride: int = 1,
+        padding: int = 0,
+        output_padding: int = 0,
+        groups: int = 1,
+        bias: bool = False,
+        dilation: int = 1,
+        shares: str = "",
+    ) -> str:
+        """A transposed conv (torch's ``ConvTranspose2d``); ``shares`` a transposed conv whose
+        weights it reuses."""
+        s = self._in(src)
+        if out_c <= 0 or groups <= 0 or s.c % groups or out_c % groups:
+            raise SpecError(
+                f"conv_transpose {name!r}: groups={groups} must divide both its {s.c} input and "
+                f"{out_c} output channels (at least 1)"
+            )
+        if not 0 <= output_padding < max(stride, dilation):
+            raise SpecError(
+                f"conv_transpose {name!r}: output padding {output_padding} must be below the stride "
+                f"or the dilation"
+            )
+        if shares and self._layers[self._index(shares)].kind != "conv_transpose":
+            raise SpecError(f"conv_transpose {name!r} shares the weights of {shares!r}, which is not one")
+        return self._emit(
+            name,
+            "conv_transpose",
+            (src,),
+            (s,),
+            out_c,
+            kernel,
+            stride,
+            padding,
+            groups,
+            bias,
+            geometry=(dilation, 0, output_padding),
+            shares=shares,
+        )
+
     def _index(self, name: str) -> int:
         for i, layer in enumerate(self._layers):
             if layer.name == name:
                 return i
         raise SpecError(f"layer {name!r} does not exist in {self.name!r}")
 
-    def linear(self, name: str, src: str, out_features: int, bias: bool = True, op: str = "") -> str:
+    def linear(
+        self, name: str, src: str, out_features: int, bias: bool = True, op: str = "", shares: str = ""
+    ) -> str:
         """A fully connected layer; ``op="connected"`` marks darknet's ``[connected]``, which
-        darknet's BFLOPs leave out."""
+        darknet's BFLOPs leave out; ``shares`` the linear layer whose weights it reuses."""
         s = self._in(src)
         if s.h != 1 or s.w != 1:
             raise SpecError(f"linear {name!r} needs a C×1×1 input, got {s}; add a global pool first")
-        return self._emit(name, "linear", (src,), (s,), out_features, bias=bias, op=op)
+        if shares:
+            other = self._layers[self._index(shares)]
+            if other.kind != "linear" or (other.in_shapes[0], other.out_shape.c, other.bias) != (
+                s,
+                out_features,
+                bias,
+            ):
+                raise SpecError(
+                    f"linear {name!r} shares the weights of {shares!r}, which is not a linear layer "
+                    f"of the same features ({s.c}→{out_features}, bias {bias})"
+                )
+        return self._emit(name, "linear", (src,), (s,), out_features, bias=bias, op=op, shares=shares)
 
     def bn(self, name: str, src: str, shares: str = "") -> str:
         return self._emit(name, "bn", (src,), (self._in(src),), shares=shares)
+
+    def norm(self, name: str, src: str, groups: int, affine: bool = True, shares: str = "") -> str:
+        """Group normalisation over ``groups`` groups of channels (``groups=1`` on a ``C×1×1``
+        vector is a layer norm over its channels); ``affine``: a learned scale and shift per
+        channel."""
+        s = self._in(src)
+        if groups <= 0 or s.c % groups:
+            raise SpecError(f"norm {name!r}: {groups} groups must divide its {s.c} channels")
+        return self._emit(name, "norm", (src,), (s,), groups=groups, bias=affine, shares=shares)
 
     def act(self, name: str, src: str, op: str = "relu") -> str:
         if op not in _ACTIVATION_SET:
@@ -297,15 +363,44 @@ class GraphBuilder:
                 )
         return self._emit(name, "mul", tuple(srcs), shapes)
 
-    def upsample(self, name: str, src: str, scale: int) -> str:
-        """Nearest upsampling by ``scale``; a negative ``scale`` sums ``|scale|``² blocks (darknet)."""
+    def upsample(self, name: str, src: str, scale: int, mode: str = "nearest") -> str:
+        """Nearest (or ``mode="bilinear"``) upsampling by ``scale``; a negative ``scale`` sums
+        ``|scale|``² blocks (darknet)."""
         s = self._in(src)
         if scale == 0 or (scale < 0 and (s.h % scale or s.w % scale)):
             raise SpecError(
                 f"upsample {name!r}: stride {scale} on a {s.h}×{s.w} map; use a non-zero integer "
                 f"(negative: a divisor of the height and width)"
             )
-        return self._emit(name, "upsample", (src,), (s,), stride=scale)
+        if mode not in ("nearest", "bilinear") or (mode == "bilinear" and scale < 0):
+            raise SpecError(f"upsample {name!r}: mode {mode!r} must be nearest or bilinear (scale > 0)")
+        op = "" if mode == "nearest" else mode
+        return self._emit(name, "upsample", (src,), (s,), stride=scale, op=op)
+
+    def reshape(self, name: str, src: str, shape: Shape) -> str:
+        """A view of ``src`` as another ``C×H×W`` of as many elements (a permute, a reshape)."""
+        s = self._in(src)
+        if shape.numel != s.numel or min(shape) <= 0:
+            raise SpecError(f"reshape {name!r}: {s} cannot be viewed as {shape}; keep the element count")
+        return self._emit(name, "reshape", (src,), (s,), shape.c, slice_=(shape.h, shape.w))
+
+    def traced(self, name: str, kind: str, srcs: Sequence[str], out_shape: Shape) -> str:
+        """A layer whose output shape was observed rather than declared (a tracer's): a registered
+        kind's shape rule must give ``out_shape``; a kind the table lacks is kept with that shape for
+        ``analyze`` to list as unsupported (never costed as zero silently)."""
+        shapes = tuple(self._in(s) for s in srcs)
+        if kind in _SHAPES:
+            made = self._emit(name, kind, tuple(srcs), shapes)
+            if self._shapes[made] != out_shape:
+                raise SpecError(
+                    f"layer {name!r} of kind {kind!r} gives {self._shapes[made]}, not {out_shape}"
+                )
+            return made
+        if name in self._shapes:
+            raise SpecError(f"layer name {name!r} is used twice in {self.name!r}")
+        self._layers.append(Layer(name, kind, tuple(srcs), shapes, out_shape, self.stage))
+        self._shapes[name] = out_shape
+        return name
 
     def reorg(self, name: str, src: str, stride: int, reverse: bool = False) -> str:
         """``space_to_depth`` (s×s pixel blocks into channels) or, reversed, ``depth_to_space``."""
@@ -336,6 +431,9 @@ class GraphBuilder:
         return self._emit(
             name, "blur", (src,), (s,), s.c, kernel, stride, 1 if kernel == 3 else 0, s.c, geometry=geometry
         )
+
+    def copy(self, name: str, src: str) -> str:
+        return self._emit(name, "copy", (src,), (self._in(src),))
 
     def detect(self, name: str, src: str) -> str:
         return self._emit(name, "detect", (src,), (self._in(src),))

@@ -18,7 +18,8 @@ Conventions (see ``costmodel.cost.Cost`` for the fields):
 
 - conv ``macs = (C_in/groups)·C_out·k²·H_out·W_out``; ``flops_other`` adds 1 per output element for a
   bias. A fully connected layer is a 1×1 conv on a 1×1 map for every count (darknet's classifier is).
-- BN charges 2 operations per element (scale and shift, as fvcore does in eval mode); an activation 1
+- BN charges 2 operations per element (scale and shift, as fvcore does in eval mode); group and
+  layer norm 5 with an affine scale and shift, else 4 (fvcore's count); an activation 1
   per element (``linear`` 0); an add ``n−1`` per output element; a pool ``k²`` per output element
   (darknet's rule); a global pool 1 per input element (fvcore's rule); softmax 3 per element.
 - CIO, conv scope: conv and classifier layers. Conv+pool scope: also max-, average- and global pools.
@@ -78,6 +79,7 @@ ACTIVATIONS: tuple[str, ...] = (
     "relu6",
     "hard_mish",
     "hardswish",
+    "hardsigmoid",
     "elu",
     "selu",
     "gelu",
@@ -95,8 +97,10 @@ ACTIVATIONS: tuple[str, ...] = (
     "normalize_channels_softmax_maxval",
 )
 """The activation ops an ``act`` layer may name: every activation darknet's ``get_activation``
-accepts (``src/activations.c``, its spellings; ``linear`` is the identity) plus ``hardswish``, which
-torch has and darknet does not. Each costs 1 operation per element."""
+accepts (``src/activations.c``, its spellings; ``linear`` is the identity) plus ``hardswish`` and
+``hardsigmoid``, which torch has and darknet does not. Each costs 1 operation per element, whatever
+the function (a convention, as fvcore's and darknet's: ReLU's compare, SiLU's ``x·σ(x)``, GELU's
+``tanh`` form and Mish's ``x·tanh(softplus(x))`` all count 1; ``linear`` counts 0)."""
 
 
 @dataclass(frozen=True)
@@ -182,6 +186,15 @@ def _conv_shape(
     return _tuple_new(Shape, (out_c, (h + 2 * p - span) // s + 1, (w + 2 * p - span) // (sw or s) + 1))
 
 
+def _conv_transpose_shape(
+    ins: Inputs, out_c: int, k: int, s: int, p: int, slice_: Slice, ceil: bool, geo: Geometry
+) -> Shape:
+    _, h, w = ins[0]
+    d, _, extra = geo
+    grow = d * (k - 1) + max(extra, 0) + 1 - 2 * p
+    return _tuple_new(Shape, (out_c, (h - 1) * s + grow, (w - 1) * s + grow))
+
+
 def _linear_shape(
     ins: Inputs, out_c: int, k: int, s: int, p: int, slice_: Slice, ceil: bool, geo: Geometry
 ) -> Shape:
@@ -244,6 +257,12 @@ def _upsample_shape(
     return _tuple_new(Shape, (c, h // -s, w // -s))
 
 
+def _reshape_shape(
+    ins: Inputs, out_c: int, k: int, s: int, p: int, slice_: Slice, ceil: bool, geo: Geometry
+) -> Shape:
+    return _tuple_new(Shape, (out_c, slice_[0], slice_[1]))
+
+
 def _space_to_depth_shape(
     ins: Inputs, out_c: int, k: int, s: int, p: int, slice_: Slice, ceil: bool, geo: Geometry
 ) -> Shape:
@@ -288,6 +307,43 @@ def conv(layer: Layer) -> Cost:
 
 
 @register(
+    "conv_transpose",
+    shape=_conv_transpose_shape,
+    doc="2-D transposed convolution (kernel, stride, padding, output padding in pad_end, dilation, "
+    "groups, bias)",
+)
+def conv_transpose(layer: Layer) -> Cost:
+    """Every input element is multiplied by a ``(C_out/groups)·k²`` slice of the weights and added
+    into the output: ``macs = C_in·(C_out/groups)·k²·H_in·W_in`` (the count of fvcore and
+    ``FlopCounterMode``, which take the input's spatial size for a transposed conv)."""
+    (s,) = layer.in_shapes
+    c_out, h_out, w_out = layer.out_shape
+    out = c_out * h_out * w_out
+    inp = s[0] * s[1] * s[2]
+    weights = s[0] * (c_out // layer.groups) * layer.kernel * layer.kernel
+    macs = weights * s[1] * s[2]
+    bias = c_out if layer.bias else 0
+    owned = 0 if layer.shares else weights + bias
+    io = inp + out
+    return _tuple_new(
+        Cost,
+        (
+            macs,
+            out if layer.bias else 0,
+            owned,
+            0 if layer.shares else weights,
+            io,
+            io,
+            0,
+            2 * macs,
+            inp,
+            out,
+            2 * macs,
+        ),
+    )
+
+
+@register(
     "blur",
     shape=_conv_shape,
     doc="darknet's anti-aliasing: a fixed depthwise binomial filter (no parameters, darknet counts 0)",
@@ -316,8 +372,22 @@ def linear(layer: Layer) -> Cost:
     # A classifier counts in darknet's conventions as the 1×1 conv the authors' cfgs use for it;
     # darknet's own ``[connected]`` (op ``connected``) sets no ``l.bflops`` and counts 0.
     darknet = 0 if layer.op == "connected" else 2 * weights
+    owned = 0 if layer.shares else weights
     return _tuple_new(
-        Cost, (weights, bias, weights + bias, weights, io, io, 0, darknet, n_in, n_out, darknet)
+        Cost,
+        (
+            weights,
+            bias,
+            owned + (0 if layer.shares else bias),
+            owned,
+            io,
+            io,
+            0,
+            darknet,
+            n_in,
+            n_out,
+            darknet,
+        ),
     )
 
 
@@ -327,6 +397,22 @@ def batch_norm(layer: Layer) -> Cost:
     n = c * h * w
     # scale and shift per element; weight and bias per channel
     return _tuple_new(Cost, (0, 2 * n, 0 if layer.shares else 2 * c, 0, 0, 0, 0, 0, n, n, 0))
+
+
+@register(
+    "norm",
+    shape=_same_shape,
+    doc="group normalisation in groups channel groups (layer norm over a C×1×1 vector: 1 group); "
+    "bias: affine",
+)
+def group_norm(layer: Layer) -> Cost:
+    c, h, w = layer.out_shape
+    n = c * h * w
+    # fvcore's count for group and layer norm: mean, variance, subtract, divide per element (4),
+    # one more with the affine scale and shift (5); weight and bias per channel
+    ops = 5 * n if layer.bias else 4 * n
+    params = 0 if layer.shares or not layer.bias else 2 * c
+    return _tuple_new(Cost, (0, ops, params, 0, 0, 0, 0, 0, n, n, 0))
 
 
 @register("act", shape=_same_shape, doc=f"element-wise activation named by op ({', '.join(ACTIVATIONS)})")
@@ -405,14 +491,16 @@ def softmax(layer: Layer) -> Cost:
 @register(
     "upsample",
     shape=_upsample_shape,
-    doc="nearest-neighbour upsampling by the integer stride; a negative stride sums s×s blocks (darknet)",
+    doc="nearest-neighbour upsampling by the integer stride (op bilinear: bilinear interpolation); "
+    "a negative stride sums s×s blocks (darknet)",
 )
 def upsample(layer: Layer) -> Cost:
     (s,) = layer.in_shapes
     c, h, w = layer.out_shape
     inp, out = s[0] * s[1] * s[2], c * h * w
-    # nearest upsampling copies; darknet's downsampling adds each s×s block into one value
-    other = inp - out if layer.stride < 0 else 0
+    # nearest upsampling copies; darknet's downsampling adds each s×s block into one value;
+    # bilinear weighs 4 taps per output element: 4 operations, fvcore's count
+    other = inp - out if layer.stride < 0 else 4 * out if layer.op == "bilinear" else 0
     return _tuple_new(Cost, (0, other, 0, 0, 0, 0, 0, 0, inp, out, 0))
 
 
@@ -423,6 +511,7 @@ def upsample(layer: Layer) -> Cost:
     "depth_to_space", shape=_depth_to_space_shape, doc="channels into s×s blocks of pixels (reorg reverse)"
 )
 @register("crop", shape=_crop_shape, doc="the centre window of slice_ = (height, width)")
+@register("copy", shape=_same_shape, doc="a copy of one input (torch's clone, contiguous, a one-map cat)")
 def rearrange(layer: Layer) -> Cost:
     """Copies that rearrange or cut a map: no arithmetic; the output is written once."""
     c, h, w = layer.out_shape
@@ -434,6 +523,12 @@ _NOTHING = Cost()
 
 
 @register("split", shape=_split_shape, doc="a channel slice [start, stop) of one input (a view)")
+@register(
+    "reshape",
+    shape=_reshape_shape,
+    doc="a view to another C×H×W of as many elements (out_c × slice_ = height, width): view, reshape, "
+    "permute",
+)
 @register("flatten", shape=_flatten_shape, doc="C×H×W to a vector, kept as (C·H·W)×1×1")
 @register("dropout", shape=_same_shape, doc="identity at inference")
 @register(

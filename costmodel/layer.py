@@ -50,11 +50,12 @@ class Layer(NamedTuple):
     groups: int = 1
     bias: bool = False
     op: str = ""
-    """act: the activation; conv: ``xnor`` for darknet's binary conv; linear: ``connected`` for
-    darknet's ``[connected]`` (0 darknet BFLOPs); add: the weighting of a
-    weighted shortcut (``per_feature``/``per_channel``)."""
+    """act: the activation; upsample: ``bilinear`` (else nearest); conv: ``xnor`` for darknet's
+    binary conv; linear: ``connected`` for darknet's ``[connected]`` (0 darknet BFLOPs); add: the
+    weighting of a weighted shortcut (``per_feature``/``per_channel``)."""
     slice_: tuple[int, int] = (0, 0)
-    """``split``: the channel range ``[start, stop)``; ``crop``: the output ``(height, width)``."""
+    """``split``: the channel range ``[start, stop)``; ``crop`` and ``reshape``: the output
+    ``(height, width)``."""
     ceil_mode: bool = False
     dilation: int = 1
     """conv: spacing of the kernel taps (``padding`` is already the dilated padding)."""
@@ -62,10 +63,10 @@ class Layer(NamedTuple):
     """conv and pools: the width stride where it differs from ``stride`` (0: the same)."""
     pad_end: int = -1
     """pools: the bottom/right padding where it differs from ``padding`` (-1: the same), for
-    darknet's pools whose total padding is odd."""
+    darknet's pools whose total padding is odd; conv_transpose: the output padding."""
     shares: str = ""
-    """conv and bn: the layer whose weights this one reuses (darknet's ``share_index``); its own
-    parameters then count 0."""
+    """conv, bn, norm and linear: the layer whose weights this one reuses (darknet's ``share_index``, a
+    torch module called twice); its own parameters then count 0."""
 
 
 class Network(NamedTuple):

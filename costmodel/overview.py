@@ -101,9 +101,9 @@ def overview(
 ) -> Overview:
     """Everything ``cspcost report`` shows about ``specs``."""
     profiles = load_profiles(specs, precision)
-    named = [s for s in specs if not s.cfg]
+    named = [s for s in specs if s.named]
     scaling: list[ScalingRun] | None = None
-    note = "" if named else "no named model: a cfg file has no growth-rate knob"
+    note = "" if named else "no named model: a cfg file or a torch model has no growth-rate knob"
     if named:
         try:
             scaling = growth_scaling(named[:2], growth_rates)

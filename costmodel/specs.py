@@ -1,12 +1,14 @@
-"""The model-spec language: a named variant with knobs, ``cspdensenet201:gamma=0.5,fusion=csp``, or a
-darknet ``.cfg`` path.
+"""The model-spec language: a named variant with knobs, ``cspdensenet201:gamma=0.5,fusion=csp``, a
+darknet ``.cfg`` path, or a torch model: ``FILE.py:FACTORY``, ``package.module:FACTORY`` or
+``timm:NAME``.
 
 A comparison or a report names several models, each with its own knobs (the CSPNet paper's
 partial ratio γ, the fusion strategy of its Figure 3, the growth rate, the input size): one
 ``ModelSpec`` each. The compact form spells each knob one way (``gamma``, ``fusion``,
 ``growth_rate``, ``input``); command-line options that follow a model (``--gamma 0.5``) are read
 by ``cli.parse_specs``, which builds the same specs. A cfg path is loaded by ``costmodel.darknet``
-(imported on demand).
+(imported on demand); a torch model by ``costmodel.torch_models``, the one door from the core to the
+torch side, opened only for such a spec (importing it runs the user's code, and loads torch).
 
 >>> parse_spec("densenet121:gamma=0.5,input=256").label
 'densenet121 γ=0.5 @256'
@@ -22,12 +24,13 @@ from costmodel.analyze import Profile, analyze
 from costmodel.errors import SpecError, excerpt
 from costmodel.families.common import FUSIONS
 from costmodel.layer import Network
-from costmodel.models import entry, expand, resolve
+from costmodel.models import MODELS, entry, expand, resolve
 
 __all__ = [
     "ModelSpec",
     "is_cfg",
     "is_number",
+    "is_torch",
     "knob_value",
     "load_network",
     "load_profile",
@@ -49,6 +52,22 @@ def is_cfg(model: str) -> bool:
     return model.endswith(".cfg") or Path(model).is_file()
 
 
+def is_torch(model: str) -> bool:
+    """True for a torch model: ``timm:NAME``, ``FILE.py:FACTORY`` or ``package.module:FACTORY``
+    (a dotted or plain module name that is not a named model, and a Python name after the colon;
+    ``densenet121:gamma=0.5`` stays a named model with knobs)."""
+    where, colon, attr = model.partition(":")
+    if not colon or not attr:
+        return False
+    if where == "timm":
+        return True
+    if not attr.isidentifier():
+        return False
+    return where.endswith(".py") or (
+        where not in MODELS and all(part.isidentifier() for part in where.split("."))
+    )
+
+
 @dataclass(frozen=True)
 class ModelSpec:
     """One model of a comparison: a named variant or cfg path and the knobs given for it. ``cfg``
@@ -64,7 +83,17 @@ class ModelSpec:
 
     def __post_init__(self) -> None:
         if self.cfg is None:
-            object.__setattr__(self, "cfg", is_cfg(self.model))
+            object.__setattr__(self, "cfg", not is_torch(self.model) and is_cfg(self.model))
+
+    @property
+    def torch(self) -> bool:
+        """Whether ``model`` names a torch model to trace (``is_torch``)."""
+        return not self.cfg and is_torch(self.model)
+
+    @property
+    def named(self) -> bool:
+        """Whether ``model`` is a named variant (with knobs to sweep), not a cfg or a torch model."""
+        return not self.cfg and not self.torch
 
     def with_knobs(self, knobs: dict[str, float | int | str]) -> ModelSpec:
         """This spec with ``knobs`` (``gamma``, ``fusion``, ``growth_rate``, ``input_size``) set; each
@@ -111,6 +140,8 @@ def knob_value(knob: str, text: str, model: str) -> float | int | str:
 def parse_spec(word: str) -> ModelSpec:
     """``name:gamma=0.5,fusion=csp,growth_rate=32,input=224`` → a spec (a bare name has no knobs;
     a cfg path is taken as it is)."""
+    if is_torch(word):
+        return ModelSpec(word, cfg=False)
     if is_cfg(word):
         return ModelSpec(word, cfg=True)
     name, _, rest = word.partition(":")
@@ -137,8 +168,28 @@ def is_number(word: str) -> bool:
     return True
 
 
+TORCH_INPUT = 224
+"""The input size of a torch model when ``--input`` is not given."""
+
+
 def load_network(spec: ModelSpec) -> Network:
-    """Expand a spec into its layer graph (a cfg through ``costmodel.darknet``)."""
+    """Expand a spec into its layer graph (a cfg through ``costmodel.darknet``, a torch model
+    through ``costmodel.torch_models``: its code runs)."""
+    if spec.torch:
+        if spec.gamma is not None or spec.fusion is not None or spec.growth_rate is not None:
+            raise SpecError(
+                f"{spec.model} is a torch model: --gamma, --fusion and --growth-rate do not apply; "
+                f"change its factory instead (--input does)"
+            )
+        from costmodel import torch_models
+
+        size = spec.input_size if spec.input_size is not None else TORCH_INPUT
+        return torch_models.load(spec.model, size)
+    if spec.cfg and spec.model.endswith(".py"):
+        raise SpecError(
+            f"{spec.model} is a Python file; name the function that returns the model: "
+            f"{spec.model}:FACTORY (e.g. {spec.model}:make)"
+        )
     if spec.cfg:
         if spec.gamma is not None or spec.fusion is not None or spec.growth_rate is not None:
             raise SpecError(

@@ -47,8 +47,9 @@ def gamma_sweep(
     """Totals of ``spec``'s model for each fusion strategy and each γ in [0, 1); ``include_plain``
     puts the plain model (fusion ``none``, γ = 0) first: the baseline. An unbuildable design keeps
     its point, with the reason, so a plot shows a gap rather than the sweep failing."""
-    if spec.cfg:
-        raise SpecError(f"{spec.model} is a cfg file and has no γ to sweep; use a named model")
+    if not spec.named:
+        what = "a cfg file" if spec.cfg else "a torch model"
+        raise SpecError(f"{spec.model} is {what} and has no γ to sweep; use a named model")
     for g in gammas:
         if isinstance(g, bool) or not isinstance(g, int | float) or not 0.0 <= g < 1.0:
             raise SpecError(f"sweep value γ = {g!r} is outside [0, 1); give values such as 0,0.1,...,0.9")

@@ -75,16 +75,16 @@ class Mul(nn.Module):
 
 
 class Upsample(nn.Module):
-    """Nearest upsampling by an integer factor; a negative factor sums each |f|×|f| block
-    (darknet's ``[upsample]`` with a negative stride)."""
+    """Nearest (or bilinear) upsampling by an integer factor; a negative factor sums each |f|×|f|
+    block (darknet's ``[upsample]`` with a negative stride)."""
 
-    def __init__(self, factor: int) -> None:
+    def __init__(self, factor: int, mode: str = "nearest") -> None:
         super().__init__()
-        self.factor = factor
+        self.factor, self.mode = factor, mode
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.factor > 0:
-            return nn.functional.interpolate(x, scale_factor=self.factor, mode="nearest")
+            return nn.functional.interpolate(x, scale_factor=self.factor, mode=self.mode)
         f = -self.factor
         return nn.functional.avg_pool2d(x, f) * (f * f)
 
@@ -171,6 +171,7 @@ ACTIVATION_MODULES: dict[str, Callable[[], nn.Module]] = {
     "linear": nn.Identity,
     "relu6": nn.ReLU6,
     "hardswish": nn.Hardswish,
+    "hardsigmoid": nn.Hardsigmoid,
     "elu": nn.ELU,
     "selu": nn.SELU,
     "gelu": lambda: nn.GELU(approximate="tanh"),
@@ -208,6 +209,22 @@ def _conv(layer: Layer) -> nn.Module:
         dilation=layer.dilation,
         groups=layer.groups,
         bias=layer.bias,
+    )
+
+
+@torch_module("conv_transpose")
+def _conv_transpose(layer: Layer) -> nn.Module:
+    (s,) = layer.in_shapes
+    return nn.ConvTranspose2d(
+        s.c,
+        layer.out_shape.c,
+        layer.kernel,
+        layer.stride,
+        layer.padding,
+        output_padding=max(layer.pad_end, 0),
+        groups=layer.groups,
+        bias=layer.bias,
+        dilation=layer.dilation,
     )
 
 
@@ -251,6 +268,11 @@ def _bn(layer: Layer) -> nn.Module:
     if layer.out_shape.h == layer.out_shape.w == 1:
         return VectorBatchNorm(layer.out_shape.c)
     return nn.BatchNorm2d(layer.out_shape.c)
+
+
+@torch_module("norm")
+def _norm(layer: Layer) -> nn.Module:
+    return nn.GroupNorm(layer.groups, layer.out_shape.c, affine=layer.bias)
 
 
 @torch_module("act")
@@ -311,7 +333,21 @@ def _mul(layer: Layer) -> nn.Module:
 
 @torch_module("upsample")
 def _upsample(layer: Layer) -> nn.Module:
-    return Upsample(layer.stride)
+    return Upsample(layer.stride, layer.op or "nearest")
+
+
+class Reshape(nn.Module):
+    def __init__(self, c: int, h: int, w: int) -> None:
+        super().__init__()
+        self.shape = (c, h, w)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.reshape(x.shape[0], *self.shape)
+
+
+@torch_module("reshape")
+def _reshape(layer: Layer) -> nn.Module:
+    return Reshape(*layer.out_shape)
 
 
 @torch_module("space_to_depth")
@@ -327,6 +363,16 @@ def _depth_to_space(layer: Layer) -> nn.Module:
 @torch_module("crop")
 def _crop(layer: Layer) -> nn.Module:
     return CenterCrop(*layer.slice_)
+
+
+class Copy(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.clone()
+
+
+@torch_module("copy")
+def _copy(layer: Layer) -> nn.Module:
+    return Copy()
 
 
 @torch_module("detect")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 
 from costmodel.compare import STAGE_KEYS, TOTAL_KEYS, Comparison, Entry
+from reports.tables import unsupported_line
 from reports.text import Format, TextTable, csv_text, markdown_table, rich_text
 
 __all__ = ["STAGE_METRICS", "TOTAL_METRICS", "comparison_tables", "render_comparison"]
@@ -84,10 +85,12 @@ def render_comparison(data: Comparison, fmt: Format | str = Format.table) -> str
         records = data.records()
         return csv_text(list(records[0]), [list(r.values()) for r in records])
     tables = comparison_tables(data)
+    gaps = [f"{m}: {unsupported_line(u)}" for m, u in zip(data.models, data.unsupported) if u]
     if fmt is Format.markdown:
         parts = []
         for t in tables:
             parts += [f"**{t.title}**", "", markdown_table(t)]
-        return "\n".join(parts)
+        return "\n".join(parts + [f"\n{g}" for g in gaps])
     inputs = ", ".join("×".join(map(str, s)) for s in data.inputs)
-    return rich_text(tables, 60 + 34 * len(data.models), [f"precision {data.precision}; inputs {inputs}"])
+    footer = [f"precision {data.precision}; inputs {inputs}", *gaps]
+    return rich_text(tables, 60 + 34 * len(data.models), footer)

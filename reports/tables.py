@@ -66,9 +66,21 @@ def summary_lines(profile: Profile) -> list[str]:
         f"over {b.layers} layers with MACs",
     ]
     if not profile.complete:
-        names = ", ".join(f"{n} ({k})" for n, k in profile.unsupported)
-        lines.append(f"unsupported layers, not counted: {names}")
+        lines.append(unsupported_line(profile.unsupported))
     return lines
+
+
+def unsupported_line(unsupported: Sequence[tuple[str, str]], shown: int = 3) -> str:
+    """The footer line of the layers no formula counts: each kind with how many layers and the
+    first names, e.g. ``cumsum ×2 (a.cumsum, b.cumsum)``."""
+    by_kind: dict[str, list[str]] = {}
+    for name, kind in unsupported:
+        by_kind.setdefault(kind, []).append(name)
+    parts = []
+    for kind, names in by_kind.items():
+        listed = ", ".join(names[:shown]) + (f", … {len(names) - shown} more" if len(names) > shown else "")
+        parts.append(f"{kind} ×{len(names)} ({listed})")
+    return f"unsupported, not counted: {len(unsupported)} layers: {'; '.join(parts)}"
 
 
 def _records(profile: Profile) -> tuple[list[dict[str, Any]], dict[str, Any]]:

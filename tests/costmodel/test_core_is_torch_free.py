@@ -9,7 +9,7 @@ from pathlib import Path
 
 import costmodel
 
-TORCH_MODULES = {"torch_build.py", "counters.py"}
+TORCH_MODULES = {"torch_build.py", "counters.py", "torch_trace.py", "torch_models.py"}
 
 
 def test_import_costmodel_loads_no_torch():

@@ -95,7 +95,7 @@ def every_kind_network():
     x = g.conv("stem", INPUT, 8, 3, bias=True)
     for op in ACTIVATIONS:
         x = g.act(f"act_{op}", x, op)
-    x = g.bn("bn", x)
+    x = g.norm("groupnorm", g.bn("bn", x), 2)
     a = g.split("left", x, 0, 4)
     b = g.split("right", x, 4, 8)
     x = g.concat("cat", [b, a])
@@ -104,11 +104,13 @@ def every_kind_network():
     y = g.conv("grouped_again", x, 8, 3, groups=4, shares="grouped")  # weights counted once
     x = g.shortcut("weighted", x, [y], weights="per_channel")
     x = g.mul("scale", [x, g.gap("se", x)])
-    x = g.upsample("down", g.upsample("up", x, 2), -2)
+    x = g.upsample("down", g.upsample("up_bilinear", g.upsample("up", x, 2), 2, "bilinear"), -4)
     x = g.reorg("d2s", g.reorg("s2d", x, 2), 2, reverse=True)
+    x = g.conv("down2", g.conv_transpose("deconv", x, 8, 3, 2, 1, 1, groups=2), 8, 3, 2)
     x = g.crop("crop", x, 18, 18)
+    x = g.reshape("unpermute", g.reshape("permute", x, Shape(18, 18, 8)), Shape(8, 18, 18))
     x = g.blur("blur", x, 3, 1)
-    x = g.detect("head", x)
+    x = g.detect("head", g.copy("copy", x))
     x = g.pool("maxpool", "oddpool", x, 2, 1, 0, pad_end=1)  # darknet's size 2 stride 1: 18×18
     x = g.maxpool("maxpool", x, 3, 2, 1)
     x = g.avgpool("avgpool", x, 2, 2, ceil_mode=True)
@@ -131,7 +133,7 @@ def test_every_layer_kind_builds_and_agrees(torch_counters):
     x = counters.sample_input(model, net.input_shape)
     fv = counters.fvcore_macs_by_module(model, x)
     for layer, cost in profile.rows():
-        if layer.kind in ("conv", "linear"):
+        if layer.kind in ("conv", "conv_transpose", "linear"):
             assert fv[layer.name] == cost.macs, layer.name
     assert counters.flop_counter_flops(model, x) == profile.totals.flops
     assert counters.param_count(model) == profile.totals.params

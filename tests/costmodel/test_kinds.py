@@ -15,8 +15,10 @@ from costmodel.layer import Layer
 # One builder call per kind, on a 6×9×9 input (odd size, so stride and ceil_mode rules matter).
 SAMPLES: dict[str, Callable[[GraphBuilder], object]] = {
     "conv": lambda g: g.conv("x", INPUT, 4, 3, stride=2, padding=1, groups=2, bias=True),
+    "conv_transpose": lambda g: g.conv_transpose("x", INPUT, 4, 3, 2, 1, 1, groups=2, bias=True),
     "linear": lambda g: g.linear("x", g.gap("g", INPUT), 5),
     "bn": lambda g: g.bn("x", INPUT),
+    "norm": lambda g: g.norm("x", INPUT, 3),
     "act": lambda g: g.act("x", INPUT, "leaky"),
     "maxpool": lambda g: g.maxpool("x", INPUT, 3, 2, 1, ceil_mode=True),
     "avgpool": lambda g: g.avgpool("x", INPUT, 2, 2, ceil_mode=True),
@@ -25,14 +27,16 @@ SAMPLES: dict[str, Callable[[GraphBuilder], object]] = {
     "split": lambda g: g.split("x", INPUT, 2, 5),
     "add": lambda g: g.add("x", [INPUT, g.bn("b", INPUT)]),
     "flatten": lambda g: g.flatten("x", INPUT),
+    "reshape": lambda g: g.reshape("x", INPUT, Shape(9, 9, 6)),
     "dropout": lambda g: g.dropout("x", INPUT),
     "softmax": lambda g: g.softmax("x", INPUT),
     "mul": lambda g: g.mul("x", [INPUT, g.gap("g", INPUT)]),
-    "upsample": lambda g: g.upsample("x", INPUT, 2),
+    "upsample": lambda g: g.upsample("x", INPUT, 2, "bilinear"),
     "space_to_depth": lambda g: g.reorg("x", g.crop("c", INPUT, 8, 6), 2),
     "depth_to_space": lambda g: g.reorg("x", g.concat("c", [INPUT, INPUT]), 2, reverse=True),
     "crop": lambda g: g.crop("x", INPUT, 7, 4),
     "detect": lambda g: g.detect("x", INPUT),
+    "copy": lambda g: g.copy("x", INPUT),
     "blur": lambda g: g.blur("x", INPUT, 3, 2),
 }
 IN_SHAPE = Shape(6, 9, 9)
