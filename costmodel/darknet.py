@@ -383,10 +383,11 @@ class _Reader:
         match = _LEADING_INT.match(entry[0])
         if match is None:
             raise self.error(f"{key}={_q(entry[0])} is not an integer", key)
-        value = int(match.group())
-        if not -(2**31) <= value < 2**31:
+        digits = match.group()
+        # more than ten digits is beyond a C int whatever they say (and int() of a huge string is slow)
+        if len(digits.lstrip("+-").lstrip("0")) > 10 or not -(2**31) <= int(digits) < 2**31:
             raise self.error(f"{key}={_q(entry[0])} is outside darknet's int range", key)
-        return value
+        return int(digits)
 
     def positive(self, key: str, default: int | None = None, least: int = 1) -> int:
         value = self.integer(key, default)
@@ -412,11 +413,12 @@ class _Reader:
             match = _LEADING_INT.match(part)
             if match is None:
                 raise self.error(f"{key}={_q(entry[0])}: {_q(part)} is not a layer index", key)
-            ref = int(match.group())
+            digits = match.group()
+            ref = int(digits) if len(digits.lstrip("+-").lstrip("0")) <= 10 else self.index
             index = self.index + ref if ref < 0 else ref
             if not 0 <= index < self.index:
                 raise self.error(
-                    f"{key}={entry[0]} refers to layer {index}, which does not exist: layer "
+                    f"{key}={_cut(entry[0])} refers to layer {_cut(digits)}, which does not exist: layer "
                     f"{self.index} can only read layers 0..{self.index - 1} (or -1..-{self.index})",
                     key,
                 )

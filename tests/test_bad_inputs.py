@@ -164,7 +164,9 @@ CFGS: list[tuple[str, str | bytes, str]] = [
     ("filters-text", NET + CONV.replace("filters=8", "filters=abc"), "'abc'"),
     ("filters-zero", NET + CONV.replace("filters=8", "filters=0"), "filters=0"),
     ("filters-negative", NET + CONV.replace("filters=8", "filters=-8"), "filters=-8"),
-    ("filters-float", NET + CONV.replace("filters=8", "filters=8.5"), "'8.5'"),
+    # darknet reads values with C's atoi (issue 13): "8.5" is 8 and groups=0 is clamped to 1, both valid;
+    # a value with no leading digit is not.
+    ("filters-no-leading-digit", NET + CONV.replace("filters=8", "filters=.5"), "'.5'"),
     ("filters-missing", NET + CONV.replace("filters=8\n", ""), "'filters'"),
     ("size-zero", NET + CONV.replace("size=3", "size=0"), "size=0"),
     ("stride-zero", NET + CONV.replace("stride=1", "stride=0"), "stride=0"),
@@ -175,7 +177,7 @@ CFGS: list[tuple[str, str | bytes, str]] = [
         "too small",
     ),
     ("groups-not-dividing", NET + CONV.replace("filters=8", "filters=8\ngroups=2"), "groups=2"),
-    ("groups-zero", NET + CONV.replace("filters=8", "filters=8\ngroups=0"), "groups=0"),
+    ("groups-text", NET + CONV.replace("filters=8", "filters=8\ngroups=two"), "'two'"),
     ("activation-unknown", NET + CONV.replace("leaky", "sparkly"), "'sparkly'"),
     ("route-layers-missing", GOOD + "\n[route]\n", "'layers'"),
     ("route-forward-reference", GOOD + "\n[route]\nlayers=5\n", "layers=5"),
