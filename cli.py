@@ -429,17 +429,30 @@ def _show_search(result: SearchResult, study: str, target: Path) -> None:
     from matplotlib.figure import Figure
 
     from reports.output import write_files
-    from reports.search_report import pareto_plot, plot_axes, render_pareto, summary_line, trials_frame
+    from reports.search_report import (
+        label_resolutions,
+        pareto_plot,
+        plot_axes,
+        render_pareto,
+        resolutions,
+        resolutions_title,
+        summary_line,
+        trials_frame,
+    )
     from search.front import explain_infeasible
 
     frame = trials_frame(result.rows())
     typer.echo(summary_line(result, frame))
     if not result.pareto:
         exit_with_error(explain_infeasible(result))
-    typer.echo(render_pareto(frame, title=f"Pareto front: {', '.join(result.spec.objectives)}"))
+    for note in result.notes:
+        typer.echo(note)
+    title = f"Pareto front: {', '.join(result.spec.objectives)}; {resolutions(result.spec)}"
+    typer.echo(render_pareto(frame, title=title))
     fig = Figure(figsize=(6.4, 4.4))
     ax = pareto_plot(frame, *plot_axes(result.spec.objectives), ax=fig.subplots())
-    ax.set_title(f"{result.spec.family} on {result.spec.data}: study {study}")
+    label_resolutions(ax, result.spec)
+    ax.set_title(resolutions_title(result.spec, study))
     buf = io.BytesIO()
     fig.savefig(buf, format=target.suffix[1:].lower(), dpi=120, bbox_inches="tight")
     write_files(target.parent, {target.name: buf.getvalue()}, "--plot")
@@ -447,9 +460,39 @@ def _show_search(result: SearchResult, study: str, target: Path) -> None:
 
 
 # The options of ``cspcost search``.
+BaseOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--base",
+        "-b",
+        help="The network you will ship: a model (densenet121, peleenet, cspresnet50…), a model spec "
+        "(cspdensenet121:growth_rate=24) or a design file; tinydensenet/tinypeleenet are toys for quick "
+        "runs (default tinydensenet).",
+    ),
+]
 FamilyOpt = Annotated[
     str | None,
-    typer.Option("--family", "-F", help="Family to search: cspdensenet (default) or csppeleenet."),
+    typer.Option(
+        "--family", "-F", help="Old name of --base: cspdensenet or csppeleenet (the toys).", hidden=True
+    ),
+]
+GammasOpt = Annotated[
+    str | None, typer.Option("--gammas", help="γ grid, each in [0, 1) (default the paper's 0.25,0.5,0.75).")
+]
+GrowthRatesOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--growth-rates",
+        help="Growth-rate grid of a dense base (default the base's k × 0.5, 0.75, 1, 1.25, 1.5).",
+    ),
+]
+ProxyInputOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--proxy-input",
+        help="Input (px) at which each design's topology is trained for its proxy accuracy "
+        "(default the smaller of --input and 32).",
+    ),
 ]
 TrialsOpt = Annotated[
     int,
@@ -507,7 +550,11 @@ DevicesOpt = Annotated[
 ]
 InputSizeOpt = Annotated[
     int | None,
-    typer.Option("--input", "-i", help="Square input size in pixels; images are resized (default 32)."),
+    typer.Option(
+        "--input",
+        "-i",
+        help="Deployment input (px): costs, budgets and latency (default the base's own, 224 or 256).",
+    ),
 ]
 EpochsOpt = Annotated[int | None, typer.Option("--epochs", help="Training epochs per trial (default 2).")]
 MultipliersOpt = Annotated[
@@ -540,7 +587,11 @@ PlotOpt = Annotated[
 )
 @one_line_errors
 def search(
+    base: BaseOpt = None,
     family: FamilyOpt = None,
+    gammas: GammasOpt = None,
+    growth_rates: GrowthRatesOpt = None,
+    proxy_input: ProxyInputOpt = None,
     trials: TrialsOpt = 20,
     seed: SeedOpt = None,
     storage: StorageOpt = None,
@@ -566,8 +617,15 @@ def search(
     # every output is checked before a study exists, not after the whole search has run
     target = _pareto_target(plot, check_study_name(study))
     check_files(target.parent, [target.name], "--plot")
+    if base is not None and family is not None:
+        raise SpecError("--family is the old name of --base; give only --base")
     options = {
-        "family": family,
+        "base": base if base is not None else family,
+        "gammas": None if gammas is None else tuple(parse_list(gammas, "--gammas")),
+        "growth_rates": None
+        if growth_rates is None
+        else tuple(int(k) for k in parse_list(growth_rates, "--growth-rates", int)),
+        "proxy_input": proxy_input,
         "objectives": _names(objectives),
         "max_mflops": max_mflops,
         "max_params": max_params,

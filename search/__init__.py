@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from search.front import pareto_trials
 from search.results import TrialRow, is_feasible, result_of, trial_rows
-from search.space import FAMILIES, Design, Family, family, suggest
+from search.space import Base, Design, Space, base, suggest
 from search.spec import BUDGETS, OBJECTIVES, SearchResult, SearchSpec, Snapshot
 from search.storage import DEFAULT_STORAGE
 from search.study import run_search
@@ -14,15 +14,15 @@ from search.study import run_search
 __all__ = [
     "BUDGETS",
     "DEFAULT_STORAGE",
-    "FAMILIES",
     "OBJECTIVES",
+    "Base",
     "Design",
-    "Family",
     "SearchResult",
     "SearchSpec",
     "Snapshot",
+    "Space",
     "TrialRow",
-    "family",
+    "base",
     "is_feasible",
     "pareto_trials",
     "result_of",

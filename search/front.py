@@ -9,7 +9,22 @@ from optuna.trial import FrozenTrial, TrialState
 from search.results import is_feasible, result_of
 from search.spec import SearchResult, SearchSpec
 
-__all__ = ["explain_infeasible", "pareto_trials"]
+__all__ = ["explain_infeasible", "pareto_indices", "pareto_trials"]
+
+
+def pareto_indices(keys: Sequence[Sequence[float]]) -> list[int]:
+    """Indices of the points that no other point dominates (every key minimised), in lexicographic
+    order of their keys. A sweep: after sorting, any dominator of a point comes before it, and if
+    one does, a point already on the front does too, so each point is compared with the front
+    only (equal points are all kept)."""
+    front: list[int] = []
+    for i in sorted(range(len(keys)), key=lambda j: tuple(keys[j])):
+        p = keys[i]
+        if not any(
+            all(x <= y for x, y in zip(keys[f], p)) and any(x < y for x, y in zip(keys[f], p)) for f in front
+        ):
+            front.append(i)
+    return front
 
 
 def pareto_trials(trials: Sequence[FrozenTrial], spec: SearchSpec) -> list[FrozenTrial]:
@@ -19,17 +34,9 @@ def pareto_trials(trials: Sequence[FrozenTrial], spec: SearchSpec) -> list[Froze
         if is_feasible(t):
             good.setdefault(result_of(t).get("design", str(t.params)), t)
     signs = [1.0 if d == "minimize" else -1.0 for d in spec.directions]
-
-    def key(t: FrozenTrial) -> list[float]:
-        return [s * v for s, v in zip(signs, t.values, strict=True)]
-
-    def dominates(a: list[float], b: list[float]) -> bool:
-        pairs = list(zip(a, b, strict=True))
-        return all(x <= y for x, y in pairs) and any(x < y for x, y in pairs)
-
-    keys = {n: key(t) for n, t in good.items()}
-    front = [t for n, t in good.items() if not any(dominates(keys[m], keys[n]) for m in good if m != n)]
-    return sorted(front, key=key)
+    kept = list(good.values())
+    keys = [[s * v for s, v in zip(signs, t.values, strict=True)] for t in kept]
+    return [kept[i] for i in pareto_indices(keys)]
 
 
 def explain_infeasible(result: SearchResult) -> str:

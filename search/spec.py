@@ -11,9 +11,9 @@ from optuna.trial import FrozenTrial, TrialState
 
 from costmodel import SpecError
 from search.results import TrialRow, is_feasible, trial_rows
-from search.space import family
+from search.space import DEPTHS, GAMMAS, WIDTHS, Space, base
 
-__all__ = ["BUDGETS", "OBJECTIVES", "SPEC_ATTR", "SearchResult", "SearchSpec", "Snapshot"]
+__all__ = ["BUDGETS", "METRIC_NAMES", "OBJECTIVES", "SPEC_ATTR", "SearchResult", "SearchSpec", "Snapshot"]
 
 
 SPEC_ATTR = "cspcost.spec"
@@ -26,6 +26,15 @@ OBJECTIVES: dict[str, str] = {
     "latency": "minimize",
 }
 """Objective name → direction. ``latency`` is the median on the first device, in ms."""
+
+METRIC_NAMES: dict[str, str] = {
+    "accuracy": "proxy accuracy",
+    "macs": "MACs",
+    "params": "params",
+    "cio": "CIO",
+    "latency": "latency ms",
+}
+"""Objective name → the metric name Optuna (and optuna-dashboard) shows."""
 
 BUDGETS: dict[str, str] = {
     "max_mflops": "mflops",
@@ -46,19 +55,25 @@ class SearchSpec:
     """What a study searches and how it scores a design; stored with the study so that a resumed
     study (or a worker on another machine) evaluates exactly the same way."""
 
-    family: str = "cspdensenet"
+    base: str = "tinydensenet"
     objectives: tuple[str, ...] = ("accuracy", "macs")
     max_mflops: float | None = None
     max_params: float | None = None
     max_cio: float | None = None
     max_latency_ms: float | None = None
     data: str = "mnist"
-    input_size: int = 32
+    input_size: int | None = None
+    """Deployment input (px): costs, budgets and latency; ``None``: the base's own (224 or 256)."""
+    proxy_input: int | None = None
+    """Proxy input (px) at which the same topology is trained for accuracy; ``None``: the smaller of
+    the deployment input and 32 (what MNIST-sized data needs)."""
     epochs: int = 2
     devices: tuple[str, ...] = ("cpu",)
     multipliers: bool = False
     seed: int = 0
     latency_batch: int = 1
+    gammas: tuple[float, ...] = GAMMAS
+    growth_rates: tuple[int, ...] | None = None
 
     def __post_init__(self) -> None:
         if not self.objectives:
@@ -71,7 +86,7 @@ class SearchSpec:
                 )
         if len(set(self.objectives)) != len(self.objectives):
             raise SpecError(f"objectives {','.join(self.objectives)} repeat a name; list each once")
-        family(self.family)
+        self.space  # noqa: B018 (the base, its knobs and the grids are checked here)
         for budget in BUDGETS:
             value = getattr(self, budget)
             if value is not None and (not math.isfinite(value) or value < 0):
@@ -79,10 +94,28 @@ class SearchSpec:
                 raise SpecError(f"{flag} {value} must be a non-negative number (an upper bound)")
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed <= SEED_MAX:
             raise SpecError(f"--seed {self.seed!r} must be an integer from 0 to {SEED_MAX} (2**32 - 1)")
-        for name, least in (("epochs", 1), ("input_size", 1), ("latency_batch", 1)):
+        for name, least in (("epochs", 1), ("input_size", 1), ("proxy_input", 1), ("latency_batch", 1)):
             value = getattr(self, name)
+            if value is None and name in ("input_size", "proxy_input"):
+                continue
             if isinstance(value, bool) or not isinstance(value, int) or value < least:
                 raise SpecError(f"{name} = {value!r} must be an integer ≥ {least}")
+
+    @property
+    def space(self) -> Space:
+        """The base and the grid of each knob this study searches."""
+        scales = (DEPTHS, WIDTHS) if self.multipliers else ((1.0,), (1.0,))
+        found = base(self.base)
+        widths = scales[1] if found.has_width else (1.0,)
+        return Space(found, self.gammas, self.growth_rates, scales[0], widths)
+
+    @property
+    def deploy_input(self) -> int:
+        return self.input_size or self.space.base.default_input
+
+    @property
+    def proxy(self) -> int:
+        return self.proxy_input or min(self.deploy_input, 32)
 
     @property
     def directions(self) -> list[Any]:
@@ -106,6 +139,8 @@ class SearchSpec:
     @classmethod
     def from_attrs(cls, attrs: dict[str, Any]) -> SearchSpec:
         known = {f.name for f in fields(cls)}
+        if "family" in attrs and "base" not in attrs:  # studies stored before bases had names
+            attrs = {**attrs, "base": attrs["family"]}
         values: dict[str, Any] = {
             k: tuple(v) if isinstance(v, list) else v for k, v in attrs.items() if k in known
         }

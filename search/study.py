@@ -1,36 +1,39 @@
-"""The search: an Optuna study over a CSP family's γ, growth rate and fusion strategy, under a
-budget.
+"""The search: the knobs of a base network the user names (γ, fusion, growth rate, depth and
+width multipliers), under a budget, for the user's objectives.
 
 The CSPNet paper (Wang et al., CVPRW 2020) picks γ = 0.5 and the ``csp`` fusion by ablation (Table 1
-and Figure 3). This module runs that ablation as a search, with the user's objectives and budget.
-Inside a trial the order is fixed so that money is spent last:
+and Figure 3). This module runs that ablation as a search. The space is enumerated first
+(``search.space``), with the analytic costs of every design as deployed at ``--input``; designs over
+a MFLOPs, params or CIO budget are removed before anything is sampled, so they never become trials.
 
-1. analytic costs (``costmodel.analyze(expand(config, size))``, microseconds): a design over a
-   MFLOPs, params or CIO budget is recorded as infeasible and never built, timed or trained;
-2. measured latency on each target device (only when latency is an objective or has a budget): a
-   design over the latency budget is never trained;
-3. a short seeded training run (only when accuracy is an objective).
+- When no objective needs a measurement, the answer is the exact Pareto front of the enumeration: no
+  sampler, no study.
+- Otherwise an Optuna study measures feasible designs not yet measured (``search.workers``), each
+  at most once: latency of the deployed network at ``--input``, then accuracy of the same topology
+  trained at the proxy input (``--proxy-input``). A design over the latency budget is pruned, never
+  recorded as complete with a made-up value.
 
 Budgets are Optuna ≥ 5 constraints (``trial.set_constraint``: value − budget, feasible when ≤ 0).
-Workers claim trials under a lock (``search.storage``), so a study ends with exactly the requested
-number of finished trials, and a killed worker's trial is retried. A design already evaluated in the
-study is never evaluated again: its trial reuses the stored result.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import datetime
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
 import optuna
+from optuna.distributions import CategoricalDistribution
 from optuna.storages import RDBStorage
+from optuna.trial import FrozenTrial, TrialState
 
 from costmodel import SpecError, analyze, expand
-from search.evaluate import design_costs
+from costmodel.families.common import FUSIONS
 from search.front import pareto_trials
-from search.space import Design, Family, family
-from search.spec import SPEC_ATTR, SearchResult, SearchSpec, Snapshot
+from search.space import Point
+from search.spec import METRIC_NAMES, SPEC_ATTR, SearchResult, SearchSpec, Snapshot
 from search.storage import (
     HEARTBEAT_S,
     check_exists,
@@ -41,35 +44,27 @@ from search.storage import (
 )
 from search.workers import _quiet, _run_workers, run_worker, snapshot
 
-__all__ = ["load_result", "prepare_study", "run_search"]
+__all__ = ["exact_front", "load_result", "prepare_study", "run_search", "space_note"]
 
 
 # --- the study ------------------------------------------------------------------------------------
 
 
-def _check_budget_reachable(spec: SearchSpec, fam: Family, num_classes: int, in_channels: int) -> None:
-    """Refuse, before any study exists, an analytic budget that no design of the space meets."""
+def _check_budget_reachable(spec: SearchSpec, points: Sequence[Point]) -> list[Point]:
+    """The points within the analytic budgets; a ``SpecError`` naming the cheapest design's cost,
+    before any study exists or any training starts, when there are none."""
     budgets = {k: v for k, v in spec.budgets().items() if k != "latency_ms"}
-    if not budgets:
-        return
-    cheapest: dict[str, tuple[float, str]] = {}
-    for design in fam.designs(spec.multipliers):
-        try:
-            costs = design_costs(fam.config(design, num_classes, in_channels), spec.input_size)[1]
-        except SpecError:
-            continue
-        if all(costs[k] <= v for k, v in budgets.items()):
-            return
-        for k in budgets:
-            if k not in cheapest or costs[k] < cheapest[k][0]:
-                cheapest[k] = (costs[k], design.label)
-    parts = [
-        f"the smallest {k} is {cheapest[k][0]:,.4g} ({cheapest[k][1]}) against {v:,.4g}"
-        for k, v in budgets.items()
-        if k in cheapest
-    ]
+    good = [p for p in points if p.within(budgets)]
+    if good or not points:
+        return good
+    parts = []
+    for k, v in budgets.items():
+        cheapest = min(points, key=lambda p: p.costs[k])
+        parts.append(
+            f"the smallest {k} is {cheapest.costs[k]:,.4g} ({cheapest.design.label}) against {v:,.4g}"
+        )
     raise SpecError(
-        f"no {spec.family} design at {spec.input_size} px meets the budget: {'; '.join(parts)}; "
+        f"no design of {spec.base} at {spec.deploy_input} px meets the budget: {'; '.join(parts)}; "
         f"raise the budget{'' if spec.multipliers else ' or add --multipliers'}"
     )
 
@@ -104,7 +99,7 @@ def _spec_for(storage: RDBStorage, url: str, name: str, given: dict[str, Any], r
     return stored
 
 
-def _memory_check(spec: SearchSpec, fam: Family, num_classes: int, in_channels: int) -> None:
+def _memory_check(spec: SearchSpec) -> None:
     """Refuse, before allocating, a size that training or timing the base design cannot fit in
     memory: activations of a training batch (kept for the backward pass, and their gradients) or
     of one latency batch."""
@@ -112,14 +107,14 @@ def _memory_check(spec: SearchSpec, fam: Family, num_classes: int, in_channels: 
         return
     from search.data import check_memory
 
-    config = fam.config(Design("none", 0.0, fam.base.growth_rate), num_classes, in_channels)
-    elements = analyze(expand(config, spec.input_size)).totals.write_elements
+    size = spec.proxy if spec.trains else spec.deploy_input
+    elements = analyze(expand(spec.space.base.config, size)).totals.write_elements
     need = elements * 4 * (2 * TRAIN_BATCH if spec.trains else spec.latency_batch)
     what = "training" if spec.trains else "timing"
     check_memory(
         need,
-        f"{what} a {spec.family} at {spec.input_size}×{spec.input_size} px",
-        "choose a smaller --input",
+        f"{what} a {spec.base} at {size}×{size} px",
+        "choose a smaller --proxy-input" if spec.trains else "choose a smaller --input",
     )
 
 
@@ -133,7 +128,7 @@ def _data_shape(spec: SearchSpec) -> tuple[int, int, str]:
     from search.data import BUILTIN, load_dataset
 
     if spec.trains:
-        data = load_dataset(spec.data, spec.input_size)
+        data = load_dataset(spec.data, spec.proxy)
         return data.num_classes, data.in_channels, data.fingerprint()
     if spec.data in BUILTIN:
         return 10, 1, spec.data  # mnist and digits: ten grey classes
@@ -163,15 +158,14 @@ def prepare_study(
         check_exists(url)
         rdb = open_storage(url, heartbeat_interval)
         spec = _spec_for(rdb, url, study_name, given, resume)
-    fam = family(spec.family)
-    design_costs(fam.config(Design("none", 0.0, fam.base.growth_rate), 10, 1), spec.input_size)
-    _memory_check(spec, fam, 10, 1)  # before any data is resized to the input size
+    points = spec.space.points(spec.deploy_input)  # an input too small for the base fails here
+    _check_budget_reachable(spec, points)
+    _memory_check(spec)  # before any data is resized to the input size
     if spec.times or any(d != "cpu" for d in spec.devices):
         from search.latency import check_devices  # imports torch: after the instant checks
 
         check_devices(spec.devices)
     num_classes, in_channels, fingerprint = _data_shape(spec)
-    _check_budget_reachable(spec, fam, num_classes, in_channels)
     if resume:
         study = optuna.load_study(study_name=study_name, storage=rdb)
         if study.user_attrs.get("data_fingerprint") != fingerprint:
@@ -183,6 +177,7 @@ def prepare_study(
     rdb = open_storage(url, heartbeat_interval)
     spec = _spec_for(rdb, url, study_name, given, resume)
     study = optuna.create_study(study_name=study_name, storage=rdb, directions=spec.directions)
+    study.set_metric_names([METRIC_NAMES[o] for o in spec.objectives])
     for key, value in (
         ("num_classes", num_classes),
         ("in_channels", in_channels),
@@ -208,6 +203,12 @@ def run_search(
         raise SpecError(f"--trials {trials} must be at least 1")
     if workers < 1:
         raise SpecError(f"--workers {workers} must be at least 1")
+    check_study_name(study_name)
+    normalize_url(storage)
+    spec = SearchSpec(**given)
+    if not (spec.trains or spec.times) and not resume:
+        return exact_front(spec, study_name)
+    started = time.perf_counter()
     url, spec = prepare_study(given, storage, study_name, resume, heartbeat_interval)
     if progress is not None:
         rdb = open_storage(url, heartbeat_interval)
@@ -217,7 +218,68 @@ def run_search(
         run_worker(url, study_name, trials, 0, heartbeat_interval, progress=progress)
     else:
         exits = _run_workers(url, study_name, trials, workers, heartbeat_interval, spec, progress)
-    return replace(load_result(study_name, url), requested=trials, worker_exits=exits)
+    result = load_result(study_name, url)
+    return replace(
+        result,
+        requested=trials,
+        worker_exits=exits,
+        notes=[*result.notes, f"measured study: {time.perf_counter() - started:.1f} s wall time"],
+    )
+
+
+def space_note(spec: SearchSpec, points: Sequence[Point], feasible: Sequence[Point]) -> str:
+    """The size of the space, what the budget leaves, and the two resolutions."""
+    space = spec.space
+    grid = [f"{len(space.gammas)} γ × {len(FUSIONS)} fusions (γ = 0 for none)"]
+    if space.base.has_growth_rate:
+        grid.append(f"{len(space.ks)} growth rates ({','.join(map(str, space.ks))})")
+    if spec.multipliers:
+        grid.append(f"{len(space.depths)} depths × {len(space.widths)} widths")
+    over = len(points) - len(feasible)
+    proxy = f"; accuracy is a proxy: the same topology trained at {spec.proxy} px" if spec.trains else ""
+    return (
+        f"space: {len(points)} designs of {spec.base} ({' × '.join(grid)}); {len(feasible)} within the "
+        f"budget, {over} over it (never trials); costs at {spec.deploy_input} px, batch 1{proxy}"
+    )
+
+
+def exact_front(spec: SearchSpec, study_name: str = "cspcost") -> SearchResult:
+    """The exact Pareto front of a cost-only search, by enumerating the space: no sampler, no study."""
+    started = time.perf_counter()
+    points = spec.space.points(spec.deploy_input)
+    feasible = _check_budget_reachable(spec, points)
+    trials = [_as_trial(i, p, spec) for i, p in enumerate(feasible)]
+    front = pareto_trials(trials, spec)
+    took = time.perf_counter() - started
+    notes = [
+        space_note(spec, points, feasible),
+        f"exact front by enumeration: {len(front)} designs in {took:.3f} s "
+        f"({len(points) / took:,.0f} designs/s); no sampler, no study stored",
+    ]
+    return SearchResult(
+        study_name, "(enumeration, not stored)", spec, len(trials), trials, front, notes=notes
+    )
+
+
+def _as_trial(number: int, point: Point, spec: SearchSpec) -> FrozenTrial:
+    """A design of the enumeration as a finished trial, for the same tables and plots as a study's."""
+    params = point.design.params
+    now = datetime.datetime.now()
+    attrs = {"design": point.design.label, **point.costs, "input": spec.deploy_input}
+    return FrozenTrial(
+        number=number,
+        state=TrialState.COMPLETE,
+        value=None,
+        values=[point.costs[o] for o in spec.objectives],
+        datetime_start=now,
+        datetime_complete=now,
+        params=params,
+        distributions={k: CategoricalDistribution([v]) for k, v in params.items()},
+        user_attrs=attrs,
+        system_attrs={},
+        intermediate_values={},
+        trial_id=number,
+    )
 
 
 def load_result(study_name: str, storage: str | None = None) -> SearchResult:

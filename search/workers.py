@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import random
 import socket
 import time
 import warnings
@@ -12,12 +13,13 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import optuna
-from optuna.storages import RetryHeartbeatStaleTrialCallback
+from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
 from optuna.trial import FrozenTrial, TrialState
 
 from search.evaluate import Evaluator
 from search.front import pareto_trials
-from search.results import RESULT_ATTR, is_feasible, result_of
+from search.results import is_feasible, result_of
+from search.space import Design, Point
 from search.spec import FINISHED, SEED_MAX, SPEC_ATTR, SearchSpec, Snapshot
 from search.storage import (
     HEARTBEAT_S,
@@ -26,7 +28,7 @@ from search.storage import (
     open_storage,
 )
 
-__all__ = ["run_worker", "snapshot"]
+__all__ = ["feasible_points", "record", "run_worker", "snapshot"]
 
 
 # --- trial accounting -----------------------------------------------------------------------------
@@ -48,19 +50,47 @@ def _claimed(trials: Sequence[FrozenTrial]) -> int:
     return sum(t.state != TrialState.FAIL or t.number not in gone for t in trials)
 
 
-def _claim(study: optuna.Study, target: int) -> tuple[optuna.Trial | bool | None, list[FrozenTrial]]:
-    """A new trial, ``True`` to wait for running trials of other workers, or ``None`` when done;
-    with the study's trials as they were at the claim."""
+def _key(params: dict[str, Any]) -> tuple[tuple[str, Any], ...]:
+    return tuple(sorted(params.items()))
+
+
+def _taken(trials: Sequence[FrozenTrial]) -> set[tuple[tuple[str, Any], ...]]:
+    """Designs the study holds (finished, running or queued; a failure a retry replaced is not)."""
+    gone = _superseded(trials)
+    out = set()
+    for t in trials:
+        if t.state == TrialState.FAIL and t.number in gone:
+            continue
+        params = t.params or t.system_attrs.get("fixed_params", {})
+        out.add(_key(params))
+    return out
+
+
+def _claim(
+    study: optuna.Study, target: int, feasible: Sequence[Design], rng: random.Random
+) -> optuna.Trial | bool | None:
+    """A new trial, ``True`` to wait for running trials of other workers, or ``None`` when done.
+
+    A new trial is a feasible design the study does not hold yet, picked at random (seeded) from the
+    enumeration and queued for this worker alone (the caller holds the claim lock), so that no
+    design is measured twice and an over-budget design never becomes a trial."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         optuna.storages.fail_stale_trials(study)
     trials = study.get_trials(deepcopy=False)
     waiting = any(t.state == TrialState.WAITING for t in trials)
-    if waiting or _claimed(trials) < target:
+    fresh: list[Design] = []
+    if not waiting and _claimed(trials) < target:
+        taken = _taken(trials)
+        fresh = [d for d in feasible if _key(d.params) not in taken]
+        if fresh:
+            study.enqueue_trial(rng.choice(fresh).params)
+    if waiting or fresh:
         trial = study.ask()
-        study._storage.record_heartbeat(trial._trial_id)  # type: ignore[attr-defined]
-        return trial, trials
-    return (True if any(t.state == TrialState.RUNNING for t in trials) else None), trials
+        if isinstance(study._storage, RDBStorage):  # type: ignore[attr-defined]
+            study._storage.record_heartbeat(trial._trial_id)  # type: ignore[attr-defined]
+        return trial
+    return True if any(t.state == TrialState.RUNNING for t in trials) else None
 
 
 def snapshot(trials: Sequence[FrozenTrial], spec: SearchSpec, target: int) -> Snapshot:
@@ -111,18 +141,16 @@ def run_worker(
     threads: int | None = None,
     progress: Callable[[Snapshot], None] | None = None,
 ) -> None:
-    """Claim and evaluate trials of ``study_name`` until it holds ``target`` finished trials."""
+    """Claim and evaluate trials of ``study_name`` until it holds ``target`` finished trials or
+    every feasible design of the space."""
     _quiet()
     storage = open_storage(url, heartbeat_interval)
-    stored = optuna.load_study(study_name=study_name, storage=storage).user_attrs
+    study = optuna.load_study(study_name=study_name, storage=storage)
+    stored = study.user_attrs
     spec = SearchSpec.from_attrs(stored[SPEC_ATTR])
-    seed = (
-        spec.seed
-        + 1000 * index
-        + len(storage.get_all_trials(storage.get_study_id_from_name(study_name), deepcopy=False))
-    ) % (SEED_MAX + 1)
-    sampler = optuna.samplers.TPESampler(seed=seed, constant_liar=True)
-    study = optuna.load_study(study_name=study_name, storage=storage, sampler=sampler)
+    seed = (spec.seed + 1000 * index + len(study.get_trials(deepcopy=False))) % (SEED_MAX + 1)
+    rng = random.Random(seed)
+    feasible = [p.design for p in feasible_points(spec)]
     if threads:
         import torch
 
@@ -131,7 +159,7 @@ def run_worker(
     worker = f"{socket.gethostname()}:{os.getpid()}"
     while True:
         with claim_lock(storage, url, study_name):
-            claimed, history = _claim(study, target)
+            claimed = _claim(study, target, feasible, rng)
         if claimed is None:
             return
         if claimed is True:  # others still run the last trials: wait, in case one of them dies
@@ -141,9 +169,10 @@ def run_worker(
         trial = claimed
         values: list[float] | None = None
         attrs: dict[str, Any] = {"worker": worker}
+        state = TrialState.PRUNED
         with heartbeat(storage, trial._trial_id, heartbeat_interval):
             try:
-                values = evaluate(study, trial, attrs, history)
+                values = evaluate(trial, attrs)
             except KeyboardInterrupt:
                 # Queue the design again, as for a dead worker: an interrupted trial is not a
                 # result and must not count towards the target when the study resumes.
@@ -152,13 +181,31 @@ def run_worker(
                 raise
             except Exception as err:  # the study goes on; the reason stays with the trial
                 attrs["error"] = f"{type(err).__name__}: {err}"[:500]
-        trial.set_user_attr(RESULT_ATTR, attrs)
+                state = TrialState.FAIL
+        record(trial, attrs)
         if values is None:
-            study.tell(trial, state=TrialState.FAIL)
+            study.tell(trial, state=state)
         else:
             study.tell(trial, values)
         if progress is not None:
             progress(snapshot(study.get_trials(deepcopy=False), spec, target))
+
+
+def feasible_points(spec: SearchSpec) -> list[Point]:
+    """The designs of the study's space within its analytic budgets, with their costs."""
+    budgets = spec.budgets()
+    return [p for p in spec.space.points(spec.deploy_input) if p.within(budgets)]
+
+
+def record(trial: optuna.Trial, attrs: dict[str, Any]) -> None:
+    """Each measurement as its own user attribute (one readable column each in
+    ``trials_dataframe()``), and the constraints also as the ``constraints`` list that
+    optuna-dashboard reads to show a trial as infeasible."""
+    for key, value in attrs.items():
+        trial.set_user_attr(key, value)
+    constraints = trial.storage.get_trial(trial._trial_id).constraints
+    if constraints:
+        trial.storage.set_trial_system_attr(trial._trial_id, "constraints", list(constraints.values()))
 
 
 def _run_workers(
