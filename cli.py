@@ -476,10 +476,10 @@ FamilyOpt = Annotated[
         "--family", "-F", help="Old name of --base: cspdensenet or csppeleenet (the toys).", hidden=True
     ),
 ]
-GammasOpt = Annotated[
+SearchGammasOpt = Annotated[
     str | None, typer.Option("--gammas", help="γ grid, each in [0, 1) (default the paper's 0.25,0.5,0.75).")
 ]
-GrowthRatesOpt = Annotated[
+SearchGrowthRatesOpt = Annotated[
     str | None,
     typer.Option(
         "--growth-rates",
@@ -589,8 +589,8 @@ PlotOpt = Annotated[
 def search(
     base: BaseOpt = None,
     family: FamilyOpt = None,
-    gammas: GammasOpt = None,
-    growth_rates: GrowthRatesOpt = None,
+    gammas: SearchGammasOpt = None,
+    growth_rates: SearchGrowthRatesOpt = None,
     proxy_input: ProxyInputOpt = None,
     trials: TrialsOpt = 20,
     seed: SeedOpt = None,
