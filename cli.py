@@ -25,7 +25,7 @@ from costmodel.specs import ModelSpec, is_number, knob_value, parse_spec
 from reports.tables import Format
 
 if TYPE_CHECKING:
-    from search.study import SearchResult, Snapshot
+    from search.spec import SearchResult, Snapshot
 
 app = typer.Typer(
     name="cspcost",
@@ -430,7 +430,7 @@ def _show_search(result: SearchResult, study: str, target: Path) -> None:
 
     from reports.output import write_files
     from reports.search_report import pareto_plot, plot_axes, render_pareto, summary_line, trials_frame
-    from search.study import explain_infeasible
+    from search.front import explain_infeasible
 
     frame = trials_frame(result.rows())
     typer.echo(summary_line(result, frame))

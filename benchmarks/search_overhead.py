@@ -21,9 +21,11 @@ from pathlib import Path
 
 import optuna
 
+from search.evaluate import design_costs
 from search.space import FAMILIES, suggest
 from search.storage import open_storage
-from search.study import design_costs, prepare_study, run_search, run_worker
+from search.study import prepare_study, run_search
+from search.workers import run_worker
 
 
 def optuna_alone(url: str, trials: int, name: str = "optuna-alone") -> float:

@@ -50,7 +50,7 @@ from reports.plots import (
 from reports.text import TextTable, html_table
 
 if TYPE_CHECKING:
-    from search.study import SearchResult
+    from search.spec import SearchResult
 
 __all__ = [
     "REPORT_PAGE",

@@ -22,7 +22,7 @@ from reports.text import TextTable, rich_text
 if TYPE_CHECKING:
     from reports.html import Page
     from search.results import TrialRow
-    from search.study import SearchResult
+    from search.spec import SearchResult
 
 __all__ = [
     "PARETO_COLUMNS",

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from cli import app
 from costmodel import SpecError
 from search.data import load_dataset
-from search.study import SearchResult, SearchSpec
+from search.spec import SearchResult, SearchSpec
 
 runner = CliRunner()
 

@@ -14,18 +14,15 @@ from typer.testing import CliRunner
 from cli import app
 from costmodel import SpecError, analyze, expand
 from search.data import load_dataset
+from search.evaluate import Evaluator
+from search.front import pareto_trials
+from search.results import RESULT_ATTR
 from search.space import FAMILIES, GAMMAS, Design, family, suggest
+from search.spec import SPEC_ATTR, SearchSpec
 from search.storage import normalize_url
-from search.study import (
-    RESULT_ATTR,
-    SPEC_ATTR,
-    Evaluator,
-    SearchSpec,
-    _check_budget_reachable,
-    _claimed,
-    pareto_trials,
-)
+from search.study import _check_budget_reachable
 from search.train import holdout_split
+from search.workers import _claimed
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 runner = CliRunner()
@@ -358,7 +355,7 @@ def test_search_section_of_the_html_report() -> None:
     matplotlib.use("Agg")
     from reports.html import Page
     from reports.search_report import add_search_section
-    from search.study import SearchResult
+    from search.spec import SearchResult
 
     spec = SearchSpec(objectives=("accuracy", "macs"), max_mflops=1.0)
     trials = [

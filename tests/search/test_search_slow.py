@@ -16,16 +16,12 @@ from optuna.trial import TrialState
 from typer.testing import CliRunner
 
 from cli import app
+from search.evaluate import Evaluator
+from search.results import result_of
+from search.spec import SPEC_ATTR, SearchSpec
 from search.storage import normalize_url, open_storage
-from search.study import (
-    SPEC_ATTR,
-    Evaluator,
-    SearchSpec,
-    prepare_study,
-    result_of,
-    run_search,
-    run_worker,
-)
+from search.study import prepare_study, run_search
+from search.workers import run_worker
 
 pytestmark = pytest.mark.slow
 optuna.logging.set_verbosity(optuna.logging.WARNING)
