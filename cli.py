@@ -650,6 +650,56 @@ def search(
     _show_search(result, study, target)
 
 
+class Runtime(StrEnum):
+    ort = "ort"
+    torch = "torch"
+
+
+class LatencyDevice(StrEnum):
+    cpu = "cpu"
+    cuda = "cuda"
+
+
+@app.command(
+    help=(
+        "Time one model as deployed: at its deployment resolution (--input, default the model's "
+        "own), exported to ONNX and run in ONNX Runtime (--runtime ort) or in eager PyTorch (--runtime "
+        "torch), with the CPU thread count pinned (default: 1 thread, then all cores). Median and IQR "
+        "over timed blocks after warm-up; a measurement still noisy after retries is marked NOISY."
+    )
+)
+@one_line_errors
+def latency(
+    model: Annotated[
+        str, typer.Argument(help="A named model, a model spec (name:gamma=0.5,...) or a .cfg path.")
+    ],
+    runtime: Annotated[
+        Runtime, typer.Option("--runtime", help="ort (ONNX Runtime) or torch (eager).")
+    ] = Runtime.ort,
+    device: Annotated[
+        LatencyDevice, typer.Option("--device", help="cpu, or cuda where a GPU is present.")
+    ] = LatencyDevice.cpu,
+    threads: Annotated[
+        int | None, typer.Option("--threads", help="CPU threads, pinned (default: 1, then all cores).")
+    ] = None,
+    input_size: Annotated[
+        int | None, typer.Option("--input", "-i", help="Deployment resolution in pixels (square).")
+    ] = None,
+    batch: Annotated[int, typer.Option("--batch", help="Images per timed run.")] = 1,
+    fmt: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
+) -> None:
+    from reports.latency import render_latency
+    from search.latency import time_model
+
+    if fmt not in ("table", "json"):
+        raise SpecError(f"--format {fmt[:40]!r} is not one of table, json")
+    spec = parse_spec(model)
+    if input_size is not None:
+        spec = spec.with_knobs({"input_size": knob_value("input_size", str(input_size), spec.model)})
+    report = time_model(spec, str(runtime), str(device), None if threads is None else [threads], batch)
+    sys.stdout.write(render_latency(report, fmt))
+
+
 # --- entry point ----------------------------------------------------------------------------------
 
 
