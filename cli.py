@@ -250,7 +250,9 @@ def table(
     from costmodel.specs import load_profile
     from reports.tables import render_profile
 
-    spec = ModelSpec(model, gamma, None if fusion is None else str(fusion), growth_rate, input_size)
+    given = {"gamma": gamma, "fusion": None if fusion is None else str(fusion)}
+    given |= {"growth_rate": growth_rate, "input_size": input_size}
+    spec = parse_spec(model).with_knobs({k: v for k, v in given.items() if v is not None})
     sys.stdout.write(render_profile(load_profile(spec, str(precision)), fmt))
 
 
@@ -575,6 +577,14 @@ PlotOpt = Annotated[
     Path | None,
     typer.Option("--plot", help="Where to save the Pareto-front PNG (default <study>-pareto.png)."),
 ]
+DesignsOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--designs",
+        help="Folder for the front's design files (JSON, any command's MODEL), ONNX files of the deployed "
+        "networks and proxy-trained weights (default <study>-designs).",
+    ),
+]
 
 
 @app.command(
@@ -609,14 +619,16 @@ def search(
     workers: WorkersOpt = 1,
     resume: ResumeOpt = False,
     plot: PlotOpt = None,
+    designs: DesignsOpt = None,
 ) -> None:
-    from reports.output import check_files
+    from reports.output import check_files, check_folder
     from search.storage import check_study_name
     from search.study import run_search
 
     # every output is checked before a study exists, not after the whole search has run
     target = _pareto_target(plot, check_study_name(study))
     check_files(target.parent, [target.name], "--plot")
+    folder = check_folder(designs if designs is not None else Path(f"{study}-designs"), "--designs")
     if base is not None and family is not None:
         raise SpecError("--family is the old name of --base; give only --base")
     options = {
@@ -648,6 +660,22 @@ def search(
         )
         raise SystemExit(130) from None
     _show_search(result, study, target)
+    _write_designs(result, folder)
+
+
+def _write_designs(result: SearchResult, folder: Path) -> None:
+    """The front's design files, ONNX files and proxy weights, and the commands that reuse them."""
+    from reports.output import replace_folder
+    from search.designs import front_designs, front_files, proxy_weights
+
+    front = front_designs(result)
+    files = front_files(front, onnx=True, weights=proxy_weights(result))
+    replace_folder(folder, files, "--designs")
+    kinds = sorted({name.removeprefix(d.stem) for d in front for name in files if name.startswith(d.stem)})
+    typer.echo(f"front designs: {len(front)} in {folder}/ ({', '.join(kinds)}); reuse one with:")
+    for d in front[:3]:
+        for command in d.commands(shlex.quote(str(folder / f"{d.stem}.json"))):
+            typer.echo(f"  {command}")
 
 
 class Runtime(StrEnum):

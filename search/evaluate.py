@@ -9,6 +9,7 @@ import optuna
 
 from costmodel import expand
 from search.data import Dataset
+from search.results import WEIGHTS_ATTR
 from search.space import Space, design_costs, suggest
 from search.spec import SearchSpec
 
@@ -19,8 +20,11 @@ class Evaluator:
     """Scores one trial: analytic costs and latency of the deployed network at ``--input``, then
     accuracy of the same topology trained at the proxy input, each only when needed."""
 
-    def __init__(self, spec: SearchSpec, num_classes: int, in_channels: int) -> None:
+    def __init__(
+        self, spec: SearchSpec, num_classes: int, in_channels: int, artifacts: str | None = None
+    ) -> None:
         self.spec = spec
+        self.artifacts = artifacts
         self.space: Space = spec.space
         self.num_classes = num_classes
         self.in_channels = in_channels
@@ -94,5 +98,20 @@ class Evaluator:
                 holdout_images=result.holdout_images,
                 train_threads=torch.get_num_threads(),
             )
-            self.last_model = model
+            if self.artifacts is not None:
+                attrs[WEIGHTS_ATTR] = _upload_weights(model, trial, self.artifacts)
         return self.values(attrs)
+
+
+def _upload_weights(model: Any, trial: optuna.Trial, folder: str) -> str:
+    """The proxy-trained ``state_dict`` as an Optuna artifact of ``trial``; its id."""
+    import tempfile
+
+    import torch
+    from optuna.artifacts import FileSystemArtifactStore, upload_artifact
+
+    store = FileSystemArtifactStore(folder)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = f"{tmp}/proxy-weights.pt"
+        torch.save(model.state_dict(), path)
+        return upload_artifact(artifact_store=store, file_path=path, study_or_trial=trial)

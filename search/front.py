@@ -41,7 +41,7 @@ def pareto_trials(trials: Sequence[FrozenTrial], spec: SearchSpec) -> list[Froze
 
 def explain_infeasible(result: SearchResult) -> str:
     """Why a finished search has no feasible design, and what to change."""
-    done = [t for t in result.trials if t.state == TrialState.COMPLETE]
+    done = [t for t in result.trials if t.state in (TrialState.COMPLETE, TrialState.PRUNED)]
     if not done:
         errors = [result_of(t)["error"] for t in result.trials if "error" in result_of(t)]
         why = f"; first error: {errors[0]}" if errors else ""

@@ -9,7 +9,21 @@ from typing import Any
 
 from optuna.trial import FrozenTrial, TrialState
 
-__all__ = ["RESULT_ATTR", "TrialRow", "is_feasible", "result_of", "trial_rows"]
+__all__ = [
+    "ARTIFACTS_ATTR",
+    "RESULT_ATTR",
+    "WEIGHTS_ATTR",
+    "TrialRow",
+    "is_feasible",
+    "result_of",
+    "trial_rows",
+]
+
+WEIGHTS_ATTR = "proxy_weights_artifact"
+"""User attribute of a trained trial: the id of its proxy weights in the study's artifact store."""
+
+ARTIFACTS_ATTR = "cspcost.artifacts"
+"""Study user attribute: the folder of the study's artifact store (the proxy-trained weights)."""
 
 RESULT_ATTR = "result"
 """Where studies made before measurements had one user attribute each kept everything measured."""

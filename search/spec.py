@@ -169,6 +169,8 @@ class SearchResult:
     pareto: list[FrozenTrial]
     worker_exits: tuple[int, ...] = ()
     notes: list[str] = field(default_factory=list)
+    artifacts: str | None = None
+    """The folder of the study's artifact store (proxy-trained weights), when it has one."""
 
     def count(self, *states: TrialState) -> int:
         return sum(t.state in states for t in self.trials)

@@ -22,6 +22,7 @@ import datetime
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import optuna
@@ -32,6 +33,7 @@ from optuna.trial import FrozenTrial, TrialState
 from costmodel import SpecError, analyze, expand
 from costmodel.families.common import FUSIONS
 from search.front import pareto_trials
+from search.results import ARTIFACTS_ATTR
 from search.space import Point
 from search.spec import METRIC_NAMES, SPEC_ATTR, SearchResult, SearchSpec, Snapshot
 from search.storage import (
@@ -177,12 +179,16 @@ def prepare_study(
     rdb = open_storage(url, heartbeat_interval)
     spec = _spec_for(rdb, url, study_name, given, resume)
     study = optuna.create_study(study_name=study_name, storage=rdb, directions=spec.directions)
+    # proxy-trained weights beside the study: an SQLite file's folder, or the current one
+    where = Path(url.removeprefix("sqlite:///")).parent if url.startswith("sqlite:///") else Path()
+    artifacts = str((where / f"{study_name}-artifacts").resolve()) if spec.trains else None
     study.set_metric_names([METRIC_NAMES[o] for o in spec.objectives])
     for key, value in (
         ("num_classes", num_classes),
         ("in_channels", in_channels),
         ("data_fingerprint", fingerprint),
         (SPEC_ATTR, spec.to_attrs()),
+        (ARTIFACTS_ATTR, artifacts),
     ):
         study.set_user_attr(key, value)
     return url, spec
@@ -297,4 +303,6 @@ def load_result(study_name: str, storage: str | None = None) -> SearchResult:
         raise SpecError(f"study {study_name!r} in {masked(url)} was not made by cspcost search")
     spec = SearchSpec.from_attrs(study.user_attrs[SPEC_ATTR])
     done = study.get_trials()
-    return SearchResult(study_name, masked(url), spec, len(done), done, pareto_trials(done, spec))
+    front = pareto_trials(done, spec)
+    artifacts = study.user_attrs.get(ARTIFACTS_ATTR)
+    return SearchResult(study_name, masked(url), spec, len(done), done, front, artifacts=artifacts)

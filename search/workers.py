@@ -18,7 +18,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from search.evaluate import Evaluator
 from search.front import pareto_trials
-from search.results import is_feasible, result_of
+from search.results import ARTIFACTS_ATTR, is_feasible, result_of
 from search.space import Design, Point
 from search.spec import FINISHED, SEED_MAX, SPEC_ATTR, SearchSpec, Snapshot
 from search.storage import (
@@ -155,7 +155,7 @@ def run_worker(
         import torch
 
         torch.set_num_threads(threads)
-    evaluate = Evaluator(spec, stored["num_classes"], stored["in_channels"])
+    evaluate = Evaluator(spec, stored["num_classes"], stored["in_channels"], stored.get(ARTIFACTS_ATTR))
     worker = f"{socket.gethostname()}:{os.getpid()}"
     while True:
         with claim_lock(storage, url, study_name):
