@@ -182,6 +182,8 @@ def prepare_study(
     # proxy-trained weights beside the study: an SQLite file's folder, or the current one
     where = Path(url.removeprefix("sqlite:///")).parent if url.startswith("sqlite:///") else Path()
     artifacts = str((where / f"{study_name}-artifacts").resolve()) if spec.trains else None
+    if artifacts is not None:
+        Path(artifacts).mkdir(parents=True, exist_ok=True)  # Optuna's file store expects it
     study.set_metric_names([METRIC_NAMES[o] for o in spec.objectives])
     for key, value in (
         ("num_classes", num_classes),
