@@ -246,7 +246,13 @@ def table(
     precision: PrecisionOpt = FP32,
     fmt: FormatOpt = Format.table,
 ) -> None:
-    """Per-layer costs of one model, with a totals row and the bottleneck summary."""
+    """Per-layer costs of one model, with a totals row and the bottleneck summary.
+
+    Two darknet BFLOPs figures: flops_darknet / bflops_darknet is the 2019 convention of the CSPNet
+    authors' README (conv + pooling); flops_darknet_current / bflops_darknet_current is today's
+    darknet, which adds each [shortcut]'s output size per source (doubled when weighted). darknet's
+    [connected] counts 0 in both.
+    """
     from costmodel.specs import load_profile
     from reports.tables import render_profile
 
@@ -359,27 +365,33 @@ def reproduce(
     ] = Path("reproduce"),
     fmt: FormatOpt = Format.table,
     cfg_dir: Annotated[
-        Path | None,
+        list[Path] | None,
         typer.Option(
             "--cfg-dir",
-            help="Folder of the authors' darknet cfgs (default: $CSPCOST_DARKNET_CFG or "
-            "../shared/reference/darknet-cfg); models whose cfg is absent use the native twin.",
+            help="Folder of darknet cfgs; repeat it for several, searched in order (default: "
+            "$CSPCOST_DARKNET_CFG, else ../shared/reference/darknet-cfg and "
+            "../shared/reference/darknet/cfg). Models whose cfg is absent use the native twin, or "
+            "are listed as absent.",
         ),
     ] = None,
 ) -> None:
-    """Our params (M, conv weights), darknet BFLOPs (1e9) and CIO (M elements, conv+pool) beside
-    the CSPNet paper's for every model of REFERENCE.md §1 and §2, with the difference in percent."""
-    from costmodel.reproduce import check_cfg_dir
+    """Our params (M, conv weights), darknet BFLOPs (1e9, 2019 convention: conv + pooling) and CIO
+    (M elements, conv+pool) beside the CSPNet paper's for every model of REFERENCE.md §1 and §2,
+    with the difference in percent; then the paper's claims, each beside our own figure."""
+    from costmodel.reproduce import bottleneck_scopes, check_cfg_dir, claims
     from costmodel.reproduce import reproduce as paper_rows
     from reports.output import check_files
-    from reports.reproduce import OUTPUTS, render, write
+    from reports.reproduce import CLAIM_OUTPUTS, OUTPUTS, render, render_claims, write
 
-    if cfg_dir is not None:
-        check_cfg_dir(cfg_dir)
-    check_files(out, OUTPUTS)  # before the table is printed, not after
-    rows = paper_rows(cfg_dir)
+    for folder in cfg_dir or []:
+        check_cfg_dir(folder)
+    check_files(out, {**OUTPUTS, **CLAIM_OUTPUTS})  # before the table is printed, not after
+    rows = paper_rows(cfg_dir or None)
+    paper_claims, scopes = claims(), bottleneck_scopes()
     sys.stdout.write(render(rows, fmt))
-    for path in write(rows, out):
+    if fmt is not Format.json and fmt is not Format.csv:
+        sys.stdout.write("\n" + render_claims(paper_claims, scopes, fmt))
+    for path in write(rows, out, paper_claims, scopes):
         typer.echo(f"wrote {path}", err=True)
 
 

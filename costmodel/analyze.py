@@ -11,9 +11,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from costmodel.bottleneck import Bottleneck, bottleneck
+from costmodel.bottleneck import NETWORK, Bottleneck, bottleneck, in_scope
 from costmodel.cost import Cost
-from costmodel.derived import bflops_darknet, derived
+from costmodel.derived import bflops_darknet, bflops_darknet_current, derived
 from costmodel.errors import SpecError
 from costmodel.kinds import FORMULAS
 from costmodel.layer import Layer, Network
@@ -32,7 +32,10 @@ CONVENTIONS: dict[str, str] = {
     "cio_conv": "HarDNet CIO: input + output elements of conv and classifier layers (batch 1)",
     "cio_conv_pool": "CIO over conv, classifier, max-, average- and global-pool layers",
     "concat_elements": "elements read + written by channel concatenations",
-    "bflops_darknet": "(2·conv/FC MACs + Σ pool k²·C·H_out·W_out) / 1e9, darknet's convention",
+    "bflops_darknet": "darknet 2019 (the CSPNet authors' README): (2·conv and classifier MACs + "
+    "Σ max/local-avg pool k²·C·H_out·W_out) / 1e9; darknet's [connected] 0",
+    "bflops_darknet_current": "today's darknet (AlexeyAB 59596d7): bflops_darknet + each [shortcut]'s "
+    "out_w·out_h·out_c·n_from (×2 weighted) / 1e9",
     "act_bytes": "activation elements read + written × bytes per element",
     "weight_bytes": "params × bytes per element",
     "peak_act_bytes": "footprint: most activation bytes alive at once (eager execution, no in-place)",
@@ -42,7 +45,7 @@ CONVENTIONS: dict[str, str] = {
 
 LAYER_DERIVED = ("flops", "act_bytes", "weight_bytes", "intensity")
 """The derived columns of a layer row of the JSON contract, in order."""
-TOTAL_DERIVED = ("flops", "bflops_darknet", "act_bytes", "weight_bytes")
+TOTAL_DERIVED = ("flops", "bflops_darknet", "bflops_darknet_current", "act_bytes", "weight_bytes")
 """The derived columns of the totals of the JSON contract, in order."""
 
 
@@ -94,9 +97,24 @@ class Profile:
             out[layer.stage] = out.get(layer.stage, Cost()) + cost
         return out
 
-    def bottleneck(self) -> Bottleneck:
-        """Peak, peak/mean and spread of the per-layer MACs of layers that do MACs."""
-        return bottleneck([(layer.name, cost.macs) for layer, cost in self.rows() if cost.macs > 0])
+    def bottleneck(self, scope: str = NETWORK) -> Bottleneck:
+        """Peak, peak/mean and spread of the per-layer MACs of the layers that do MACs in ``scope``:
+        ``network``, ``dense layers`` or a stage label (``costmodel.bottleneck.in_scope``)."""
+        rows = [(layer.name, cost.macs) for layer, cost in self.rows() if cost.macs > 0]
+        if scope != NETWORK:
+            rows = [
+                (n, m) for (n, m), layer in zip(rows, self._macs_layers()) if in_scope(n, layer.stage, scope)
+            ]
+            if not rows:
+                stages = sorted({layer.stage for layer in self.network.layers if layer.stage})
+                raise SpecError(
+                    f"scope {scope!r} has no layer with MACs in {self.name}; use network, dense layers "
+                    f"or one of the stages {', '.join(stages)}"
+                )
+        return bottleneck(rows)
+
+    def _macs_layers(self) -> list[Layer]:
+        return [layer for layer, cost in self.rows() if cost.macs > 0]
 
     def macs_layers(self) -> list[tuple[Layer, Cost]]:
         """The layers that do MACs, in execution order: the profile a bottleneck is read from."""
@@ -131,7 +149,13 @@ class Profile:
 
     @property
     def bflops_darknet(self) -> float:
+        """darknet's BFLOPs as the CSPNet authors' 2019 darknet printed them (conv + pooling)."""
         return bflops_darknet(self.totals)
+
+    @property
+    def bflops_darknet_current(self) -> float:
+        """darknet's BFLOPs as today's darknet prints them (adds its ``[shortcut]`` term)."""
+        return bflops_darknet_current(self.totals)
 
     def layer_dict(self, layer: Layer, cost: Cost) -> dict[str, Any]:
         return {

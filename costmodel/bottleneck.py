@@ -1,10 +1,16 @@
 """The computational bottleneck of a network: how unevenly its MACs are spread over its layers.
 
-The CSPNet paper (§3.1, §4.5) argues that a CSP stage evens out the per-layer computation, cutting the
-peak ("the computational bottleneck") of PeleeNet about in half. ``bottleneck`` summarises a per-layer
-MACs profile in execution order: the peak layer, its share of the total, peak ÷ mean, and the
-coefficient of variation (population standard deviation ÷ mean). ``bottleneck_reduction`` is
-``1 − peak(candidate) / peak(baseline)``: 0.5 means the peak halved.
+The CSPNet paper (§3.1, §4.5) argues that a CSP stage evens out the per-layer computation and cuts
+the peak ("the computational bottleneck"): the base layer's channels dominate the dense layers, and
+CSP sends only part of them through. ``bottleneck`` summarises a per-layer MACs profile in execution
+order: the peak layer, its share of the total, peak ÷ mean, and the coefficient of variation
+(population standard deviation ÷ mean). ``bottleneck_reduction`` is ``1 − peak(candidate) /
+peak(baseline)``: 0.5 means the peak halved. What the tool measures against the paper's claims is in
+``costmodel.reproduce.claims``.
+
+A *scope* picks the layers (``in_scope``): ``network`` (every layer that does MACs), ``dense layers``
+(the layers of dense blocks, named ``….denselayerN.…`` by the DenseNet and PeleeNet families: the
+paper's argument is about these), or a stage label (``stage1`` …), that stage's layers.
 """
 
 from __future__ import annotations
@@ -15,7 +21,19 @@ from typing import NamedTuple
 
 from costmodel.errors import SpecError
 
-__all__ = ["Bottleneck", "bottleneck", "bottleneck_reduction"]
+__all__ = ["DENSE_LAYERS", "NETWORK", "Bottleneck", "bottleneck", "bottleneck_reduction", "in_scope"]
+
+NETWORK = "network"
+DENSE_LAYERS = "dense layers"
+
+
+def in_scope(name: str, stage: str, scope: str) -> bool:
+    """Whether the layer ``name`` of ``stage`` belongs to ``scope`` (see the module docstring)."""
+    if scope == NETWORK:
+        return True
+    if scope == DENSE_LAYERS:
+        return ".denselayer" in name
+    return stage == scope
 
 
 class Bottleneck(NamedTuple):

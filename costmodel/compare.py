@@ -36,6 +36,7 @@ TOTAL_KEYS: tuple[str, ...] = (
     "macs",
     "flops",
     "bflops_darknet",
+    "bflops_darknet_current",
     "params",
     "params_conv",
     "cio_conv",
@@ -50,7 +51,8 @@ STAGE_KEYS: tuple[str, ...] = ("macs", "params", "cio_conv", "cio_conv_pool", "c
 UNITS: dict[str, str] = {
     "macs": "MACs",
     "flops": "FLOPs (2·MACs)",
-    "bflops_darknet": "GFLOPs, darknet convention",
+    "bflops_darknet": "GFLOPs, darknet 2019 convention (conv + pooling)",
+    "bflops_darknet_current": "GFLOPs, today's darknet convention (+ shortcut term)",
     "params": "parameters",
     "params_conv": "conv weights",
     "cio_conv": "elements",

@@ -6,7 +6,7 @@ counts by ``costmodel.analyze.Profile`` at a chosen precision.
 
 Worked example: a 3×3 conv from 64×56×56 to 128×56×56 without bias has
 ``macs = 64·128·3·3·56·56 = 231,211,008``, ``params = params_conv = 64·128·9 = 73,728``,
-``cio_conv = 64·56·56 + 128·56·56 = 602,112`` and ``flops_darknet = 2·macs``.
+``cio_conv = 64·56·56 + 128·56·56 = 602,112`` and ``flops_darknet = flops_darknet_current = 2·macs``.
 """
 
 from __future__ import annotations
@@ -34,11 +34,15 @@ class Cost(NamedTuple):
     concat_elements: int = 0
     """Elements a concatenation reads plus the elements it writes."""
     flops_darknet: int = 0
-    """darknet's count: 2·conv/FC MACs + k²·C·H_out·W_out for max and local average pools."""
+    """darknet's count as the CSPNet authors' 2019 darknet printed it: 2·conv MACs (÷32 for XNOR
+    convs) + k²·C·H_out·W_out for max and local average pools; ``[connected]`` counts 0."""
     read_elements: int = 0
     """Activation elements read (every input tensor, whole)."""
     write_elements: int = 0
     """Activation elements written (the output tensor)."""
+    flops_darknet_current: int = 0
+    """darknet's count today (AlexeyAB 59596d7): ``flops_darknet`` plus its ``[shortcut]`` term,
+    ``out_w·out_h·out_c·n_from`` (doubled when the shortcut is weighted)."""
 
     def __add__(self, other: object) -> Cost:  # type: ignore[override]
         if not isinstance(other, Cost):

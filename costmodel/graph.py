@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from costmodel.errors import EmptyMapError, SpecError
-from costmodel.kinds import ACTIVATIONS, KINDS, LAYER_KINDS
+from costmodel.kinds import ACTIVATIONS, KINDS, LAYER_KINDS, PLAIN
 from costmodel.layer import INPUT, Layer, Network, Shape
 
 __all__ = ["ACTIVATIONS", "INPUT", "LAYER_KINDS", "GraphBuilder", "Layer", "Network", "Shape"]
@@ -18,8 +18,9 @@ __all__ = ["ACTIVATIONS", "INPUT", "LAYER_KINDS", "GraphBuilder", "Layer", "Netw
 _ACTIVATION_SET = frozenset(ACTIVATIONS)
 _NO_SLICE = (0, 0)
 # Hot paths build Layers with tuple.__new__ and every field in order (name, kind, inputs, in_shapes,
-# out_shape, stage, kernel, stride, padding, groups, bias, op, slice_, ceil_mode): a DenseNet-201
-# expansion creates 700 of them and NamedTuple's keyword handling doubled the cost.
+# out_shape, stage, kernel, stride, padding, groups, bias, op, slice_, ceil_mode, dilation, stride_w,
+# pad_end, shares): a DenseNet-201 expansion creates 700 of them and NamedTuple's keyword handling
+# doubled the cost.
 _tuple_new = tuple.__new__
 _SHAPES = {name: kind.shape for name, kind in KINDS.items()}
 
@@ -65,13 +66,16 @@ class GraphBuilder:
         op: str = "",
         slice_: tuple[int, int] = _NO_SLICE,
         ceil_mode: bool = False,
+        geometry: tuple[int, int, int] = PLAIN,
+        shares: str = "",
     ) -> str:
         """Add a layer of ``kind`` whose output shape is the kind's shape rule (``out_c``: the
-        output channels that conv and linear declare)."""
+        output channels that conv and linear declare; ``geometry``: dilation, width stride and
+        bottom/right padding, see ``Layer``)."""
         shapes = self._shapes
         if name in shapes:
             raise SpecError(f"layer name {name!r} is used twice in {self.name!r}")
-        out = _SHAPES[kind](in_shapes, out_c, kernel, stride, padding, slice_, ceil_mode)
+        out = _SHAPES[kind](in_shapes, out_c, kernel, stride, padding, slice_, ceil_mode, geometry)
         if out[0] <= 0 or out[1] <= 0 or out[2] <= 0:
             raise EmptyMapError(
                 f"layer {name!r} of {self.name!r} would produce an empty {out} map from "
@@ -97,6 +101,10 @@ class GraphBuilder:
                     op,
                     slice_,
                     ceil_mode,
+                    geometry[0],
+                    geometry[1],
+                    geometry[2],
+                    shares,
                 ),
             )
         )
@@ -121,7 +129,13 @@ class GraphBuilder:
         padding: int | None = None,
         groups: int = 1,
         bias: bool = False,
+        dilation: int = 1,
+        stride_w: int = 0,
+        op: str = "",
+        shares: str = "",
     ) -> str:
+        """A conv; ``stride_w`` a different width stride, ``op="xnor"`` darknet's binary conv,
+        ``shares`` the conv whose weights it reuses (same shapes, parameters counted there)."""
         s = self._in(src)
         pad = kernel // 2 if padding is None else padding
         if out_c <= 0:
@@ -131,16 +145,56 @@ class GraphBuilder:
                 f"conv {name!r}: groups={groups} must divide both its {s.c} input and {out_c} output "
                 f"channels; choose a divisor of both"
             )
-        return self._emit(name, "conv", (src,), (s,), out_c, kernel, stride, pad, groups, bias)
+        if shares:
+            other = self._layers[self._index(shares)]
+            if other.kind != "conv" or (
+                other.in_shapes[0].c,
+                other.out_shape.c,
+                other.kernel,
+                other.groups,
+            ) != (
+                s.c,
+                out_c,
+                kernel,
+                groups,
+            ):
+                raise SpecError(
+                    f"conv {name!r} shares the weights of {shares!r}, which is not a conv of the same "
+                    f"channels, kernel and groups ({s.c}→{out_c}, {kernel}×{kernel}, groups {groups})"
+                )
+        geometry = PLAIN if dilation == 1 and not stride_w else (dilation, stride_w, -1)
+        return self._emit(
+            name,
+            "conv",
+            (src,),
+            (s,),
+            out_c,
+            kernel,
+            stride,
+            pad,
+            groups,
+            bias,
+            op,
+            geometry=geometry,
+            shares=shares,
+        )
 
-    def linear(self, name: str, src: str, out_features: int, bias: bool = True) -> str:
+    def _index(self, name: str) -> int:
+        for i, layer in enumerate(self._layers):
+            if layer.name == name:
+                return i
+        raise SpecError(f"layer {name!r} does not exist in {self.name!r}")
+
+    def linear(self, name: str, src: str, out_features: int, bias: bool = True, op: str = "") -> str:
+        """A fully connected layer; ``op="connected"`` marks darknet's ``[connected]``, which
+        darknet's BFLOPs leave out."""
         s = self._in(src)
         if s.h != 1 or s.w != 1:
             raise SpecError(f"linear {name!r} needs a C×1×1 input, got {s}; add a global pool first")
-        return self._emit(name, "linear", (src,), (s,), out_features, bias=bias)
+        return self._emit(name, "linear", (src,), (s,), out_features, bias=bias, op=op)
 
-    def bn(self, name: str, src: str) -> str:
-        return self._emit(name, "bn", (src,), (self._in(src),))
+    def bn(self, name: str, src: str, shares: str = "") -> str:
+        return self._emit(name, "bn", (src,), (self._in(src),), shares=shares)
 
     def act(self, name: str, src: str, op: str = "relu") -> str:
         if op not in _ACTIVATION_SET:
@@ -168,10 +222,17 @@ class GraphBuilder:
         stride: int | None = None,
         padding: int = 0,
         ceil_mode: bool = False,
+        stride_w: int = 0,
+        pad_end: int = -1,
     ) -> str:
+        """A pool; ``stride_w`` a different width stride, ``pad_end`` a bottom/right padding that
+        differs from the top/left ``padding`` (darknet's odd total padding)."""
         s = self._in(src)
         st = kernel if stride is None else stride
-        return self._emit(name, kind, (src,), (s,), 0, kernel, st, padding, ceil_mode=ceil_mode)
+        geometry = PLAIN if not stride_w and pad_end < 0 else (1, stride_w, pad_end)
+        return self._emit(
+            name, kind, (src,), (s,), 0, kernel, st, padding, ceil_mode=ceil_mode, geometry=geometry
+        )
 
     def maxpool(
         self,
@@ -223,6 +284,62 @@ class GraphBuilder:
             )
         return self._emit(name, "split", (src,), (s,), slice_=(start, stop))
 
+    def mul(self, name: str, srcs: Sequence[str]) -> str:
+        """Element-wise product of maps that broadcast: each dimension equal or 1 (an SE-style
+        C×1×1 channel scale, a 1×H×W spatial one, or two maps of one shape)."""
+        shapes = tuple(self._in(s) for s in srcs)
+        for dims in zip(*shapes):
+            top = max(dims)
+            if any(d not in (1, top) for d in dims):
+                raise SpecError(
+                    f"mul {name!r}: {' and '.join(map(str, shapes))} do not broadcast; each dimension "
+                    f"must be equal or 1"
+                )
+        return self._emit(name, "mul", tuple(srcs), shapes)
+
+    def upsample(self, name: str, src: str, scale: int) -> str:
+        """Nearest upsampling by ``scale``; a negative ``scale`` sums ``|scale|``² blocks (darknet)."""
+        s = self._in(src)
+        if scale == 0 or (scale < 0 and (s.h % scale or s.w % scale)):
+            raise SpecError(
+                f"upsample {name!r}: stride {scale} on a {s.h}×{s.w} map; use a non-zero integer "
+                f"(negative: a divisor of the height and width)"
+            )
+        return self._emit(name, "upsample", (src,), (s,), stride=scale)
+
+    def reorg(self, name: str, src: str, stride: int, reverse: bool = False) -> str:
+        """``space_to_depth`` (s×s pixel blocks into channels) or, reversed, ``depth_to_space``."""
+        s = self._in(src)
+        if reverse and s.c % (stride * stride):
+            raise SpecError(
+                f"reorg {name!r}: reverse with stride {stride} needs channels divisible by "
+                f"{stride * stride}, got {s.c}"
+            )
+        if not reverse and (s.h % stride or s.w % stride):
+            raise SpecError(
+                f"reorg {name!r}: stride {stride} does not divide the {s.h}×{s.w} map; use a divisor"
+            )
+        kind = "depth_to_space" if reverse else "space_to_depth"
+        return self._emit(name, kind, (src,), (s,), stride=stride)
+
+    def crop(self, name: str, src: str, height: int, width: int) -> str:
+        s = self._in(src)
+        if not (0 < height <= s.h and 0 < width <= s.w):
+            raise SpecError(f"crop {name!r}: a {height}×{width} window does not fit the {s.h}×{s.w} map")
+        return self._emit(name, "crop", (src,), (s,), slice_=(height, width))
+
+    def blur(self, name: str, src: str, kernel: int, stride: int, stride_w: int = 0) -> str:
+        """darknet's anti-aliasing blur: a fixed depthwise binomial filter (3×3, padding 1, or 2×2
+        without padding) at ``stride`` (``stride_w`` across)."""
+        s = self._in(src)
+        geometry = PLAIN if not stride_w or stride_w == stride else (1, stride_w, -1)
+        return self._emit(
+            name, "blur", (src,), (s,), s.c, kernel, stride, 1 if kernel == 3 else 0, s.c, geometry=geometry
+        )
+
+    def detect(self, name: str, src: str) -> str:
+        return self._emit(name, "detect", (src,), (self._in(src),))
+
     def add(self, name: str, srcs: Sequence[str]) -> str:
         shapes = tuple(self._in(s) for s in srcs)
         for src, s in zip(srcs, shapes):
@@ -233,22 +350,19 @@ class GraphBuilder:
                 )
         return self._emit(name, "add", tuple(srcs), shapes)
 
-    def shortcut(self, name: str, src: str, others: Sequence[str]) -> str:
-        """A residual add with darknet's ``[shortcut]`` rule (``shortcut_cpu``): each of ``others``
-        may have fewer channels than ``src`` (it is added into the first ones, i.e. zero-padded) and
-        an integer multiple of its height and width (it is subsampled with that stride): ResNet's
-        "option A" identity. Kind ``add``; with equal shapes it is exactly ``add``."""
+    def shortcut(self, name: str, src: str, others: Sequence[str], weights: str = "") -> str:
+        """A residual add with darknet's ``[shortcut]`` rule: each of ``others`` may have fewer
+        channels than ``src`` (it is added into the first ones, i.e. zero-padded), more (its first
+        ``src`` channels are added, as today's ``shortcut_multilayer_cpu`` does) and an integer
+        multiple of its height and width (it is subsampled with that stride, as the 2019
+        ``shortcut_cpu`` did): ResNet's "option A" identity. ``weights``: ``per_feature`` or
+        ``per_channel`` (darknet's ``weights_type``). Kind ``add``; with equal shapes it is exactly
+        ``add``."""
         s = self._in(src)
         shapes = [s]
         for other in others:
             o = self._in(other)
             step = o.h // s.h if s.h else 0
-            if o.c > s.c:
-                raise SpecError(
-                    f"shortcut {name!r}: {other!r} has {o.c} channels but the map it is added to "
-                    f"has {s.c}; darknet would drop {o.c - s.c} channels. Point 'from' at a layer "
-                    f"with at most {s.c} channels"
-                )
             if step < 1 or o.h != step * s.h or o.w != step * s.w:
                 raise SpecError(
                     f"shortcut {name!r}: {other!r} is {o.h}×{o.w}, which is not an integer "
@@ -256,7 +370,7 @@ class GraphBuilder:
                     f"the same size (or exactly 2×, 4×, ... larger)"
                 )
             shapes.append(o)
-        return self._emit(name, "add", (src, *others), tuple(shapes))
+        return self._emit(name, "add", (src, *others), tuple(shapes), op=weights)
 
     # --- common blocks --------------------------------------------------------------------------
 

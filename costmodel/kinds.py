@@ -25,8 +25,14 @@ Conventions (see ``costmodel.cost.Cost`` for the fields):
 - Concatenation traffic: the inputs read plus the output written. A split is a view and moves nothing.
 
 Note [darknet BFLOPs]: darknet's ``l.bflops`` for a conv is ``2·(C_in/groups)·C_out·k²·H_out·W_out``
-(``convolutional_layer.c``), for ``[maxpool]`` and a local ``[avgpool]`` ``k²·C·H_out·W_out``
-(``maxpool_layer.c``); BN, activations, route, shortcut, global avgpool and softmax add nothing.
+(``convolutional_layer.c``; ÷32 for an XNOR conv; an anti-aliasing blur is not counted), for
+``[maxpool]`` and ``[local_avgpool]`` ``k²·C·H_out·W_out`` (``maxpool_layer.c``). Today's darknet
+also counts a ``[shortcut]`` as ``out_w·out_h·out_c·n_from``, doubled when weighted
+(``shortcut_layer.c``): ``flops_darknet_current``; the 2019 darknet that printed the CSPNet README
+did not: ``flops_darknet``. ``[connected]``, BN, activations, route, upsample, reorg, scale_channels,
+sam, the detection heads, global avgpool and softmax add nothing in either. A native ``linear``
+classifier counts as the 1×1 conv classifier of the authors' cfgs. ``tests/test_darknet_parse.py``
+holds every layer of darknet's 77 parsed cfgs to this.
 """
 
 from __future__ import annotations
@@ -52,12 +58,45 @@ __all__ = [
 Formula = Callable[[Layer], Cost]
 Inputs = tuple[Shape, ...]
 Slice = tuple[int, int]
-ShapeRule = Callable[[Inputs, int, int, int, int, Slice, bool], Shape]
-"""``(in_shapes, out_c, kernel, stride, padding, slice_, ceil_mode) -> Shape``: the output shape from
-the inputs' shapes and the layer's fields (``out_c``: the output channels conv and linear declare)."""
+Geometry = tuple[int, int, int]
+"""``(dilation, stride_w, pad_end)`` of a layer (see ``costmodel.layer.Layer``)."""
+ShapeRule = Callable[[Inputs, int, int, int, int, Slice, bool, Geometry], Shape]
+"""``(in_shapes, out_c, kernel, stride, padding, slice_, ceil_mode, geometry) -> Shape``: the output
+shape from the inputs' shapes and the layer's fields (``out_c``: the output channels conv and linear
+declare)."""
 
-ACTIVATIONS: tuple[str, ...] = ("relu", "leaky", "mish", "swish", "logistic", "linear")
-"""The activation ops an ``act`` layer may name (darknet's spellings; ``linear`` is the identity)."""
+PLAIN = (1, 0, -1)
+"""The geometry of a layer with square strides, symmetric padding and no dilation."""
+
+ACTIVATIONS: tuple[str, ...] = (
+    "relu",
+    "leaky",
+    "mish",
+    "swish",
+    "logistic",
+    "linear",
+    "relu6",
+    "hard_mish",
+    "hardswish",
+    "elu",
+    "selu",
+    "gelu",
+    "tanh",
+    "relie",
+    "ramp",
+    "revleaky",
+    "loggy",
+    "plse",
+    "hardtan",
+    "lhtan",
+    "stair",
+    "normalize_channels",
+    "normalize_channels_softmax",
+    "normalize_channels_softmax_maxval",
+)
+"""The activation ops an ``act`` layer may name: every activation darknet's ``get_activation``
+accepts (``src/activations.c``, its spellings; ``linear`` is the identity) plus ``hardswish``, which
+torch has and darknet does not. Each costs 1 operation per element."""
 
 
 @dataclass(frozen=True)
@@ -79,6 +118,7 @@ class LayerKind:
             layer.padding,
             layer.slice_,
             layer.ceil_mode,
+            (layer.dilation, layer.stride_w, layer.pad_end),
         )
 
 
@@ -108,7 +148,7 @@ def register(*kinds: str, shape: ShapeRule | None = None, doc: str = "") -> Call
 
 # Costs and shapes are built positionally (3× faster than keywords; a profile builds hundreds), in
 # the field order of ``Cost``: macs, flops_other, params, params_conv, cio_conv, cio_conv_pool,
-# concat_elements, flops_darknet, read_elements, write_elements.
+# concat_elements, flops_darknet, read_elements, write_elements, flops_darknet_current.
 _tuple_new = tuple.__new__
 
 
@@ -133,45 +173,101 @@ def pool_size(size: int, kernel: int, stride: int, padding: int, ceil_mode: bool
     return out
 
 
-def _conv_shape(ins: Inputs, out_c: int, k: int, s: int, p: int, slice_: Slice, ceil: bool) -> Shape:
+def _conv_shape(
+    ins: Inputs, out_c: int, k: int, s: int, p: int, slice_: Slice, ceil: bool, geo: Geometry
+) -> Shape:
     _, h, w = ins[0]
-    return _tuple_new(Shape, (out_c, (h + 2 * p - k) // s + 1, (w + 2 * p - k) // s + 1))
+    d, sw, _ = geo
+    span = d * (k - 1) + 1
+    return _tuple_new(Shape, (out_c, (h + 2 * p - span) // s + 1, (w + 2 * p - span) // (sw or s) + 1))
 
 
-def _linear_shape(ins: Inputs, out_c: int, k: int, s: int, p: int, slice_: Slice, ceil: bool) -> Shape:
+def _linear_shape(
+    ins: Inputs, out_c: int, k: int, s: int, p: int, slice_: Slice, ceil: bool, geo: Geometry
+) -> Shape:
     return _tuple_new(Shape, (out_c, 1, 1))
 
 
-def _same_shape(ins: Inputs, out_c: int, k: int, s: int, p: int, slice_: Slice, ceil: bool) -> Shape:
+def _same_shape(
+    ins: Inputs, out_c: int, k: int, s: int, p: int, slice_: Slice, ceil: bool, geo: Geometry
+) -> Shape:
     return ins[0]
 
 
-def _pool_shape(ins: Inputs, out_c: int, k: int, s: int, p: int, slice_: Slice, ceil: bool) -> Shape:
+def _pool_shape(
+    ins: Inputs, out_c: int, k: int, s: int, p: int, slice_: Slice, ceil: bool, geo: Geometry
+) -> Shape:
     c, h, w = ins[0]
-    return _tuple_new(Shape, (c, pool_size(h, k, s, p, ceil), pool_size(w, k, s, p, ceil)))
+    _, sw, end = geo
+    if end >= 0:  # darknet's odd total padding: ``p`` top/left, ``end`` bottom/right
+        return _tuple_new(Shape, (c, (h + p + end - k) // s + 1, (w + p + end - k) // (sw or s) + 1))
+    return _tuple_new(Shape, (c, pool_size(h, k, s, p, ceil), pool_size(w, k, sw or s, p, ceil)))
 
 
-def _gap_shape(ins: Inputs, out_c: int, k: int, s: int, p: int, slice_: Slice, ceil: bool) -> Shape:
+def _gap_shape(
+    ins: Inputs, out_c: int, k: int, s: int, p: int, slice_: Slice, ceil: bool, geo: Geometry
+) -> Shape:
     return _tuple_new(Shape, (ins[0][0], 1, 1))
 
 
-def _concat_shape(ins: Inputs, out_c: int, k: int, s: int, p: int, slice_: Slice, ceil: bool) -> Shape:
+def _concat_shape(
+    ins: Inputs, out_c: int, k: int, s: int, p: int, slice_: Slice, ceil: bool, geo: Geometry
+) -> Shape:
     return _tuple_new(Shape, (sum([x[0] for x in ins]), ins[0][1], ins[0][2]))
 
 
-def _split_shape(ins: Inputs, out_c: int, k: int, s: int, p: int, slice_: Slice, ceil: bool) -> Shape:
+def _split_shape(
+    ins: Inputs, out_c: int, k: int, s: int, p: int, slice_: Slice, ceil: bool, geo: Geometry
+) -> Shape:
     _, h, w = ins[0]
     return _tuple_new(Shape, (slice_[1] - slice_[0], h, w))
 
 
-def _flatten_shape(ins: Inputs, out_c: int, k: int, s: int, p: int, slice_: Slice, ceil: bool) -> Shape:
+def _flatten_shape(
+    ins: Inputs, out_c: int, k: int, s: int, p: int, slice_: Slice, ceil: bool, geo: Geometry
+) -> Shape:
     return _tuple_new(Shape, (ins[0].numel, 1, 1))
+
+
+def _broadcast_shape(
+    ins: Inputs, out_c: int, k: int, s: int, p: int, slice_: Slice, ceil: bool, geo: Geometry
+) -> Shape:
+    return _tuple_new(Shape, tuple(max(dims) for dims in zip(*ins)))
+
+
+def _upsample_shape(
+    ins: Inputs, out_c: int, k: int, s: int, p: int, slice_: Slice, ceil: bool, geo: Geometry
+) -> Shape:
+    c, h, w = ins[0]
+    if s > 0:
+        return _tuple_new(Shape, (c, h * s, w * s))
+    return _tuple_new(Shape, (c, h // -s, w // -s))
+
+
+def _space_to_depth_shape(
+    ins: Inputs, out_c: int, k: int, s: int, p: int, slice_: Slice, ceil: bool, geo: Geometry
+) -> Shape:
+    c, h, w = ins[0]
+    return _tuple_new(Shape, (c * s * s, h // s, w // s))
+
+
+def _depth_to_space_shape(
+    ins: Inputs, out_c: int, k: int, s: int, p: int, slice_: Slice, ceil: bool, geo: Geometry
+) -> Shape:
+    c, h, w = ins[0]
+    return _tuple_new(Shape, (c // (s * s), h * s, w * s))
+
+
+def _crop_shape(
+    ins: Inputs, out_c: int, k: int, s: int, p: int, slice_: Slice, ceil: bool, geo: Geometry
+) -> Shape:
+    return _tuple_new(Shape, (ins[0][0], slice_[0], slice_[1]))
 
 
 # --- the table: one entry per kind -----------------------------------------------------------------
 
 
-@register("conv", shape=_conv_shape, doc="2-D convolution (kernel, stride, padding, groups, bias)")
+@register("conv", shape=_conv_shape, doc="2-D convolution (kernel, stride, padding, dilation, groups, bias)")
 def conv(layer: Layer) -> Cost:
     (s,) = layer.in_shapes
     c_out, h_out, w_out = layer.out_shape
@@ -182,10 +278,34 @@ def conv(layer: Layer) -> Cost:
     bias = c_out if layer.bias else 0
     io = inp + out
     other = out if layer.bias else 0
-    return _tuple_new(Cost, (macs, other, weights + bias, weights, io, io, 0, 2 * macs, inp, out))
+    # darknet divides an XNOR conv's count by 32 (``convolutional_layer.c``); integer division keeps
+    # the count within one operation of darknet's float.
+    darknet = 2 * macs // 32 if layer.op == "xnor" else 2 * macs
+    owned = 0 if layer.shares else weights + bias
+    return _tuple_new(
+        Cost, (macs, other, owned, 0 if layer.shares else weights, io, io, 0, darknet, inp, out, darknet)
+    )
 
 
-@register("linear", shape=_linear_shape, doc="fully connected on a flattened C×1×1 input")
+@register(
+    "blur",
+    shape=_conv_shape,
+    doc="darknet's anti-aliasing: a fixed depthwise binomial filter (no parameters, darknet counts 0)",
+)
+def blur(layer: Layer) -> Cost:
+    (s,) = layer.in_shapes
+    c, h, w = layer.out_shape
+    out = c * h * w
+    macs = layer.kernel * layer.kernel * out
+    inp = s[0] * s[1] * s[2]
+    return _tuple_new(Cost, (macs, 0, 0, 0, inp + out, inp + out, 0, 0, inp, out, 0))
+
+
+@register(
+    "linear",
+    shape=_linear_shape,
+    doc="fully connected on a flattened C×1×1 input (op connected: darknet's [connected], 0 BFLOPs there)",
+)
 def linear(layer: Layer) -> Cost:
     (s,) = layer.in_shapes
     n_in = s[0] * s[1] * s[2]
@@ -193,7 +313,12 @@ def linear(layer: Layer) -> Cost:
     weights = n_in * n_out
     bias = n_out if layer.bias else 0
     io = n_in + n_out
-    return _tuple_new(Cost, (weights, bias, weights + bias, weights, io, io, 0, 2 * weights, n_in, n_out))
+    # A classifier counts in darknet's conventions as the 1×1 conv the authors' cfgs use for it;
+    # darknet's own ``[connected]`` (op ``connected``) sets no ``l.bflops`` and counts 0.
+    darknet = 0 if layer.op == "connected" else 2 * weights
+    return _tuple_new(
+        Cost, (weights, bias, weights + bias, weights, io, io, 0, darknet, n_in, n_out, darknet)
+    )
 
 
 @register("bn", shape=_same_shape, doc="batch normalisation")
@@ -201,35 +326,35 @@ def batch_norm(layer: Layer) -> Cost:
     c, h, w = layer.out_shape
     n = c * h * w
     # scale and shift per element; weight and bias per channel
-    return _tuple_new(Cost, (0, 2 * n, 2 * c, 0, 0, 0, 0, 0, n, n))
+    return _tuple_new(Cost, (0, 2 * n, 0 if layer.shares else 2 * c, 0, 0, 0, 0, 0, n, n, 0))
 
 
 @register("act", shape=_same_shape, doc=f"element-wise activation named by op ({', '.join(ACTIVATIONS)})")
 def activation(layer: Layer) -> Cost:
     c, h, w = layer.out_shape
     n = c * h * w
-    return _tuple_new(Cost, (0, 0 if layer.op == "linear" else n, 0, 0, 0, 0, 0, 0, n, n))
+    return _tuple_new(Cost, (0, 0 if layer.op == "linear" else n, 0, 0, 0, 0, 0, 0, n, n, 0))
 
 
 @register(
     "maxpool",
     "avgpool",
     shape=_pool_shape,
-    doc="max or local average pooling (kernel, stride, padding, ceil_mode)",
+    doc="max or local average pooling (kernel, stride, padding, ceil_mode; darknet's odd padding)",
 )
 def pool(layer: Layer) -> Cost:
     (s,) = layer.in_shapes
     c, h, w = layer.out_shape
     inp, out = s[0] * s[1] * s[2], c * h * w
     ops = layer.kernel * layer.kernel * out  # one compare or add per window element
-    return _tuple_new(Cost, (0, ops, 0, 0, 0, inp + out, 0, ops, inp, out))
+    return _tuple_new(Cost, (0, ops, 0, 0, 0, inp + out, 0, ops, inp, out, ops))
 
 
 @register("gap", shape=_gap_shape, doc="global average pooling to C×1×1")
 def global_pool(layer: Layer) -> Cost:
     (s,) = layer.in_shapes
     inp, out = s[0] * s[1] * s[2], s[0]
-    return _tuple_new(Cost, (0, inp, 0, 0, 0, inp + out, 0, 0, inp, out))
+    return _tuple_new(Cost, (0, inp, 0, 0, 0, inp + out, 0, 0, inp, out, 0))
 
 
 @register("concat", shape=_concat_shape, doc="channel concatenation of two or more inputs (torch.cat(dim=1))")
@@ -237,22 +362,72 @@ def concat(layer: Layer) -> Cost:
     c, h, w = layer.out_shape
     # every input is copied once into the output: reads = writes = the output's size
     out = c * h * w
-    return _tuple_new(Cost, (0, 0, 0, 0, 0, 0, 2 * out, 0, out, out))
+    return _tuple_new(Cost, (0, 0, 0, 0, 0, 0, 2 * out, 0, out, out, 0))
 
 
-@register("add", shape=_same_shape, doc="element-wise sum of inputs (residual shortcut)")
+@register(
+    "add",
+    shape=_same_shape,
+    doc="element-wise sum of inputs (residual shortcut); op per_feature/per_channel weighs each input",
+)
 def add(layer: Layer) -> Cost:
     c, h, w = layer.out_shape
     out = c * h * w
     n = len(layer.in_shapes)
-    return _tuple_new(Cost, (0, (n - 1) * out, 0, 0, 0, 0, 0, 0, n * out, out))
+    weighted = layer.op in ("per_feature", "per_channel")
+    # a weighted sum multiplies each input by its weight: n more operations per output element
+    other = (2 * n - 1) * out if weighted else (n - 1) * out
+    params = (n if layer.op == "per_feature" else n * c) if weighted else 0
+    # today's darknet counts a [shortcut] as out·(inputs − 1), doubled when weighted (shortcut_layer.c)
+    darknet = (n - 1) * out * (2 if weighted else 1)
+    return _tuple_new(Cost, (0, other, params, 0, 0, 0, 0, 0, n * out, out, darknet))
+
+
+@register(
+    "mul",
+    shape=_broadcast_shape,
+    doc="element-wise product with broadcasting (SE-style channel scale, darknet's scale_channels and sam)",
+)
+def mul(layer: Layer) -> Cost:
+    c, h, w = layer.out_shape
+    out = c * h * w
+    read = sum([x[0] * x[1] * x[2] for x in layer.in_shapes])
+    return _tuple_new(Cost, (0, out, 0, 0, 0, 0, 0, 0, read, out, 0))
 
 
 @register("softmax", shape=_same_shape, doc="softmax over channels")
 def softmax(layer: Layer) -> Cost:
     c, h, w = layer.out_shape
     n = c * h * w
-    return _tuple_new(Cost, (0, 3 * n, 0, 0, 0, 0, 0, 0, n, n))
+    return _tuple_new(Cost, (0, 3 * n, 0, 0, 0, 0, 0, 0, n, n, 0))
+
+
+@register(
+    "upsample",
+    shape=_upsample_shape,
+    doc="nearest-neighbour upsampling by the integer stride; a negative stride sums s×s blocks (darknet)",
+)
+def upsample(layer: Layer) -> Cost:
+    (s,) = layer.in_shapes
+    c, h, w = layer.out_shape
+    inp, out = s[0] * s[1] * s[2], c * h * w
+    # nearest upsampling copies; darknet's downsampling adds each s×s block into one value
+    other = inp - out if layer.stride < 0 else 0
+    return _tuple_new(Cost, (0, other, 0, 0, 0, 0, 0, 0, inp, out, 0))
+
+
+@register(
+    "space_to_depth", shape=_space_to_depth_shape, doc="s×s blocks of pixels into channels (darknet's reorg)"
+)
+@register(
+    "depth_to_space", shape=_depth_to_space_shape, doc="channels into s×s blocks of pixels (reorg reverse)"
+)
+@register("crop", shape=_crop_shape, doc="the centre window of slice_ = (height, width)")
+def rearrange(layer: Layer) -> Cost:
+    """Copies that rearrange or cut a map: no arithmetic; the output is written once."""
+    c, h, w = layer.out_shape
+    out = c * h * w
+    return _tuple_new(Cost, (0, 0, 0, 0, 0, 0, 0, 0, out, out, 0))
 
 
 _NOTHING = Cost()
@@ -261,8 +436,14 @@ _NOTHING = Cost()
 @register("split", shape=_split_shape, doc="a channel slice [start, stop) of one input (a view)")
 @register("flatten", shape=_flatten_shape, doc="C×H×W to a vector, kept as (C·H·W)×1×1")
 @register("dropout", shape=_same_shape, doc="identity at inference")
+@register(
+    "detect",
+    shape=_same_shape,
+    doc="a detection head's raw output map (yolo, region, detection): decoding boxes is not counted",
+)
 def view(layer: Layer) -> Cost:
-    """Views and inference-time identities: no arithmetic and no traffic, by definition."""
+    """Views and inference-time identities: no arithmetic and no traffic, by definition. A detection
+    head passes its input map on; darknet counts it 0 and box decoding is post-processing."""
     return _NOTHING
 
 

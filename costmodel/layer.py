@@ -50,8 +50,22 @@ class Layer(NamedTuple):
     groups: int = 1
     bias: bool = False
     op: str = ""
+    """act: the activation; conv: ``xnor`` for darknet's binary conv; linear: ``connected`` for
+    darknet's ``[connected]`` (0 darknet BFLOPs); add: the weighting of a
+    weighted shortcut (``per_feature``/``per_channel``)."""
     slice_: tuple[int, int] = (0, 0)
+    """``split``: the channel range ``[start, stop)``; ``crop``: the output ``(height, width)``."""
     ceil_mode: bool = False
+    dilation: int = 1
+    """conv: spacing of the kernel taps (``padding`` is already the dilated padding)."""
+    stride_w: int = 0
+    """conv and pools: the width stride where it differs from ``stride`` (0: the same)."""
+    pad_end: int = -1
+    """pools: the bottom/right padding where it differs from ``padding`` (-1: the same), for
+    darknet's pools whose total padding is odd."""
+    shares: str = ""
+    """conv and bn: the layer whose weights this one reuses (darknet's ``share_index``); its own
+    parameters then count 0."""
 
 
 class Network(NamedTuple):

@@ -9,11 +9,12 @@ typed results and computes nothing.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from costmodel.analyze import Profile
 from costmodel.compare import Comparison, compare
 from costmodel.errors import SpecError
+from costmodel.reproduce import Claim, ScopeRow, bottleneck_scopes, claims
 from costmodel.roofline import DEVICES, Device, Roofline, roofline
 from costmodel.specs import ModelSpec, load_profiles
 from costmodel.sweeps import GammaSweep, ScalingRun, gamma_sweep, growth_scaling
@@ -84,6 +85,10 @@ class Overview:
     sweep: GammaSweep | None
     scaling: list[ScalingRun] | None
     scaling_note: str = ""
+    claims: list[Claim] = field(default_factory=list)
+    """The CSPNet paper's claims, ours beside each (``costmodel.reproduce.claims``)."""
+    scopes: list[ScopeRow] = field(default_factory=list)
+    """The bottleneck per scope of PeleeNet/CSPPeleeNet and DenseNet-201/CSPDenseNet-201."""
 
 
 def overview(
@@ -114,4 +119,6 @@ def overview(
         sweep=_sweep(named[0], gammas) if named else None,
         scaling=scaling,
         scaling_note=note,
+        claims=claims(),
+        scopes=bottleneck_scopes(),
     )

@@ -17,7 +17,8 @@ __all__ = ["STAGE_METRICS", "TOTAL_METRICS", "comparison_tables", "render_compar
 _HEADERS: dict[str, tuple[str, float]] = {
     "macs": ("MACs (G)", 1e9),
     "flops": ("FLOPs = 2·MACs (G)", 1e9),
-    "bflops_darknet": ("darknet BFLOPs (G)", 1.0),
+    "bflops_darknet": ("darknet BFLOPs 2019, conv+pool (G)", 1.0),
+    "bflops_darknet_current": ("darknet BFLOPs today, +shortcut (G)", 1.0),
     "params": ("params, all (M)", 1e6),
     "params_conv": ("params, conv weights (M)", 1e6),
     "cio_conv": ("CIO conv (M elem)", 1e6),

@@ -47,6 +47,7 @@ from reports.plots import (
     figure_scaling,
     figure_stage_bars,
 )
+from reports.reproduce import CLAIM_FOOTER, claim_tables
 from reports.text import TextTable, html_table
 
 if TYPE_CHECKING:
@@ -186,13 +187,23 @@ def build_report(
         "bottleneck",
         "Computational bottleneck",
         "Per-layer MACs in execution order. Bottleneck reduction = 1 − peak(model) / "
-        "peak(first model); the CSPNet paper claims CSP cuts PeleeNet's bottleneck "
-        "about in half.",
+        "peak(first model). The paper's bottleneck claims, with this tool's figures beside them, "
+        'are in <a href="#claims">the paper\'s claims</a>.',
     )
     page.plot(figure_bottleneck(profiles), "bottleneck", f"per-layer MACs of {names}")
     bn = bottleneck_frame(data.comparison)
     page.frame_table(bn, "bottleneck", {"peak_share": _pct, "reduction_vs_baseline": _signed_pct})
     page.data("bottleneck", bn)
+
+    if data.claims:
+        page.section(
+            "claims",
+            "The paper's claims, ours beside each",
+            html.escape(CLAIM_FOOTER),
+        )
+        for table, key in zip(claim_tables(data.claims, data.scopes), ("claims", "scopes"), strict=True):
+            page.body.append(f"<h3>{html.escape(table.title or '')}</h3>")
+            page.table(table, key)
 
     page.section("stages", "MACs and CIO per stage")
     page.plot(figure_stage_bars(profiles), "stages", f"per-stage MACs and CIO of {names}")

@@ -7,7 +7,8 @@ What they show, after the CSPNet paper (Wang et al., CVPRW 2020):
 
 - ``plot_bottleneck``: per-layer MACs in execution order for a baseline and its CSP version(s), each
   peak marked, and the bottleneck reduction ``1 − peak(CSP)/peak(baseline)`` in the legend (§3.1,
-  §4.5: "cuts the computational bottleneck of PeleeNet into half");
+  §4.5; the paper's bottleneck claims, each beside the figure this tool measures, are
+  ``costmodel.reproduce.claims``);
 - ``plot_scaling``: per-layer FLOPs of DenseNet and CSPDenseNet at several growth rates;
 - ``plot_stage_bars``: per-stage stacked bars of MACs or CIO;
 - ``plot_gamma_sweep``: MACs, params or CIO as γ goes from 0 to 0.9, one line per fusion (Figure 3);

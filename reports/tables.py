@@ -56,7 +56,8 @@ def summary_lines(profile: Profile) -> list[str]:
         f"{profile.name} at {shape.c}×{shape.h}×{shape.w}, batch 1, {profile.precision}: "
         f"{t.macs / 1e9:,.4f} GMACs = {t.flops / 1e9:,.4f} GFLOPs (2·MACs), "
         f"{t.params:,} params ({t.params_conv:,} conv weights), "
-        f"darknet {profile.bflops_darknet:.3f} BFLOPs",
+        f"darknet {profile.bflops_darknet:.3f} BFLOPs (2019: conv+pool), "
+        f"{profile.bflops_darknet_current:.3f} (today: +shortcut)",
         f"CIO {t.cio_conv / 1e6:,.2f} M elem (conv) / {t.cio_conv_pool / 1e6:,.2f} M elem "
         f"(conv+pool); concat traffic {t.concat_elements / 1e6:,.2f} M elem; peak activation "
         f"footprint {peak * profile.bytes_per_element / 2**20:,.2f} MiB at {peak_at}",
@@ -85,7 +86,7 @@ def _shape(s: Sequence[int]) -> str:
 # layer; CSV and JSON carry every column.
 HUMAN_COLUMNS = tuple(c for c in COLUMNS if c[0] not in {"flops", "flops_other", "weight_bytes"})
 CSV_KEYS = ("name", "kind", "stage", "out_shape", *[k for k, _, _ in COLUMNS])
-CSV_KEYS += ("read_elements", "write_elements", "flops_darknet")
+CSV_KEYS += ("read_elements", "write_elements", "flops_darknet", "flops_darknet_current")
 
 
 def _text_table(profile: Profile) -> TextTable:

@@ -57,8 +57,10 @@ def conv_norm_act(
 def darknet_maxpool(
     g: GraphBuilder, name: str, src: str, size: int, stride: int, padding: int | None = None
 ) -> str:
-    """A max pool with darknet's output size and window placement; ``SpecError`` when no torch
-    ``MaxPool2d`` reproduces it exactly (e.g. size 2, stride 1: its padding is all on one side)."""
+    """A max pool with darknet's output size and window placement: a torch ``MaxPool2d``
+    (``padding``/``ceil_mode``) where one reproduces it exactly, else the explicit split of the total
+    padding, ``P//2`` top/left and the rest bottom/right (e.g. size 2, stride 1: darknet pads only
+    the bottom/right), which the torch twin mirrors with an explicit pad."""
     total = size - 1 if padding is None else padding
     s = g.shape(src)
     pad = total // 2
@@ -67,11 +69,12 @@ def darknet_maxpool(
         sizes = [pool_size(d, size, stride, pad, ceil_mode) for d in (s.h, s.w)]
         if sizes == want and pad <= size // 2:
             return g.maxpool(name, src, size, stride, pad, ceil_mode)
-    raise SpecError(
-        f"maxpool size={size} stride={stride} padding={total} on a {s.h}×{s.w} map gives "
-        f"{want[0]}×{want[1]} in darknet, which no torch MaxPool2d reproduces exactly; use an even "
-        f"padding or stride 2"
-    )
+    if min(want) <= 0:
+        raise SpecError(
+            f"maxpool size={size} stride={stride} padding={total} on a {s.h}×{s.w} map leaves nothing; "
+            f"use a larger input or a smaller window"
+        )
+    return g.pool("maxpool", name, src, size, stride, pad, pad_end=total - pad)
 
 
 def csp_split(width: int, gamma: float, where: str) -> tuple[int, int]:

@@ -128,7 +128,10 @@ def test_small_cfg_costs_by_arithmetic() -> None:
     assert t.params == weights + 2 * 4 + 8 + 2 * 6 + 10
     macs = 3 * 4 * 9 * 8 * 8 + 4 * 8 * 4 * 4 + 6 * 6 * 9 * 2 * 2 + 6 * 10
     assert t.macs == macs
-    assert t.flops_darknet == 2 * macs + 2 * 2 * 4 * 4 * 4  # maxpool k²·C·H_out·W_out
+    # darknet counts the [connected] 6→10 as 0 (no l.bflops); the maxpool as k²·C·H_out·W_out
+    assert t.flops_darknet == 2 * (macs - 6 * 10) + 2 * 2 * 4 * 4 * 4
+    # today's darknet adds its [shortcut] term: the 4×4×4 output once per 'from' layer
+    assert t.flops_darknet_current == t.flops_darknet + 4 * 4 * 4
     conv_io = (3 * 64 + 4 * 64) + (4 * 16 + 8 * 16) + (12 * 16 + 6 * 4) + (6 + 10)
     assert t.cio_conv == conv_io
     assert t.cio_conv_pool == conv_io + (4 * 64 + 4 * 16) + (6 * 4 + 6)
@@ -182,7 +185,8 @@ def test_zero_padded_strided_shortcut() -> None:
 # --- bad input: one line with the file, the line number and the problem -------------------------
 
 BAD = [
-    ("unknown section", NET + "\n[yolo]\nmask=0\n", 6, "unsupported section [yolo]"),
+    ("unknown section", NET + "\n[yolov9]\nmask=0\n", 6, "unsupported section [yolov9]"),
+    ("out of scope", NET + "[lstm]\noutput=4\n", 5, "[lstm] is recurrent, which cspcost does not model"),
     ("missing filters", NET + "[convolutional]\nsize=3\n", 5, "'filters' is missing"),
     (
         "route to nowhere",
@@ -191,11 +195,20 @@ BAD = [
         "refers to layer 5, which does not exist",
     ),
     ("route before first", NET + "[route]\nlayers=-1\n", 6, "refers to layer -1"),
+    # 8×8 and (8 − 3)//2 + 1 = 3×3 cannot be concatenated
     (
-        "shortcut mismatch",
-        NET + "[convolutional]\nfilters=8\n[convolutional]\nfilters=4\n[shortcut]\nfrom=-2\n",
-        10,
-        "has 8 channels but the map it is added to has 4",
+        "route sizes",
+        NET + "[convolutional]\nfilters=4\n[convolutional]\nfilters=4\nsize=3\nstride=2\n"
+        "[route]\nlayers=-1,-2\n",
+        12,
+        "layer 0 is 8×8 but layer 1 is 3×3",
+    ),
+    # a [yolo] with 2 masks and 3 classes needs 2·(3 + 5) = 16 channels
+    (
+        "yolo filters",
+        NET + "[convolutional]\nfilters=15\n[yolo]\nmask=0,1\nnum=3\nclasses=3\n",
+        7,
+        "the input has 15 channels but 2 masks × 8",
     ),
     # 8×8 onto (8 − 3)//2 + 1 = 3×3
     (
@@ -215,13 +228,18 @@ BAD = [
     ("empty", "", 1, "the file is empty"),
     ("comments only", "# nothing\n\n", 1, "the file is empty"),
     ("no layers", NET, 1, "no layers"),
-    ("unknown key", NET + "[convolutional]\nfilters=4\ndilation=2\n", 7, "key 'dilation'"),
+    ("unknown key", NET + "[convolutional]\nfilters=4\nfiltres=2\n", 7, "key 'filtres'"),
     ("bad integer", NET + "[convolutional]\nfilters=four\n", 6, "is not an integer"),
-    ("bad activation", NET + "[convolutional]\nfilters=4\nactivation=tanh\n", 7, "activation 'tanh'"),
+    ("bad activation", NET + "[convolutional]\nfilters=4\nactivation=tanhh\n", 7, "activation 'tanhh'"),
     ("no header", "width=8\n", 1, "before the first section"),
     ("not key=value", NET + "[convolutional]\nfilters\n", 6, "is not 'key=value'"),
     ("first not net", "[convolutional]\nfilters=4\n", 1, "first section must be [net]"),
-    ("odd pool", "[net]\nwidth=7\nheight=7\n[maxpool]\nsize=2\nstride=1\n", 4, "no torch MaxPool2d"),
+    (
+        "dilation size",
+        NET + "[convolutional]\nfilters=4\nsize=3\ndilation=2\n",
+        8,
+        "darknet sizes the output 6×6 but a dilated conv gives 4×4",
+    ),
 ]
 
 

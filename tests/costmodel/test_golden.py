@@ -101,6 +101,15 @@ def every_kind_network():
     x = g.concat("cat", [b, a])
     y = g.conv("grouped", x, 8, 3, groups=4)
     x = g.add("shortcut", [x, y])
+    y = g.conv("grouped_again", x, 8, 3, groups=4, shares="grouped")  # weights counted once
+    x = g.shortcut("weighted", x, [y], weights="per_channel")
+    x = g.mul("scale", [x, g.gap("se", x)])
+    x = g.upsample("down", g.upsample("up", x, 2), -2)
+    x = g.reorg("d2s", g.reorg("s2d", x, 2), 2, reverse=True)
+    x = g.crop("crop", x, 18, 18)
+    x = g.blur("blur", x, 3, 1)
+    x = g.detect("head", x)
+    x = g.pool("maxpool", "oddpool", x, 2, 1, 0, pad_end=1)  # darknet's size 2 stride 1: 18×18
     x = g.maxpool("maxpool", x, 3, 2, 1)
     x = g.avgpool("avgpool", x, 2, 2, ceil_mode=True)
     x = g.gap("gap", x)

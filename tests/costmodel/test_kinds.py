@@ -27,6 +27,13 @@ SAMPLES: dict[str, Callable[[GraphBuilder], object]] = {
     "flatten": lambda g: g.flatten("x", INPUT),
     "dropout": lambda g: g.dropout("x", INPUT),
     "softmax": lambda g: g.softmax("x", INPUT),
+    "mul": lambda g: g.mul("x", [INPUT, g.gap("g", INPUT)]),
+    "upsample": lambda g: g.upsample("x", INPUT, 2),
+    "space_to_depth": lambda g: g.reorg("x", g.crop("c", INPUT, 8, 6), 2),
+    "depth_to_space": lambda g: g.reorg("x", g.concat("c", [INPUT, INPUT]), 2, reverse=True),
+    "crop": lambda g: g.crop("x", INPUT, 7, 4),
+    "detect": lambda g: g.detect("x", INPUT),
+    "blur": lambda g: g.blur("x", INPUT, 3, 2),
 }
 IN_SHAPE = Shape(6, 9, 9)
 

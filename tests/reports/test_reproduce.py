@@ -44,6 +44,15 @@ SECTION_1_AND_2 = {
     "pelee_gamma25",
     "pelee_gamma50",
     "pelee_gamma75",
+    # the README's other rows with a published cfg (REFERENCE.md §1, second table)
+    "csdarknet53_elastic",
+    "csresnet50_elastic",
+    "csresnext50_elastic",
+    "mobilenet_v2",
+    "csmobilenet_v2",
+    "res2netlite72",
+    "darknet_ref",
+    "efficientnet_b0",
 }
 
 
@@ -64,7 +73,7 @@ def test_without_cfgs_the_native_twins_give_the_readme_figures(tmp_path) -> None
         assert _digits(row.params_m, params) == params
         assert _digits(row.bflops, bflops) == bflops
     missing = rows["densenet201"]
-    assert missing.bflops is None and "not found" in missing.source
+    assert missing.bflops is None and "absent" in missing.source
     # PeleeNet: Table 1's 2.79M and 1.017 BFLOPs (REFERENCE.md §2)
     assert (_digits(rows["peleenet"].params_m, "2.79"), _digits(rows["peleenet"].bflops, "1.017")) == (
         "2.79",
@@ -100,7 +109,9 @@ def test_cli_writes_csv_and_markdown(tmp_path) -> None:
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert len(data["rows"]) == len(SECTION_1_AND_2)
-    assert sorted(p.name for p in out.iterdir()) == [MANIFEST, "reproduce.csv", "reproduce.md"]
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        [MANIFEST, "claims.csv", "claims.md", "reproduce.csv", "reproduce.md"]
+    )
     with (out / "reproduce.csv").open() as fh:
         records = list(csv.DictReader(fh))
     assert [r["key"] for r in records] == [t.key for t in PAPER]

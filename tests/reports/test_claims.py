@@ -1,0 +1,135 @@
+"""The paper's claims beside our figures, the bottleneck per scope, and the README rows whose cfg is
+found in one of several folders (REFERENCE.md §1, §2, §4). Expected values are the arithmetic of
+the layers that carry them."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from typer.testing import CliRunner
+
+from cli import app
+from costmodel import SpecError, analyze, expand, resolve
+from costmodel.bottleneck import DENSE_LAYERS, NETWORK, bottleneck_reduction
+from costmodel.reproduce import bottleneck_scopes, claims, reproduce
+
+# PeleeNet's stage 1: the 1×1 transition reads 32 + 3·32 = 128 channels at 56²; CSPPeleeNet's partial
+# transition reads part 2 only, 16 + 3·32 = 112. Stage 2: 256 against 64 + 4·32 = 192 at 28².
+PELEE_NET_CUT = 1 - (112 * 112) / (128 * 128)
+PELEE_STAGE2_CUT = 1 - (192 * 192) / (256 * 256)
+# DenseNet-201's stage 3: the transition reads 256 + 48·32 = 1792 channels and writes 896 at 14²;
+# CSPDenseNet-201's partial transition reads 128 + 48·32 = 1664 and writes 832.
+DENSE201_NET_CUT = 1 - (1664 * 832) / (1792 * 896)
+
+
+def _profiles(base: str, csp: str):  # type: ignore[no-untyped-def]
+    return analyze(expand(resolve(base), 224)), analyze(expand(resolve(csp), 224))
+
+
+@pytest.mark.parametrize(
+    ("base", "csp", "scope", "cut"),
+    [
+        ("peleenet", "csppeleenet", NETWORK, PELEE_NET_CUT),
+        ("peleenet", "csppeleenet", "stage2", PELEE_STAGE2_CUT),
+        # both peaks are a 3×3 conv 16 → 16 at 56² in a stage-1 dense layer: CSP leaves it
+        ("peleenet", "csppeleenet", DENSE_LAYERS, 0.0),
+        ("densenet201", "cspdensenet201", NETWORK, DENSE201_NET_CUT),
+        # a stage-1 dense layer's 3×3 conv 128 → 32 at 56² in both
+        ("densenet201", "cspdensenet201", DENSE_LAYERS, 0.0),
+    ],
+    ids=["pelee-network", "pelee-stage2", "pelee-dense", "densenet201-network", "densenet201-dense"],
+)
+def test_bottleneck_cut_per_scope(base: str, csp: str, scope: str, cut: float) -> None:
+    a, b = _profiles(base, csp)
+    assert bottleneck_reduction(a.bottleneck(scope), b.bottleneck(scope)) == pytest.approx(cut)
+
+
+def test_dense_layer_peaks_are_the_arithmetic_of_one_layer() -> None:
+    pelee, _ = _profiles("peleenet", "csppeleenet")
+    assert pelee.bottleneck(DENSE_LAYERS).peak_macs == 16 * 16 * 9 * 56 * 56
+    assert pelee.bottleneck(NETWORK).peak_macs == 128 * 128 * 56 * 56
+
+
+def test_an_unknown_scope_names_the_choices() -> None:
+    pelee, _ = _profiles("peleenet", "csppeleenet")
+    with pytest.raises(SpecError, match="use network, dense layers or one of the stages"):
+        pelee.bottleneck("stage9")
+
+
+def test_scope_rows_cover_both_pairs_and_every_stage() -> None:
+    rows = bottleneck_scopes()
+    pairs = {r.pair for r in rows}
+    assert pairs == {"peleenet → csppeleenet", "densenet201 → cspdensenet201"}
+    scopes = [r.scope for r in rows if r.pair.startswith("peleenet")]
+    assert scopes == [NETWORK, DENSE_LAYERS, "stage1", "stage2", "stage3", "stage4"]
+    first = rows[0]
+    assert first.peak_cut_pct == pytest.approx(PELEE_NET_CUT * 100)
+
+
+def test_every_claim_has_the_paper_and_ours_side_by_side() -> None:
+    rows = {c.key: c for c in claims()}
+    assert set(rows) >= {"pelee_bottleneck", "pelee_efm_bottleneck", "imagenet_compute", "pelee_fusion_last"}
+    for claim in rows.values():
+        assert claim.paper and claim.ours and claim.explanation
+    assert f"{PELEE_NET_CUT * 100:.1f}% (network)" in rows["pelee_bottleneck"].ours
+    assert rows["pelee_bottleneck"].paper == "≈ 50%"
+
+
+def test_readme_rows_of_darknets_folder_reproduce_the_printed_figures() -> None:
+    rows = {r.key: r for r in reproduce()}
+    eff = rows["efficientnet_b0"]
+    if "absent" in eff.source:
+        pytest.skip("darknet's cfg folder is not in ../shared/reference")
+    # README: EfficientNet-B0* 4.81M / 0.915, Darknet Ref. 7.31M (REFERENCE.md §1)
+    assert (f"{eff.params_m:.2f}", f"{eff.bflops:.3f}") == ("4.81", "0.915")
+    assert f"{rows['darknet_ref'].params_m:.2f}" == "7.31"
+    assert "another convention" in rows["darknet_ref"].note
+    assert "another convention" in rows["res2netlite72"].note
+
+
+def test_absent_cfgs_are_listed_and_several_folders_are_searched(tmp_path) -> None:
+    empty, other = tmp_path / "a", tmp_path / "b"
+    empty.mkdir()
+    other.mkdir()
+    # a stand-in res2netlite72.cfg: one 3×3 conv 3 → 8 at 256² and a 2×2/2 maxpool
+    (other / "res2netlite72.cfg").write_text(
+        "[net]\nwidth=256\nheight=256\nchannels=3\n"
+        "[convolutional]\nfilters=8\nsize=3\npad=1\nactivation=leaky\n[maxpool]\nsize=2\nstride=2\n"
+    )
+    rows = {r.key: r for r in reproduce([empty, other])}
+    assert rows["mobilenet_v2"].bflops is None and "absent" in rows["mobilenet_v2"].source
+    lite = rows["res2netlite72"]
+    assert lite.source == "res2netlite72.cfg"
+    assert lite.bflops == pytest.approx((2 * 3 * 8 * 9 * 256 * 256 + 4 * 8 * 128 * 128) / 1e9)
+
+
+def test_cli_reproduce_takes_several_cfg_dirs_and_prints_the_claims(tmp_path) -> None:
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.mkdir()
+    b.mkdir()
+    result = CliRunner().invoke(
+        app, ["reproduce", "--cfg-dir", str(a), "--cfg-dir", str(b), "--out", str(tmp_path / "out")]
+    )
+    assert result.exit_code == 0, result.output
+    assert (
+        re.search(r"mobilenet-v2\.cfg\s+absent", result.output.replace("\n", " "))
+        or "absent" in result.output
+    )
+    assert "claims, ours beside each" in result.output
+    assert (tmp_path / "out" / "claims.md").is_file()
+
+
+def test_the_html_report_states_each_claim_beside_ours(tmp_path) -> None:
+    from test_report import OPTIONS
+
+    from cli import parse_specs
+    from costmodel.overview import overview
+    from reports.html import REPORT_PAGE, build_report
+
+    page = build_report(overview(parse_specs(["peleenet"]), **OPTIONS))[REPORT_PAGE].decode()
+    assert '<section id="claims">' in page
+    claims_html = page[page.index('<section id="claims">') :]
+    assert "into half" in claims_html
+    assert f"{PELEE_NET_CUT * 100:.1f}% (network)" in claims_html
+    assert "about in half" not in page
