@@ -44,7 +44,7 @@ from search.storage import (
     normalize_url,
     open_storage,
 )
-from search.workers import _quiet, _run_workers, run_worker, snapshot
+from search.workers import _quiet, _run_workers, feasible_points, run_worker, snapshot
 
 __all__ = ["exact_front", "load_result", "prepare_study", "run_search", "space_note"]
 
@@ -231,7 +231,11 @@ def run_search(
         result,
         requested=trials,
         worker_exits=exits,
-        notes=[*result.notes, f"measured study: {time.perf_counter() - started:.1f} s wall time"],
+        notes=[
+            *result.notes,
+            space_note(spec, spec.space.points(spec.deploy_input), feasible_points(spec)),
+            f"measured study: {time.perf_counter() - started:.1f} s wall time",
+        ],
     )
 
 
