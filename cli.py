@@ -27,7 +27,7 @@ from costmodel.specs import ModelSpec, is_number, knob_value, parse_spec
 from reports.tables import Format
 
 if TYPE_CHECKING:
-    from search.study import SearchResult, Snapshot
+    from search.spec import SearchResult, Snapshot
 
 app = typer.Typer(
     name="cspcost",
@@ -284,7 +284,9 @@ def table(
     from costmodel.specs import load_profile
     from reports.tables import render_profile
 
-    spec = ModelSpec(model, gamma, None if fusion is None else str(fusion), growth_rate, input_size)
+    given = {"gamma": gamma, "fusion": None if fusion is None else str(fusion)}
+    given |= {"growth_rate": growth_rate, "input_size": input_size}
+    spec = parse_spec(model).with_knobs({k: v for k, v in given.items() if v is not None})
     sys.stdout.write(render_profile(load_profile(spec, str(precision)), fmt))
 
 
@@ -469,17 +471,30 @@ def _show_search(result: SearchResult, study: str, target: Path) -> None:
     from matplotlib.figure import Figure
 
     from reports.output import write_files
-    from reports.search_report import pareto_plot, plot_axes, render_pareto, summary_line, trials_frame
-    from search.study import explain_infeasible
+    from reports.search_report import (
+        label_resolutions,
+        pareto_plot,
+        plot_axes,
+        render_pareto,
+        resolutions,
+        resolutions_title,
+        summary_line,
+        trials_frame,
+    )
+    from search.front import explain_infeasible
 
     frame = trials_frame(result.rows())
     typer.echo(summary_line(result, frame))
     if not result.pareto:
         exit_with_error(explain_infeasible(result))
-    typer.echo(render_pareto(frame, title=f"Pareto front: {', '.join(result.spec.objectives)}"))
+    for note in result.notes:
+        typer.echo(note)
+    title = f"Pareto front: {', '.join(result.spec.objectives)}; {resolutions(result.spec)}"
+    typer.echo(render_pareto(frame, title=title))
     fig = Figure(figsize=(6.4, 4.4))
     ax = pareto_plot(frame, *plot_axes(result.spec.objectives), ax=fig.subplots())
-    ax.set_title(f"{result.spec.family} on {result.spec.data}: study {study}")
+    label_resolutions(ax, result.spec)
+    ax.set_title(resolutions_title(result.spec, study))
     buf = io.BytesIO()
     fig.savefig(buf, format=target.suffix[1:].lower(), dpi=120, bbox_inches="tight")
     write_files(target.parent, {target.name: buf.getvalue()}, "--plot")
@@ -487,9 +502,39 @@ def _show_search(result: SearchResult, study: str, target: Path) -> None:
 
 
 # The options of ``cspcost search``.
+BaseOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--base",
+        "-b",
+        help="The network you will ship: a model (densenet121, peleenet, cspresnet50…), a model spec "
+        "(cspdensenet121:growth_rate=24) or a design file; tinydensenet/tinypeleenet are toys for quick "
+        "runs (default tinydensenet).",
+    ),
+]
 FamilyOpt = Annotated[
     str | None,
-    typer.Option("--family", "-F", help="Family to search: cspdensenet (default) or csppeleenet."),
+    typer.Option(
+        "--family", "-F", help="Old name of --base: cspdensenet or csppeleenet (the toys).", hidden=True
+    ),
+]
+SearchGammasOpt = Annotated[
+    str | None, typer.Option("--gammas", help="γ grid, each in [0, 1) (default the paper's 0.25,0.5,0.75).")
+]
+SearchGrowthRatesOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--growth-rates",
+        help="Growth-rate grid of a dense base (default the base's k × 0.5, 0.75, 1, 1.25, 1.5).",
+    ),
+]
+ProxyInputOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--proxy-input",
+        help="Input (px) at which each design's topology is trained for its proxy accuracy "
+        "(default the smaller of --input and 32).",
+    ),
 ]
 TrialsOpt = Annotated[
     int,
@@ -547,7 +592,11 @@ DevicesOpt = Annotated[
 ]
 InputSizeOpt = Annotated[
     int | None,
-    typer.Option("--input", "-i", help="Square input size in pixels; images are resized (default 32)."),
+    typer.Option(
+        "--input",
+        "-i",
+        help="Deployment input (px): costs, budgets and latency (default the base's own, 224 or 256).",
+    ),
 ]
 EpochsOpt = Annotated[int | None, typer.Option("--epochs", help="Training epochs per trial (default 2).")]
 MultipliersOpt = Annotated[
@@ -568,6 +617,14 @@ PlotOpt = Annotated[
     Path | None,
     typer.Option("--plot", help="Where to save the Pareto-front PNG (default <study>-pareto.png)."),
 ]
+DesignsOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--designs",
+        help="Folder for the front's design files (JSON, any command's MODEL), ONNX files of the deployed "
+        "networks and proxy-trained weights (default <study>-designs).",
+    ),
+]
 
 
 @app.command(
@@ -580,7 +637,11 @@ PlotOpt = Annotated[
 )
 @one_line_errors
 def search(
+    base: BaseOpt = None,
     family: FamilyOpt = None,
+    gammas: SearchGammasOpt = None,
+    growth_rates: SearchGrowthRatesOpt = None,
+    proxy_input: ProxyInputOpt = None,
     trials: TrialsOpt = 20,
     seed: SeedOpt = None,
     storage: StorageOpt = None,
@@ -598,16 +659,25 @@ def search(
     workers: WorkersOpt = 1,
     resume: ResumeOpt = False,
     plot: PlotOpt = None,
+    designs: DesignsOpt = None,
 ) -> None:
-    from reports.output import check_files
+    from reports.output import check_files, check_folder
     from search.storage import check_study_name
     from search.study import run_search
 
     # every output is checked before a study exists, not after the whole search has run
     target = _pareto_target(plot, check_study_name(study))
     check_files(target.parent, [target.name], "--plot")
+    folder = check_folder(designs if designs is not None else Path(f"{study}-designs"), "--designs")
+    if base is not None and family is not None:
+        raise SpecError("--family is the old name of --base; give only --base")
     options = {
-        "family": family,
+        "base": base if base is not None else family,
+        "gammas": None if gammas is None else tuple(parse_list(gammas, "--gammas")),
+        "growth_rates": None
+        if growth_rates is None
+        else tuple(int(k) for k in parse_list(growth_rates, "--growth-rates", int)),
+        "proxy_input": proxy_input,
         "objectives": _names(objectives),
         "max_mflops": max_mflops,
         "max_params": max_params,
@@ -630,6 +700,72 @@ def search(
         )
         raise SystemExit(130) from None
     _show_search(result, study, target)
+    _write_designs(result, folder)
+
+
+def _write_designs(result: SearchResult, folder: Path) -> None:
+    """The front's design files, ONNX files and proxy weights, and the commands that reuse them."""
+    from reports.output import replace_folder
+    from search.designs import front_designs, front_files, proxy_weights
+
+    front = front_designs(result)
+    files = front_files(front, onnx=True, weights=proxy_weights(result))
+    replace_folder(folder, files, "--designs")
+    kinds = sorted({name.removeprefix(d.stem) for d in front for name in files if name.startswith(d.stem)})
+    typer.echo(f"front designs: {len(front)} in {folder}/ ({', '.join(kinds)}); reuse one with:")
+    for d in front[:3]:
+        for command in d.commands(shlex.quote(str(folder / f"{d.stem}.json"))):
+            typer.echo(f"  {command}")
+
+
+class Runtime(StrEnum):
+    ort = "ort"
+    torch = "torch"
+
+
+class LatencyDevice(StrEnum):
+    cpu = "cpu"
+    cuda = "cuda"
+
+
+@app.command(
+    help=(
+        "Time one model as deployed: at its deployment resolution (--input, default the model's "
+        "own), exported to ONNX and run in ONNX Runtime (--runtime ort) or in eager PyTorch (--runtime "
+        "torch), with the CPU thread count pinned (default: 1 thread, then all cores). Median and IQR "
+        "over timed blocks after warm-up; a measurement still noisy after retries is marked NOISY."
+    )
+)
+@one_line_errors
+def latency(
+    model: Annotated[
+        str, typer.Argument(help="A named model, a model spec (name:gamma=0.5,...) or a .cfg path.")
+    ],
+    runtime: Annotated[
+        Runtime, typer.Option("--runtime", help="ort (ONNX Runtime) or torch (eager).")
+    ] = Runtime.ort,
+    device: Annotated[
+        LatencyDevice, typer.Option("--device", help="cpu, or cuda where a GPU is present.")
+    ] = LatencyDevice.cpu,
+    threads: Annotated[
+        int | None, typer.Option("--threads", help="CPU threads, pinned (default: 1, then all cores).")
+    ] = None,
+    input_size: Annotated[
+        int | None, typer.Option("--input", "-i", help="Deployment resolution in pixels (square).")
+    ] = None,
+    batch: Annotated[int, typer.Option("--batch", help="Images per timed run.")] = 1,
+    fmt: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
+) -> None:
+    from reports.latency import render_latency
+    from search.latency import time_model
+
+    if fmt not in ("table", "json"):
+        raise SpecError(f"--format {fmt[:40]!r} is not one of table, json")
+    spec = parse_spec(model)
+    if input_size is not None:
+        spec = spec.with_knobs({"input_size": knob_value("input_size", str(input_size), spec.model)})
+    report = time_model(spec, str(runtime), str(device), None if threads is None else [threads], batch)
+    sys.stdout.write(render_latency(report, fmt))
 
 
 # --- entry point ----------------------------------------------------------------------------------

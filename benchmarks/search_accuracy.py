@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 
 from search.data import load_dataset
-from search.study import SearchSpec
+from search.spec import SearchSpec
 from search.train import accuracy_by_seed, reference_designs
 
 DESIGNS = reference_designs()

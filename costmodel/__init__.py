@@ -21,7 +21,7 @@ from costmodel.families.peleenet import PeleeNetConfig
 from costmodel.graph import GraphBuilder
 from costmodel.kinds import FORMULAS, KINDS, LAYER_KINDS, LayerKind
 from costmodel.layer import Layer, Network, Shape
-from costmodel.models import MODELS, Config, expand, resolve
+from costmodel.models import MODELS, Config, expand, resolve, scale
 
 __all__ = [
     "CONVENTIONS",
@@ -54,5 +54,6 @@ __all__ = [
     "expand",
     "partial_dense_block_cio",
     "resolve",
+    "scale",
     "split_channels",
 ]

@@ -31,6 +31,7 @@ __all__ = [
     "knobs",
     "model_list",
     "resolve",
+    "scale",
     "unknown_model",
 ]
 
@@ -113,6 +114,36 @@ def resolve(name: str, **overrides: KnobValue) -> Config:
     if changes:
         config = replace(config, **changes)  # type: ignore[arg-type]
     return config
+
+
+def _scaled(n: int, factor: float, least: int) -> int:
+    return max(least, round(n * factor))
+
+
+def scale(config: Config, depth: float = 1.0, width: float = 1.0) -> Config:
+    """``config`` with every stage's block count × ``depth`` (at least one block) and, for the dense
+    families, the stem's channels × ``width`` (the growth rate is its own knob). A multiplier the
+    family has no field for is a ``SpecError``."""
+    for what, value in (("depth", depth), ("width", width)):
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 8:
+            raise SpecError(f"{what} multiplier {value!r} must be a number in (0, 8], e.g. 0.5 or 1.5")
+    if (depth, width) == (1.0, 1.0):
+        return config
+    changes: dict[str, object] = {}
+    if depth != 1.0:
+        blocks = "block_config" if hasattr(config, "block_config") else "depths"
+        changes[blocks] = tuple(_scaled(n, depth, 1) for n in getattr(config, blocks))
+    if width != 1.0:
+        if not isinstance(config, DenseNetConfig | PeleeNetConfig):
+            raise SpecError(
+                f"{config.name} has no width multiplier (only the dense families scale their stem); "
+                f"drop width= or --widths"
+            )
+        init = _scaled(config.num_init_features, width, 2)
+        if isinstance(config, PeleeNetConfig):
+            init += init % 2  # PeleeNet's stem splits its channels in two
+        changes["num_init_features"] = init
+    return replace(config, **changes)  # type: ignore[arg-type]
 
 
 def input_shape(config: Config, size: int | tuple[int, int]) -> Shape:

@@ -1,6 +1,6 @@
 """The model-spec language: a named variant with knobs, ``cspdensenet201:gamma=0.5,fusion=csp``, a
-darknet ``.cfg`` path, or a torch model: ``FILE.py:FACTORY``, ``package.module:FACTORY`` or
-``timm:NAME``.
+design file written by ``cspcost search`` (``*.json``: base, knobs, input), a darknet ``.cfg`` path, or a
+torch model: ``FILE.py:FACTORY``, ``package.module:FACTORY`` or ``timm:NAME``.
 
 A comparison or a report names several models, each with its own knobs (the CSPNet paper's
 partial ratio γ, the fusion strategy of its Figure 3, the growth rate, the input size): one
@@ -16,6 +16,7 @@ torch side, opened only for such a spec (importing it runs the user's code, and 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -24,7 +25,7 @@ from costmodel.analyze import Profile, analyze
 from costmodel.errors import SpecError, excerpt
 from costmodel.families.common import FUSIONS
 from costmodel.layer import Network
-from costmodel.models import MODELS, entry, expand, resolve
+from costmodel.models import MODELS, entry, expand, resolve, scale, unknown_model
 
 __all__ = [
     "ModelSpec",
@@ -36,13 +37,19 @@ __all__ = [
     "load_profile",
     "load_profiles",
     "parse_spec",
+    "read_design",
 ]
+
+DESIGN_FORMAT = "cspcost-design/1"
+"""The ``format`` field of a design file; a file without it is not read as a design."""
 
 # compact-form key -> knob name: one spelling per knob
 KEYS: dict[str, str] = {
     "gamma": "gamma",
     "fusion": "fusion",
     "growth_rate": "growth_rate",
+    "depth": "depth",
+    "width": "width",
     "input": "input_size",
 }
 
@@ -79,6 +86,8 @@ class ModelSpec:
     fusion: str | None = None
     growth_rate: int | None = None
     input_size: int | None = None
+    depth: float | None = None
+    width: float | None = None
     cfg: bool | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -110,6 +119,10 @@ class ModelSpec:
             parts.append(f"fusion={self.fusion}")
         if self.growth_rate is not None:
             parts.append(f"k={self.growth_rate}")
+        if self.depth not in (None, 1.0):
+            parts.append(f"d×{self.depth:g}")
+        if self.width not in (None, 1.0):
+            parts.append(f"w×{self.width:g}")
         if self.input_size is not None:
             parts.append(f"@{self.input_size}")
         return " ".join(parts)
@@ -122,15 +135,20 @@ def knob_value(knob: str, text: str, model: str) -> float | int | str:
         if text not in FUSIONS:
             raise SpecError(f"fusion {excerpt(text)} for {who} is not one of {', '.join(FUSIONS)}")
         return text
+    floats = ("gamma", "depth", "width")
     try:
-        value: float | int = float(text) if knob == "gamma" else int(text)
+        value: float | int = float(text) if knob in floats else int(text)
     except ValueError:
-        example = {"gamma": "0.5", "growth_rate": "32", "input_size": "224"}[knob]
-        what = "an integer" if knob != "gamma" and is_number(text) else "a number"
-        raise SpecError(f"{knob} {excerpt(text)} for {who} is not {what}; use e.g. {example}") from None
+        example = {"gamma": "0.5", "growth_rate": "32", "input_size": "224", "depth": "0.5", "width": "1.5"}
+        what = "an integer" if knob not in floats and is_number(text) else "a number"
+        raise SpecError(f"{knob} {excerpt(text)} for {who} is not {what}; use e.g. {example[knob]}") from None
     if knob == "gamma" and not 0.0 <= value < 1.0:
         raise SpecError(
             f"γ = {excerpt(text, quote=False)} for {who} is outside [0, 1); use e.g. 0.25, 0.5 or 0.75"
+        )
+    if knob in ("depth", "width") and not 0 < value <= 8:
+        raise SpecError(
+            f"{knob} multiplier {excerpt(text, quote=False)} for {who} must be in (0, 8], e.g. 0.5 or 1.5"
         )
     if knob != "gamma" and value <= 0:
         raise SpecError(f"{knob} = {excerpt(text, quote=False)} for {who} must be a positive integer")
@@ -139,7 +157,9 @@ def knob_value(knob: str, text: str, model: str) -> float | int | str:
 
 def parse_spec(word: str) -> ModelSpec:
     """``name:gamma=0.5,fusion=csp,growth_rate=32,input=224`` → a spec (a bare name has no knobs;
-    a cfg path is taken as it is)."""
+    a design file ``*.json`` is read; a torch model or a cfg path is taken as it is)."""
+    if word.endswith(".json"):
+        return read_design(word)
     if is_torch(word):
         return ModelSpec(word, cfg=False)
     if is_cfg(word):
@@ -154,9 +174,39 @@ def parse_spec(word: str) -> ModelSpec:
         if knob is None or not eq:
             raise SpecError(
                 f"cannot read {excerpt(item)} in {excerpt(word)}; write "
-                f"name:gamma=0.5,fusion=csp,growth_rate=32,input=224"
+                f"name:gamma=0.5,fusion=csp,growth_rate=32,depth=0.5,width=1,input=224"
             )
         spec = spec.with_knobs({knob: knob_value(knob, text.strip(), name)})
+    return spec
+
+
+def read_design(path: str) -> ModelSpec:
+    """The model a design file (written by ``cspcost search``) names: its base and knobs at its
+    deployment input. A missing, oversized or malformed file, or an unknown base, is a ``SpecError``."""
+    where = Path(path)
+    if not where.is_file():
+        raise SpecError(
+            f"design file {path[:120]} does not exist; give a .json file written by cspcost search"
+        )
+    if where.stat().st_size > 1 << 20:
+        raise SpecError(f"design file {path[:120]} is over 1 MiB; it is not a cspcost design")
+    try:
+        data = json.loads(where.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as err:
+        raise SpecError(f"design file {path[:120]} is not JSON ({str(err)[:80]})") from None
+    if not isinstance(data, dict) or data.get("format") != DESIGN_FORMAT:
+        raise SpecError(
+            f'design file {path[:120]} lacks "format": "{DESIGN_FORMAT}"; is it a cspcost design?'
+        )
+    base, knobs, size = data.get("base"), data.get("knobs", {}), data.get("input")
+    if not isinstance(base, str) or base not in MODELS:
+        raise unknown_model(str(base)[:60])
+    if not isinstance(knobs, dict) or not set(knobs) <= set(KEYS) - {"input"}:
+        raise SpecError(f"design file {path[:120]}: knobs must be a mapping over {', '.join(KEYS)}")
+    spec = ModelSpec(base, cfg=False)
+    for key, value in {**knobs, "input": size}.items():
+        if value is not None:
+            spec = spec.with_knobs({KEYS[key]: knob_value(KEYS[key], str(value), path[:60])})
     return spec
 
 
@@ -191,9 +241,11 @@ def load_network(spec: ModelSpec) -> Network:
             f"{spec.model}:FACTORY (e.g. {spec.model}:make)"
         )
     if spec.cfg:
-        if spec.gamma is not None or spec.fusion is not None or spec.growth_rate is not None:
+        knobs = (spec.gamma, spec.fusion, spec.growth_rate, spec.depth, spec.width)
+        if any(k is not None for k in knobs):
             raise SpecError(
-                f"{excerpt(spec.model, quote=False)} is a cfg file: --gamma, --fusion and --growth-rate do "
+                f"{excerpt(spec.model, quote=False)} is a cfg file: --gamma, --fusion, --growth-rate, depth "
+                f"and width do "
                 f"not apply; edit the file instead"
             )
         from costmodel import darknet
@@ -201,6 +253,7 @@ def load_network(spec: ModelSpec) -> Network:
         return darknet.load(spec.model, spec.input_size)
     found = entry(spec.model)
     config = resolve(spec.model, gamma=spec.gamma, fusion=spec.fusion, growth_rate=spec.growth_rate)
+    config = scale(config, spec.depth or 1.0, spec.width or 1.0)
     size = spec.input_size if spec.input_size is not None else found.default_input
     return expand(config, size)
 

@@ -51,7 +51,7 @@ from reports.reproduce import CLAIM_FOOTER, claim_tables
 from reports.text import TextTable, html_table
 
 if TYPE_CHECKING:
-    from search.study import SearchResult
+    from search.spec import SearchResult
 
 __all__ = [
     "REPORT_PAGE",

@@ -22,15 +22,18 @@ from reports.text import TextTable, rich_text
 if TYPE_CHECKING:
     from reports.html import Page
     from search.results import TrialRow
-    from search.study import SearchResult
+    from search.spec import SearchResult, SearchSpec
 
 __all__ = [
     "PARETO_COLUMNS",
     "add_search_section",
+    "label_resolutions",
     "pareto_html",
     "pareto_plot",
     "plot_axes",
     "render_pareto",
+    "resolutions",
+    "resolutions_title",
     "summary_line",
     "trials_frame",
 ]
@@ -132,6 +135,28 @@ def plot_axes(objectives: Sequence[str]) -> tuple[str, str]:
     return costs[0], "params" if costs[0] != "params" else "mflops"
 
 
+def resolutions(spec: SearchSpec) -> str:
+    """Which resolution each number belongs to: costs at deployment, accuracy at the proxy."""
+    out = f"costs{' and latency' if spec.times else ''} at {spec.deploy_input} px (deployed)"
+    if spec.trains:
+        out += f"; accuracy: proxy, same topology trained at {spec.proxy} px"
+    return out
+
+
+def resolutions_title(spec: SearchSpec, study: str) -> str:
+    """A plot title naming the base, the study and both resolutions."""
+    return f"{spec.base}, study {study}\n{resolutions(spec)}"
+
+
+def label_resolutions(ax: Axes, spec: SearchSpec) -> Axes:
+    """Add each axis's resolution to its label (``@224 px`` or ``proxy @32 px``)."""
+    for get, set_ in ((ax.get_xlabel, ax.set_xlabel), (ax.get_ylabel, ax.set_ylabel)):
+        label = get()
+        where = f"proxy @{spec.proxy} px" if "accuracy" in label else f"@{spec.deploy_input} px"
+        set_(f"{label}, {where}")
+    return ax
+
+
 def pareto_html(frame: pd.DataFrame) -> str:
     """The Pareto rows as an HTML table with unit headers, for a section of the HTML report."""
     return _pareto_cells(frame).to_html(index=False, escape=True, classes="pareto")
@@ -182,10 +207,11 @@ def add_search_section(page: Page, result: SearchResult) -> None:
         "search",
         f"Search: study {result.study_name}",
         html.escape(
-            f"{spec.family} on {spec.data} at {spec.input_size} px; objectives "
-            f"{', '.join(spec.objectives)}; budgets: {budgets}; {len(frame)} trials, "
-            f"{feasible} feasible. Accuracy is held-out after {spec.epochs} epochs "
-            f"(seed {spec.seed}); MFLOPs = 2·MACs at batch 1"
+            f"{spec.base}: costs and latency at the deployment input {spec.deploy_input} px; "
+            f"objectives {', '.join(spec.objectives)}; budgets: {budgets}; {len(frame)} trials, "
+            f"{feasible} feasible. Accuracy is a proxy: the same topology trained on {spec.data} at "
+            f"{spec.proxy} px, held-out after {spec.epochs} epochs (seed {spec.seed}); "
+            f"MFLOPs = 2·MACs at batch 1"
             + (
                 f"; latency is the median on {spec.devices[0]} at batch {spec.latency_batch}."
                 if spec.times

@@ -4,33 +4,25 @@ with analytic costs first, then measured latency, then a short seeded training r
 
 from __future__ import annotations
 
-from search.results import TrialRow, trial_rows
-from search.space import FAMILIES, Design, Family, family, suggest
+from search.front import pareto_trials
+from search.results import TrialRow, is_feasible, result_of, trial_rows
+from search.space import Base, Design, Space, base, suggest
+from search.spec import BUDGETS, OBJECTIVES, SearchResult, SearchSpec, Snapshot
 from search.storage import DEFAULT_STORAGE
-from search.study import (
-    BUDGETS,
-    OBJECTIVES,
-    SearchResult,
-    SearchSpec,
-    Snapshot,
-    is_feasible,
-    pareto_trials,
-    result_of,
-    run_search,
-)
+from search.study import run_search
 
 __all__ = [
     "BUDGETS",
     "DEFAULT_STORAGE",
-    "FAMILIES",
     "OBJECTIVES",
+    "Base",
     "Design",
-    "Family",
     "SearchResult",
     "SearchSpec",
     "Snapshot",
+    "Space",
     "TrialRow",
-    "family",
+    "base",
     "is_feasible",
     "pareto_trials",
     "result_of",

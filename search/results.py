@@ -9,22 +9,39 @@ from typing import Any
 
 from optuna.trial import FrozenTrial, TrialState
 
-__all__ = ["RESULT_ATTR", "TrialRow", "is_feasible", "result_of", "trial_rows"]
+__all__ = [
+    "ARTIFACTS_ATTR",
+    "RESULT_ATTR",
+    "WEIGHTS_ATTR",
+    "TrialRow",
+    "is_feasible",
+    "result_of",
+    "trial_rows",
+]
+
+WEIGHTS_ATTR = "proxy_weights_artifact"
+"""User attribute of a trained trial: the id of its proxy weights in the study's artifact store."""
+
+ARTIFACTS_ATTR = "cspcost.artifacts"
+"""Study user attribute: the folder of the study's artifact store (the proxy-trained weights)."""
 
 RESULT_ATTR = "result"
-"""The one user attribute of a trial that holds everything measured (one storage write per trial:
-on SQLite each write is a commit, and commits dominate a cost-only search)."""
+"""Where studies made before measurements had one user attribute each kept everything measured."""
 
 
 def result_of(t: FrozenTrial) -> dict[str, Any]:
-    """What the trial measured: design, costs, latency, accuracy, or why it was skipped/failed."""
-    return dict(t.user_attrs.get(RESULT_ATTR, {}))
+    """What the trial measured: design, costs, latency, accuracy, or why it was skipped/failed (one
+    user attribute each; older studies kept them all in ``RESULT_ATTR``)."""
+    out = dict(t.user_attrs.get(RESULT_ATTR, {}))
+    out.update((k, v) for k, v in t.user_attrs.items() if k != RESULT_ATTR)
+    return out
 
 
 def is_feasible(t: FrozenTrial) -> bool:
     return (
         t.state == TrialState.COMPLETE
         and "skipped" not in result_of(t)
+        and "error" not in result_of(t)
         and all(v <= 0 for v in t.constraints.values())
     )
 

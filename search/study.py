@@ -1,495 +1,72 @@
-"""The search: an Optuna study over a CSP family's γ, growth rate and fusion strategy, under a
-budget.
+"""The search: the knobs of a base network the user names (γ, fusion, growth rate, depth and
+width multipliers), under a budget, for the user's objectives.
 
 The CSPNet paper (Wang et al., CVPRW 2020) picks γ = 0.5 and the ``csp`` fusion by ablation (Table 1
-and Figure 3). This module runs that ablation as a search, with the user's objectives and budget.
-Inside a trial the order is fixed so that money is spent last:
+and Figure 3). This module runs that ablation as a search. The space is enumerated first
+(``search.space``), with the analytic costs of every design as deployed at ``--input``; designs over
+a MFLOPs, params or CIO budget are removed before anything is sampled, so they never become trials.
 
-1. analytic costs (``costmodel.analyze(expand(config, size))``, microseconds): a design over a
-   MFLOPs, params or CIO budget is recorded as infeasible and never built, timed or trained;
-2. measured latency on each target device (only when latency is an objective or has a budget): a
-   design over the latency budget is never trained;
-3. a short seeded training run (only when accuracy is an objective).
+- When no objective needs a measurement, the answer is the exact Pareto front of the enumeration: no
+  sampler, no study.
+- Otherwise an Optuna study measures feasible designs not yet measured (``search.workers``), each
+  at most once: latency of the deployed network at ``--input``, then accuracy of the same topology
+  trained at the proxy input (``--proxy-input``). A design over the latency budget is pruned, never
+  recorded as complete with a made-up value.
 
 Budgets are Optuna ≥ 5 constraints (``trial.set_constraint``: value − budget, feasible when ≤ 0).
-Workers claim trials under a lock (``search.storage``), so a study ends with exactly the requested
-number of finished trials, and a killed worker's trial is retried. A design already evaluated in the
-study is never evaluated again: its trial reuses the stored result.
 """
 
 from __future__ import annotations
 
-import math
-import multiprocessing
-import os
-import socket
+import datetime
 import time
-import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import optuna
-from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
+from optuna.distributions import CategoricalDistribution
+from optuna.storages import RDBStorage
 from optuna.trial import FrozenTrial, TrialState
 
-from costmodel import Config, Network, SpecError, analyze, expand
-from costmodel.derived import mflops
-from costmodel.errors import excerpt
-from search.data import Dataset
-from search.results import RESULT_ATTR, TrialRow, is_feasible, result_of, trial_rows
-from search.space import Design, Family, family, suggest
+from costmodel import SpecError, analyze, expand
+from costmodel.families.common import FUSIONS
+from search.front import pareto_trials
+from search.results import ARTIFACTS_ATTR
+from search.space import Point
+from search.spec import METRIC_NAMES, SPEC_ATTR, SearchResult, SearchSpec, Snapshot
 from search.storage import (
     HEARTBEAT_S,
     check_exists,
     check_study_name,
-    claim_lock,
-    heartbeat,
     masked,
     normalize_url,
     open_storage,
 )
+from search.workers import _quiet, _run_workers, feasible_points, run_worker, snapshot
 
-__all__ = [
-    "BUDGETS",
-    "OBJECTIVES",
-    "SearchResult",
-    "SearchSpec",
-    "Snapshot",
-    "explain_infeasible",
-    "is_feasible",
-    "load_result",
-    "pareto_trials",
-    "prepare_study",
-    "result_of",
-    "run_search",
-    "run_worker",
-    "snapshot",
-]
-
-SPEC_ATTR = "cspcost.spec"
-
-OBJECTIVES: dict[str, str] = {
-    "accuracy": "maximize",
-    "macs": "minimize",
-    "params": "minimize",
-    "cio": "minimize",
-    "latency": "minimize",
-}
-"""Objective name → direction. ``latency`` is the median on the first device, in ms."""
-
-BUDGETS: dict[str, str] = {
-    "max_mflops": "mflops",
-    "max_params": "params",
-    "max_cio": "cio",
-    "max_latency_ms": "latency_ms",
-}
-"""Budget field → the trial attribute it bounds (``mflops`` is 2·MACs/1e6 at batch 1)."""
-
-FINISHED = (TrialState.COMPLETE, TrialState.FAIL, TrialState.PRUNED)
-
-SEED_MAX = 2**32 - 1
-"""NumPy's seeds (Optuna's samplers) are 32-bit."""
-
-
-@dataclass(frozen=True)
-class SearchSpec:
-    """What a study searches and how it scores a design; stored with the study so that a resumed
-    study (or a worker on another machine) evaluates exactly the same way."""
-
-    family: str = "cspdensenet"
-    objectives: tuple[str, ...] = ("accuracy", "macs")
-    max_mflops: float | None = None
-    max_params: float | None = None
-    max_cio: float | None = None
-    max_latency_ms: float | None = None
-    data: str = "mnist"
-    input_size: int = 32
-    epochs: int = 2
-    devices: tuple[str, ...] = ("cpu",)
-    multipliers: bool = False
-    seed: int = 0
-    latency_batch: int = 1
-
-    def __post_init__(self) -> None:
-        if not self.objectives:
-            raise SpecError(f"no objective given; pick from {', '.join(OBJECTIVES)}")
-        for name in self.objectives:
-            if name not in OBJECTIVES:
-                raise SpecError(
-                    f"unknown objective {excerpt(name)}; pick from {', '.join(OBJECTIVES)} "
-                    f"(e.g. --objectives accuracy,macs)"
-                )
-        if len(set(self.objectives)) != len(self.objectives):
-            raise SpecError(f"objectives {','.join(self.objectives)} repeat a name; list each once")
-        family(self.family)
-        for budget in BUDGETS:
-            value = getattr(self, budget)
-            if value is not None and (not math.isfinite(value) or value < 0):
-                flag = "--" + budget.replace("_", "-")
-                raise SpecError(f"{flag} {value} must be a non-negative number (an upper bound)")
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed <= SEED_MAX:
-            raise SpecError(f"--seed {self.seed!r} must be an integer from 0 to {SEED_MAX} (2**32 - 1)")
-        for name, least in (("epochs", 1), ("input_size", 1), ("latency_batch", 1)):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < least:
-                raise SpecError(f"{name} = {value!r} must be an integer ≥ {least}")
-
-    @property
-    def directions(self) -> list[Any]:
-        return [OBJECTIVES[o] for o in self.objectives]
-
-    @property
-    def trains(self) -> bool:
-        return "accuracy" in self.objectives
-
-    @property
-    def times(self) -> bool:
-        return "latency" in self.objectives or self.max_latency_ms is not None
-
-    def budgets(self) -> dict[str, float]:
-        """Trial attribute → upper bound, for the budgets that are set."""
-        return {attr: getattr(self, b) for b, attr in BUDGETS.items() if getattr(self, b) is not None}
-
-    def to_attrs(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_attrs(cls, attrs: dict[str, Any]) -> SearchSpec:
-        known = {f.name for f in fields(cls)}
-        values: dict[str, Any] = {
-            k: tuple(v) if isinstance(v, list) else v for k, v in attrs.items() if k in known
-        }
-        return cls(**values)
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    """Where a study stands: finished trials against the target, and the best feasible designs
-    (the Pareto front so far, best first objective first)."""
-
-    finished: int
-    target: int
-    running: int
-    feasible: int
-    best: str
-
-
-@dataclass(frozen=True)
-class SearchResult:
-    study_name: str
-    storage: str
-    spec: SearchSpec
-    requested: int
-    trials: list[FrozenTrial]
-    pareto: list[FrozenTrial]
-    worker_exits: tuple[int, ...] = ()
-    notes: list[str] = field(default_factory=list)
-
-    def count(self, *states: TrialState) -> int:
-        return sum(t.state in states for t in self.trials)
-
-    @property
-    def feasible(self) -> list[FrozenTrial]:
-        return [t for t in self.trials if is_feasible(t)]
-
-    def rows(self) -> list[TrialRow]:
-        """Every trial as a typed row, with its place on the Pareto front."""
-        return trial_rows(self.trials, self.pareto)
-
-
-# --- trial accounting -----------------------------------------------------------------------------
-
-
-def _superseded(trials: Sequence[FrozenTrial]) -> set[int]:
-    """Numbers of failed trials that a retry replaced."""
-    out: set[int] = set()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        for t in trials:
-            out.update(RetryHeartbeatStaleTrialCallback.retry_history(t))
-    return out
-
-
-def _claimed(trials: Sequence[FrozenTrial]) -> int:
-    """Trials that count towards the target: finished, running or queued, minus retried failures."""
-    gone = _superseded(trials)
-    return sum(t.state != TrialState.FAIL or t.number not in gone for t in trials)
-
-
-def _claim(study: optuna.Study, target: int) -> tuple[optuna.Trial | bool | None, list[FrozenTrial]]:
-    """A new trial, ``True`` to wait for running trials of other workers, or ``None`` when done;
-    with the study's trials as they were at the claim."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        optuna.storages.fail_stale_trials(study)
-    trials = study.get_trials(deepcopy=False)
-    waiting = any(t.state == TrialState.WAITING for t in trials)
-    if waiting or _claimed(trials) < target:
-        trial = study.ask()
-        study._storage.record_heartbeat(trial._trial_id)  # type: ignore[attr-defined]
-        return trial, trials
-    return (True if any(t.state == TrialState.RUNNING for t in trials) else None), trials
-
-
-def snapshot(trials: Sequence[FrozenTrial], spec: SearchSpec, target: int) -> Snapshot:
-    gone = _superseded(trials)
-    finished = sum(t.state in FINISHED and t.number not in gone for t in trials)
-    running = sum(t.state == TrialState.RUNNING for t in trials)
-    good = [t for t in trials if is_feasible(t)]
-    front = pareto_trials(good, spec)
-    shown = "; ".join(
-        f"{result_of(t).get('design', '?')}: "
-        + ", ".join(_describe(o, v) for o, v in zip(spec.objectives, t.values, strict=True))
-        for t in front[:2]
-    )
-    best = (
-        (f"front {len(front)}: {shown}" + (" …" if len(front) > 2 else ""))
-        if front
-        else "no feasible design yet"
-    )
-    return Snapshot(finished, target, running, len(good), best)
-
-
-def _describe(objective: str, value: float) -> str:
-    if objective == "accuracy":
-        return f"acc {value:.3f}"
-    if objective == "macs":
-        return f"{2 * value / 1e6:.3g} MFLOPs"
-    if objective == "latency":
-        return f"{value:.3g} ms"
-    return f"{objective} {value:,.0f}"
-
-
-def pareto_trials(trials: Sequence[FrozenTrial], spec: SearchSpec) -> list[FrozenTrial]:
-    """Feasible trials that no other feasible trial dominates, one per design, best first."""
-    good: dict[str, FrozenTrial] = {}
-    for t in trials:
-        if is_feasible(t):
-            good.setdefault(result_of(t).get("design", str(t.params)), t)
-    signs = [1.0 if d == "minimize" else -1.0 for d in spec.directions]
-
-    def key(t: FrozenTrial) -> list[float]:
-        return [s * v for s, v in zip(signs, t.values, strict=True)]
-
-    def dominates(a: list[float], b: list[float]) -> bool:
-        pairs = list(zip(a, b, strict=True))
-        return all(x <= y for x, y in pairs) and any(x < y for x, y in pairs)
-
-    keys = {n: key(t) for n, t in good.items()}
-    front = [t for n, t in good.items() if not any(dominates(keys[m], keys[n]) for m in good if m != n)]
-    return sorted(front, key=key)
-
-
-# --- one trial ------------------------------------------------------------------------------------
-
-
-def design_costs(config: Config, size: int) -> tuple[Network, dict[str, float]]:
-    """The network of ``config`` at ``size`` px and its analytic costs at batch 1."""
-    network = expand(config, size)
-    t = analyze(network).totals
-    return network, {"macs": t.macs, "mflops": mflops(t), "params": t.params, "cio": t.cio_conv_pool}
-
-
-class Evaluator:
-    """Scores one trial: analytic costs, then latency, then accuracy, each only when needed."""
-
-    def __init__(self, spec: SearchSpec, num_classes: int, in_channels: int) -> None:
-        self.spec = spec
-        self.family: Family = family(spec.family)
-        self.num_classes = num_classes
-        self.in_channels = in_channels
-        self.data: Dataset | None = None
-        if spec.trains:
-            from search.data import load_dataset
-
-            self.data = load_dataset(spec.data, spec.input_size)
-
-    def values(self, attrs: dict[str, Any]) -> list[float]:
-        table = {
-            "accuracy": attrs.get("accuracy", 0.0),
-            "macs": attrs["macs"],
-            "params": attrs["params"],
-            "cio": attrs["cio"],
-            "latency": attrs.get("latency_ms", math.inf),
-        }
-        return [float(table[o]) for o in self.spec.objectives]
-
-    def __call__(
-        self,
-        study: optuna.Study,
-        trial: optuna.Trial,
-        attrs: dict[str, Any],
-        history: Sequence[FrozenTrial] | None = None,
-    ) -> list[float]:
-        """Score ``trial``; everything measured lands in ``attrs`` (written once by the caller).
-        ``history``: the study's trials, when the caller has just read them."""
-        design = suggest(trial, self.family, self.spec.multipliers)
-        attrs["design"] = design.label
-        if history is None:
-            history = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-        previous = _same_design(history, trial)
-        if previous is not None:
-            for key, value in previous.constraints.items():
-                trial.set_constraint(key, value)
-            attrs.update(
-                {k: v for k, v in result_of(previous).items() if k != "worker"}, duplicate_of=previous.number
-            )
-            return list(previous.values)
-        config = self.family.config(design, self.num_classes, self.in_channels)
-        network, costs = design_costs(config, self.spec.input_size)
-        attrs.update(costs)
-        budgets = self.spec.budgets()
-        over = [k for k in ("mflops", "params", "cio") if k in budgets and attrs[k] > budgets[k]]
-        for key in ("mflops", "params", "cio"):
-            if key in budgets:
-                trial.set_constraint(key, attrs[key] - budgets[key])
-        if over:
-            attrs["skipped"] = f"over the {', '.join(over)} budget"
-            return self.values(attrs)
-        import torch
-
-        from costmodel.torch_build import build
-
-        torch.manual_seed(self.spec.seed)  # initial weights depend on the design, not on history
-        model = build(network)
-        if self.spec.times:
-            from search.latency import measure_latency
-
-            shape = (self.in_channels, self.spec.input_size, self.spec.input_size)
-            worst = 0.0
-            for device in self.spec.devices:
-                lat = measure_latency(model, shape, device, self.spec.latency_batch)
-                attrs[f"latency_{device}"] = lat.as_dict()
-                worst = max(worst, lat.median_ms)
-            model.to("cpu")
-            first = attrs[f"latency_{self.spec.devices[0]}"]
-            attrs["latency_ms"], attrs["latency_iqr_ms"] = first["median_ms"], first["iqr_ms"]
-            if "latency_ms" in budgets:
-                trial.set_constraint("latency_ms", worst - budgets["latency_ms"])
-                if worst > budgets["latency_ms"]:
-                    attrs["skipped"] = "over the latency budget"
-                    return self.values(attrs)
-        if self.data is not None:  # loaded when accuracy is an objective (spec.trains)
-            from search.train import TrainSettings, train_and_score
-
-            result = train_and_score(
-                model, self.data, TrainSettings(epochs=self.spec.epochs, seed=self.spec.seed)
-            )
-            # CPU kernels reduce in a thread-dependent order: record the count with the result.
-            attrs.update(
-                accuracy=result.accuracy,
-                train_loss=result.loss,
-                train_seconds=result.seconds,
-                holdout_images=result.holdout_images,
-                train_threads=torch.get_num_threads(),
-            )
-        return self.values(attrs)
-
-
-def _same_design(history: Sequence[FrozenTrial], trial: optuna.Trial) -> FrozenTrial | None:
-    params = trial.params
-    for t in history:
-        if t.state == TrialState.COMPLETE and t.params == params and t.number != trial.number:
-            return t
-    return None
-
-
-# --- workers --------------------------------------------------------------------------------------
-
-
-def _quiet() -> None:
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
-    # We run our own heartbeat thread around ask/tell (see ``heartbeat``), which Optuna warns about.
-    warnings.filterwarnings("ignore", message="Heartbeat of storage is supposed to be used")
-
-
-def run_worker(
-    url: str,
-    study_name: str,
-    target: int,
-    index: int = 0,
-    heartbeat_interval: int = HEARTBEAT_S,
-    threads: int | None = None,
-    progress: Callable[[Snapshot], None] | None = None,
-) -> None:
-    """Claim and evaluate trials of ``study_name`` until it holds ``target`` finished trials."""
-    _quiet()
-    storage = open_storage(url, heartbeat_interval)
-    stored = optuna.load_study(study_name=study_name, storage=storage).user_attrs
-    spec = SearchSpec.from_attrs(stored[SPEC_ATTR])
-    seed = (
-        spec.seed
-        + 1000 * index
-        + len(storage.get_all_trials(storage.get_study_id_from_name(study_name), deepcopy=False))
-    ) % (SEED_MAX + 1)
-    sampler = optuna.samplers.TPESampler(seed=seed, constant_liar=True)
-    study = optuna.load_study(study_name=study_name, storage=storage, sampler=sampler)
-    if threads:
-        import torch
-
-        torch.set_num_threads(threads)
-    evaluate = Evaluator(spec, stored["num_classes"], stored["in_channels"])
-    worker = f"{socket.gethostname()}:{os.getpid()}"
-    while True:
-        with claim_lock(storage, url, study_name):
-            claimed, history = _claim(study, target)
-        if claimed is None:
-            return
-        if claimed is True:  # others still run the last trials: wait, in case one of them dies
-            time.sleep(min(1.0, heartbeat_interval))
-            continue
-        assert isinstance(claimed, optuna.Trial)
-        trial = claimed
-        values: list[float] | None = None
-        attrs: dict[str, Any] = {"worker": worker}
-        with heartbeat(storage, trial._trial_id, heartbeat_interval):
-            try:
-                values = evaluate(study, trial, attrs, history)
-            except KeyboardInterrupt:
-                # Queue the design again, as for a dead worker: an interrupted trial is not a
-                # result and must not count towards the target when the study resumes.
-                study.tell(trial, state=TrialState.FAIL)
-                RetryHeartbeatStaleTrialCallback()(study, storage.get_trial(trial._trial_id))
-                raise
-            except Exception as err:  # the study goes on; the reason stays with the trial
-                attrs["error"] = f"{type(err).__name__}: {err}"[:500]
-        trial.set_user_attr(RESULT_ATTR, attrs)
-        if values is None:
-            study.tell(trial, state=TrialState.FAIL)
-        else:
-            study.tell(trial, values)
-        if progress is not None:
-            progress(snapshot(study.get_trials(deepcopy=False), spec, target))
+__all__ = ["exact_front", "load_result", "prepare_study", "run_search", "space_note"]
 
 
 # --- the study ------------------------------------------------------------------------------------
 
 
-def _check_budget_reachable(spec: SearchSpec, fam: Family, num_classes: int, in_channels: int) -> None:
-    """Refuse, before any study exists, an analytic budget that no design of the space meets."""
+def _check_budget_reachable(spec: SearchSpec, points: Sequence[Point]) -> list[Point]:
+    """The points within the analytic budgets; a ``SpecError`` naming the cheapest design's cost,
+    before any study exists or any training starts, when there are none."""
     budgets = {k: v for k, v in spec.budgets().items() if k != "latency_ms"}
-    if not budgets:
-        return
-    cheapest: dict[str, tuple[float, str]] = {}
-    for design in fam.designs(spec.multipliers):
-        try:
-            costs = design_costs(fam.config(design, num_classes, in_channels), spec.input_size)[1]
-        except SpecError:
-            continue
-        if all(costs[k] <= v for k, v in budgets.items()):
-            return
-        for k in budgets:
-            if k not in cheapest or costs[k] < cheapest[k][0]:
-                cheapest[k] = (costs[k], design.label)
-    parts = [
-        f"the smallest {k} is {cheapest[k][0]:,.4g} ({cheapest[k][1]}) against {v:,.4g}"
-        for k, v in budgets.items()
-        if k in cheapest
-    ]
+    good = [p for p in points if p.within(budgets)]
+    if good or not points:
+        return good
+    parts = []
+    for k, v in budgets.items():
+        cheapest = min(points, key=lambda p: p.costs[k])
+        parts.append(
+            f"the smallest {k} is {cheapest.costs[k]:,.4g} ({cheapest.design.label}) against {v:,.4g}"
+        )
     raise SpecError(
-        f"no {spec.family} design at {spec.input_size} px meets the budget: {'; '.join(parts)}; "
+        f"no design of {spec.base} at {spec.deploy_input} px meets the budget: {'; '.join(parts)}; "
         f"raise the budget{'' if spec.multipliers else ' or add --multipliers'}"
     )
 
@@ -524,7 +101,7 @@ def _spec_for(storage: RDBStorage, url: str, name: str, given: dict[str, Any], r
     return stored
 
 
-def _memory_check(spec: SearchSpec, fam: Family, num_classes: int, in_channels: int) -> None:
+def _memory_check(spec: SearchSpec) -> None:
     """Refuse, before allocating, a size that training or timing the base design cannot fit in
     memory: activations of a training batch (kept for the backward pass, and their gradients) or
     of one latency batch."""
@@ -532,14 +109,14 @@ def _memory_check(spec: SearchSpec, fam: Family, num_classes: int, in_channels: 
         return
     from search.data import check_memory
 
-    config = fam.config(Design("none", 0.0, fam.base.growth_rate), num_classes, in_channels)
-    elements = analyze(expand(config, spec.input_size)).totals.write_elements
+    size = spec.proxy if spec.trains else spec.deploy_input
+    elements = analyze(expand(spec.space.base.config, size)).totals.write_elements
     need = elements * 4 * (2 * TRAIN_BATCH if spec.trains else spec.latency_batch)
     what = "training" if spec.trains else "timing"
     check_memory(
         need,
-        f"{what} a {spec.family} at {spec.input_size}×{spec.input_size} px",
-        "choose a smaller --input",
+        f"{what} a {spec.base} at {size}×{size} px",
+        "choose a smaller --proxy-input" if spec.trains else "choose a smaller --input",
     )
 
 
@@ -553,7 +130,7 @@ def _data_shape(spec: SearchSpec) -> tuple[int, int, str]:
     from search.data import BUILTIN, load_dataset
 
     if spec.trains:
-        data = load_dataset(spec.data, spec.input_size)
+        data = load_dataset(spec.data, spec.proxy)
         return data.num_classes, data.in_channels, data.fingerprint()
     if spec.data in BUILTIN:
         return 10, 1, spec.data  # mnist and digits: ten grey classes
@@ -583,15 +160,14 @@ def prepare_study(
         check_exists(url)
         rdb = open_storage(url, heartbeat_interval)
         spec = _spec_for(rdb, url, study_name, given, resume)
-    fam = family(spec.family)
-    design_costs(fam.config(Design("none", 0.0, fam.base.growth_rate), 10, 1), spec.input_size)
-    _memory_check(spec, fam, 10, 1)  # before any data is resized to the input size
+    points = spec.space.points(spec.deploy_input)  # an input too small for the base fails here
+    _check_budget_reachable(spec, points)
+    _memory_check(spec)  # before any data is resized to the input size
     if spec.times or any(d != "cpu" for d in spec.devices):
         from search.latency import check_devices  # imports torch: after the instant checks
 
         check_devices(spec.devices)
     num_classes, in_channels, fingerprint = _data_shape(spec)
-    _check_budget_reachable(spec, fam, num_classes, in_channels)
     if resume:
         study = optuna.load_study(study_name=study_name, storage=rdb)
         if study.user_attrs.get("data_fingerprint") != fingerprint:
@@ -603,11 +179,18 @@ def prepare_study(
     rdb = open_storage(url, heartbeat_interval)
     spec = _spec_for(rdb, url, study_name, given, resume)
     study = optuna.create_study(study_name=study_name, storage=rdb, directions=spec.directions)
+    # proxy-trained weights beside the study: an SQLite file's folder, or the current one
+    where = Path(url.removeprefix("sqlite:///")).parent if url.startswith("sqlite:///") else Path()
+    artifacts = str((where / f"{study_name}-artifacts").resolve()) if spec.trains else None
+    if artifacts is not None:
+        Path(artifacts).mkdir(parents=True, exist_ok=True)  # Optuna's file store expects it
+    study.set_metric_names([METRIC_NAMES[o] for o in spec.objectives])
     for key, value in (
         ("num_classes", num_classes),
         ("in_channels", in_channels),
         ("data_fingerprint", fingerprint),
         (SPEC_ATTR, spec.to_attrs()),
+        (ARTIFACTS_ATTR, artifacts),
     ):
         study.set_user_attr(key, value)
     return url, spec
@@ -628,6 +211,12 @@ def run_search(
         raise SpecError(f"--trials {trials} must be at least 1")
     if workers < 1:
         raise SpecError(f"--workers {workers} must be at least 1")
+    check_study_name(study_name)
+    normalize_url(storage)
+    spec = SearchSpec(**given)
+    if not (spec.trains or spec.times) and not resume:
+        return exact_front(spec, study_name)
+    started = time.perf_counter()
     url, spec = prepare_study(given, storage, study_name, resume, heartbeat_interval)
     if progress is not None:
         rdb = open_storage(url, heartbeat_interval)
@@ -637,7 +226,72 @@ def run_search(
         run_worker(url, study_name, trials, 0, heartbeat_interval, progress=progress)
     else:
         exits = _run_workers(url, study_name, trials, workers, heartbeat_interval, spec, progress)
-    return replace(load_result(study_name, url), requested=trials, worker_exits=exits)
+    result = load_result(study_name, url)
+    return replace(
+        result,
+        requested=trials,
+        worker_exits=exits,
+        notes=[
+            *result.notes,
+            space_note(spec, spec.space.points(spec.deploy_input), feasible_points(spec)),
+            f"measured study: {time.perf_counter() - started:.1f} s wall time",
+        ],
+    )
+
+
+def space_note(spec: SearchSpec, points: Sequence[Point], feasible: Sequence[Point]) -> str:
+    """The size of the space, what the budget leaves, and the two resolutions."""
+    space = spec.space
+    grid = [f"{len(space.gammas)} γ × {len(FUSIONS)} fusions (γ = 0 for none)"]
+    if space.base.has_growth_rate:
+        grid.append(f"{len(space.ks)} growth rates ({','.join(map(str, space.ks))})")
+    if spec.multipliers:
+        grid.append(f"{len(space.depths)} depths × {len(space.widths)} widths")
+    over = len(points) - len(feasible)
+    proxy = f"; accuracy is a proxy: the same topology trained at {spec.proxy} px" if spec.trains else ""
+    return (
+        f"space: {len(points)} designs of {spec.base} ({' × '.join(grid)}); {len(feasible)} within the "
+        f"budget, {over} over it (never trials); costs at {spec.deploy_input} px, batch 1{proxy}"
+    )
+
+
+def exact_front(spec: SearchSpec, study_name: str = "cspcost") -> SearchResult:
+    """The exact Pareto front of a cost-only search, by enumerating the space: no sampler, no study."""
+    started = time.perf_counter()
+    points = spec.space.points(spec.deploy_input)
+    feasible = _check_budget_reachable(spec, points)
+    trials = [_as_trial(i, p, spec) for i, p in enumerate(feasible)]
+    front = pareto_trials(trials, spec)
+    took = time.perf_counter() - started
+    notes = [
+        space_note(spec, points, feasible),
+        f"exact front by enumeration: {len(front)} designs in {took:.3f} s "
+        f"({len(points) / took:,.0f} designs/s); no sampler, no study stored",
+    ]
+    return SearchResult(
+        study_name, "(enumeration, not stored)", spec, len(trials), trials, front, notes=notes
+    )
+
+
+def _as_trial(number: int, point: Point, spec: SearchSpec) -> FrozenTrial:
+    """A design of the enumeration as a finished trial, for the same tables and plots as a study's."""
+    params = point.design.params
+    now = datetime.datetime.now()
+    attrs = {"design": point.design.label, **point.costs, "input": spec.deploy_input}
+    return FrozenTrial(
+        number=number,
+        state=TrialState.COMPLETE,
+        value=None,
+        values=[point.costs[o] for o in spec.objectives],
+        datetime_start=now,
+        datetime_complete=now,
+        params=params,
+        distributions={k: CategoricalDistribution([v]) for k, v in params.items()},
+        user_attrs=attrs,
+        system_attrs={},
+        intermediate_values={},
+        trial_id=number,
+    )
 
 
 def load_result(study_name: str, storage: str | None = None) -> SearchResult:
@@ -655,57 +309,6 @@ def load_result(study_name: str, storage: str | None = None) -> SearchResult:
         raise SpecError(f"study {study_name!r} in {masked(url)} was not made by cspcost search")
     spec = SearchSpec.from_attrs(study.user_attrs[SPEC_ATTR])
     done = study.get_trials()
-    return SearchResult(study_name, masked(url), spec, len(done), done, pareto_trials(done, spec))
-
-
-def _run_workers(
-    url: str,
-    study_name: str,
-    trials: int,
-    workers: int,
-    heartbeat_interval: int,
-    spec: SearchSpec,
-    progress: Callable[[Snapshot], None] | None,
-) -> tuple[int, ...]:
-    threads = max(1, (os.cpu_count() or 1) // workers)
-    ctx = multiprocessing.get_context("spawn")
-    procs = [
-        ctx.Process(
-            target=run_worker,
-            name=f"cspcost-worker-{i}",
-            args=(url, study_name, trials, i, heartbeat_interval, threads),
-        )
-        for i in range(workers)
-    ]
-    for p in procs:
-        p.start()
-    watcher = open_storage(url, heartbeat_interval)
-    study_id = watcher.get_study_id_from_name(study_name)
-    last: Snapshot | None = None
-    while any(p.is_alive() for p in procs):
-        for p in procs:
-            p.join(timeout=0.5 / workers)
-        now = snapshot(watcher.get_all_trials(study_id, deepcopy=False), spec, trials)
-        if progress is not None and now != last:
-            progress(now)
-        last = now
-    return tuple(p.exitcode if p.exitcode is not None else -1 for p in procs)
-
-
-def explain_infeasible(result: SearchResult) -> str:
-    """Why a finished search has no feasible design, and what to change."""
-    done = [t for t in result.trials if t.state == TrialState.COMPLETE]
-    if not done:
-        errors = [result_of(t)["error"] for t in result.trials if "error" in result_of(t)]
-        why = f"; first error: {errors[0]}" if errors else ""
-        return f"no trial of study {result.study_name!r} completed{why}"
-    budgets = result.spec.budgets()
-    parts = []
-    for key, bound in budgets.items():
-        seen = [result_of(t)[key] for t in done if key in result_of(t)]
-        if seen:
-            parts.append(f"the smallest {key} seen is {min(seen):,.4g} against {bound:,.4g}")
-    return (
-        f"no design of the {len(done)} evaluated met the budget: {'; '.join(parts)}; raise the "
-        f"budget or search more trials"
-    )
+    front = pareto_trials(done, spec)
+    artifacts = study.user_attrs.get(ARTIFACTS_ATTR)
+    return SearchResult(study_name, masked(url), spec, len(done), done, front, artifacts=artifacts)

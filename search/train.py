@@ -1,14 +1,22 @@
-"""A short, seeded training run that scores a design by held-out accuracy.
+"""Short, seeded training runs that score a design by validation accuracy, with its interval.
 
-Not a benchmark result: a few epochs of Adam on a fixed stratified split, enough to rank designs of
-one family against each other on the same data (the CSPNet paper compares γ and fusion by ImageNet
-top-1; this is the laptop-sized stand-in). The same seed gives the same split, the same initial
-weights and the same batch order, so two trials of one design agree.
+Not a benchmark result: a few epochs of Adam, enough to rank designs of one family against each other
+on the same data (the CSPNet paper compares γ and fusion by ImageNet top-1; this is the laptop-sized
+stand-in). The data is split once, stratified, with a fixed seed (``SPLIT_SEED``): *train*,
+*validation* (picks designs) and *test* (evaluated for the final front only, never used to select).
+The training seed changes the initial weights and the batch order, not the split, so the spread
+over seeds is the training noise a difference between designs has to clear; ``t_interval`` turns
+the per-seed accuracies into a mean and a 95% Student-t interval.
+
+``Trainer`` keeps the model, optimiser and batch-order generator between calls: training to 1 epoch
+then to 2 gives exactly the weights of training to 2 at once, which is what lets successive halving
+(``search.halving``) continue a design instead of starting it again.
 """
 
 from __future__ import annotations
 
 import math
+import statistics
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -25,14 +33,25 @@ if TYPE_CHECKING:
     from costmodel import Config, DenseNetConfig
 
 __all__ = [
+    "SPLIT_SEED",
+    "Interval",
+    "Split",
     "TrainResult",
     "TrainSettings",
+    "Trainer",
     "TrialError",
     "accuracy_by_seed",
     "holdout_split",
     "reference_designs",
+    "split_data",
+    "t_interval",
+    "t_quantile",
     "train_and_score",
 ]
+
+SPLIT_SEED = 0
+"""Seed of the one stratified train/validation/test split: the same images for every design and
+training seed."""
 
 
 class TrialError(RuntimeError):
@@ -68,6 +87,137 @@ def holdout_split(y: np.ndarray, holdout: float, seed: int) -> tuple[np.ndarray,
         test.append(idx[:n])
         train.append(idx[n:])
     return np.sort(np.concatenate(train)), np.sort(np.concatenate(test))
+
+
+@dataclass(frozen=True, eq=False)
+class Split:
+    """Indices of the train, validation and test images."""
+
+    train: np.ndarray
+    validation: np.ndarray
+    test: np.ndarray
+
+
+def split_data(y: np.ndarray, validation: float = 0.2, test: float = 0.2, seed: int = SPLIT_SEED) -> Split:
+    """A stratified three-way split: ``test`` of every class first, then ``validation`` of the
+    whole from the rest (so the fractions are of all images)."""
+    rest, test_idx = holdout_split(y, test, seed)
+    inner, val_local = holdout_split(y[rest], validation / (1 - test), seed + 1)
+    return Split(rest[inner], rest[val_local], test_idx)
+
+
+# Two-sided 95% quantiles of Student's t, t_{0.975, df} for df = 1 … 30 (any statistics table).
+_T975 = (
+    12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
+    2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086,
+    2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042,
+)  # fmt: skip
+_Z975 = 1.959964
+
+
+def t_quantile(df: int) -> float:
+    """t_{0.975, df}: the table for df ≤ 30, beyond it the Cornish–Fisher expansion around the
+    normal quantile (error below 1e-4 there)."""
+    if df < 1:
+        raise ValueError(f"degrees of freedom {df} must be ≥ 1")
+    if df <= len(_T975):
+        return _T975[df - 1]
+    z = _Z975
+    return z + (z**3 + z) / (4 * df) + (5 * z**5 + 16 * z**3 + 3 * z) / (96 * df**2)
+
+
+@dataclass(frozen=True)
+class Interval:
+    """Mean of ``values`` and the half-width of its 95% Student-t interval (``nan`` for one
+    value: no interval can be given)."""
+
+    mean: float
+    half_width: float
+    values: tuple[float, ...]
+
+    @property
+    def low(self) -> float:
+        return self.mean - self.half_width
+
+    @property
+    def high(self) -> float:
+        return self.mean + self.half_width
+
+    def overlaps(self, other: Interval) -> bool:
+        """True when both intervals are known and share a point (a tie on this measurement)."""
+        if math.isnan(self.half_width) or math.isnan(other.half_width):
+            return False
+        return self.low <= other.high and other.low <= self.high
+
+    def __str__(self) -> str:
+        if math.isnan(self.half_width):
+            return f"{self.mean:.3f} (1 seed)"
+        return f"{self.mean:.3f} ± {self.half_width:.3f}"
+
+
+def t_interval(values: Sequence[float]) -> Interval:
+    """Mean and 95% Student-t interval: mean ± t_{0.975, n-1} · s / √n (s the sample standard
+    deviation)."""
+    n = len(values)
+    if n == 0:
+        raise ValueError("no values")
+    mean = statistics.fmean(values)
+    if n == 1:
+        return Interval(mean, math.nan, tuple(values))
+    half = t_quantile(n - 1) * statistics.stdev(values) / math.sqrt(n)
+    return Interval(mean, half, tuple(float(v) for v in values))
+
+
+class Trainer:
+    """One design trained with one seed, continued epoch by epoch: ``advance(epochs)`` trains until
+    ``epochs`` in all, ``accuracy(split.validation)`` scores it. The caller seeds torch before
+    building the model (the initial weights); this seeds the batch order."""
+
+    def __init__(self, model: nn.Module, data: Dataset, split: Split, settings: TrainSettings) -> None:
+        self.model = model
+        self.settings = settings
+        self.split = split
+        x = torch.from_numpy(data.x)
+        tr = torch.from_numpy(split.train)
+        mean, std = x[tr].mean(), x[tr].std().clamp_min(1e-6)
+        self.x = (x - mean) / std
+        self.y = torch.from_numpy(data.y)
+        self.train_idx = tr
+        self.optimizer = torch.optim.Adam(model.parameters(), lr=settings.lr)
+        self.order = torch.Generator().manual_seed(settings.seed)
+        self.epochs = 0
+        self.loss = math.nan
+        self.seconds = 0.0
+
+    def advance(self, epochs: int) -> None:
+        start = time.perf_counter()
+        try:
+            while self.epochs < epochs:
+                self.model.train()
+                perm = self.train_idx[torch.randperm(len(self.train_idx), generator=self.order)]
+                for i in range(0, len(perm), self.settings.batch_size):
+                    batch = perm[i : i + self.settings.batch_size]
+                    loss = F.cross_entropy(self.model(self.x[batch]), self.y[batch])
+                    if not torch.isfinite(loss):
+                        raise TrialError(f"training diverged: loss is {loss.item()}")
+                    self.optimizer.zero_grad(set_to_none=True)
+                    loss.backward()
+                    self.optimizer.step()
+                self.loss = float(loss.detach())
+                self.epochs += 1
+        except (torch.OutOfMemoryError, MemoryError) as err:
+            raise TrialError(f"out of memory while training: {err}") from None
+        finally:
+            self.seconds += time.perf_counter() - start
+
+    def accuracy(self, idx: np.ndarray) -> float:
+        self.model.eval()
+        correct = 0
+        with torch.inference_mode():
+            for i in range(0, len(idx), 256):
+                batch = torch.from_numpy(idx[i : i + 256])
+                correct += int((self.model(self.x[batch]).argmax(1) == self.y[batch]).sum())
+        return correct / len(idx)
 
 
 def train_and_score(model: nn.Module, data: Dataset, settings: TrainSettings) -> TrainResult:

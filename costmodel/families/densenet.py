@@ -175,6 +175,13 @@ for _name, _blocks in (
     ("cspdensenet201", (6, 12, 48, 32)),
 ):
     register_model(_name, _variant(_name, _blocks, 32, 64, True), f"CSPDenseNet-{_name[11:]}, γ 0.5, csp")
+# A toy base for quick searches and tests: sized for 28–32 px inputs and seconds of CPU training.
+register_model(
+    "tinydensenet",
+    DenseNetConfig(growth_rate=12, block_config=(2, 4, 4), num_init_features=16, name="tinydensenet"),
+    "toy DenseNet-BC, 3 blocks (2, 4, 4), 16 stem channels, for quick searches at 32 px",
+    32,
+)
 
 
 def dense_block_network(c: int, m: int, d: int, gamma: float, h: int, w: int) -> Network:

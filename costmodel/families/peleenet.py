@@ -124,3 +124,16 @@ register_model(
     PeleeNetConfig(part_ratio=0.5, fusion=Fusion.csp, name="csppeleenet"),
     "CSPPeleeNet, γ 0.5, csp (paper Table 1)",
 )
+# A toy base for quick searches and tests: sized for 28–32 px inputs and seconds of CPU training.
+register_model(
+    "tinypeleenet",
+    PeleeNetConfig(
+        growth_rate=16,
+        block_config=(2, 2, 4),
+        bottleneck_width=(1, 2, 4),
+        num_init_features=32,
+        name="tinypeleenet",
+    ),
+    "toy PeleeNet, 3 stages (2, 2, 4), 32 stem channels, for quick searches at 32 px",
+    32,
+)

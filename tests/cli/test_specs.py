@@ -58,7 +58,7 @@ def test_a_spec_expands_with_its_knobs() -> None:
         (["densenet121", "--depth", "3"], "unknown option '--depth'"),
         (["densenet121", "--gamma"], "needs a value"),
         (["densenet121:gamma"], "cannot read"),
-        (["densenet121:width=2"], "cannot read"),
+        (["densenet121:height=2"], "cannot read"),
         ([], "no model given"),
     ],
     ids=[

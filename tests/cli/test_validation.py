@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from cli import app
 from costmodel import SpecError
 from search.data import load_dataset
-from search.study import SearchResult, SearchSpec
+from search.spec import SearchResult, SearchSpec
 
 runner = CliRunner()
 
@@ -47,7 +47,7 @@ SEARCH_CASES = [
     (["--plot", "/missing/dir/p.png"], "/missing/dir does not exist"),
     (["--plot", "pareto"], "ending in .png"),
     (["--plot", "notes.txt.png", "--study", "s"], None),  # filled in below: a file we did not write
-    (["--input", "100000"], "100000×100000 px needs about"),
+    (["--proxy-input", "100000"], "100000×100000 px needs about"),
     (["--input", "100000", "--objectives", "macs,latency"], "timing"),
     (["--resume", "--study", "s"], "there is no database"),
     (["--data", "nope"], "'nope' does not exist"),
@@ -66,7 +66,7 @@ SEARCH_CASES = [
         "plot-folder-missing",
         "plot-without-suffix",
         "plot-over-a-users-file",
-        "input-100000-training",
+        "proxy-input-100000-training",
         "input-100000-timing",
         "resume-without-database",
         "data-missing",

@@ -4,6 +4,8 @@ input."""
 from __future__ import annotations
 
 import math
+import random
+import re
 from pathlib import Path
 
 import numpy as np
@@ -13,19 +15,16 @@ from typer.testing import CliRunner
 
 from cli import app
 from costmodel import SpecError, analyze, expand
+from costmodel.specs import load_network, parse_spec
 from search.data import load_dataset
-from search.space import FAMILIES, GAMMAS, Design, family, suggest
+from search.front import pareto_trials
+from search.results import RESULT_ATTR, result_of
+from search.space import Design, Space, base, design_costs, suggest
+from search.spec import SPEC_ATTR, SearchSpec
 from search.storage import normalize_url
-from search.study import (
-    RESULT_ATTR,
-    SPEC_ATTR,
-    Evaluator,
-    SearchSpec,
-    _check_budget_reachable,
-    _claimed,
-    pareto_trials,
-)
+from search.study import _check_budget_reachable, exact_front
 from search.train import holdout_split
+from search.workers import _claim, _claimed
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 runner = CliRunner()
@@ -33,34 +32,71 @@ runner = CliRunner()
 
 # --- space ----------------------------------------------------------------------------------------
 
+ONE = {"depth": 1.0, "width": 1.0}
+
 
 def test_fusion_none_never_asks_gamma() -> None:
-    trial = optuna.trial.FixedTrial({"fusion": "none", "growth_rate": 8})
-    d = suggest(trial, family("cspdensenet"))
+    space = Space(base("tinydensenet"))
+    trial = optuna.trial.FixedTrial({"fusion": "none", "growth_rate": 8, **ONE})
+    d = suggest(trial, space)
     assert (d.fusion, d.gamma, d.growth_rate) == ("none", 0.0, 8)
-    trial = optuna.trial.FixedTrial({"fusion": "csp", "gamma": 0.75, "growth_rate": 8})
-    assert suggest(trial, family("cspdensenet")).gamma == 0.75
+    trial = optuna.trial.FixedTrial({"fusion": "csp", "gamma": 0.75, "growth_rate": 8, **ONE})
+    assert suggest(trial, space).gamma == 0.75
 
 
-def test_design_grid_size() -> None:
-    fam = FAMILIES["cspdensenet"]
-    # none has one γ (0); the three CSP fusions take every γ of the grid.
-    per_growth = 1 + 3 * len(GAMMAS)
-    assert len(list(fam.designs())) == per_growth * len(fam.growth_rates)
-    assert len(list(fam.designs(multipliers=True))) == 3 * 3 * per_growth * len(fam.growth_rates)
+@pytest.mark.parametrize(
+    ("word", "multipliers", "size"),
+    [
+        # none has one γ (0); the three CSP fusions take every γ; DenseNet-121's k = 32 gives k × 0.5…1.5
+        ("densenet121", False, (1 + 3 * 3) * 5),
+        ("densenet201", True, (1 + 3 * 3) * 5 * 3 * 3),
+        ("cspresnet50", False, 1 + 3 * 3),  # no growth rate, no width
+        ("cspresnet50", True, (1 + 3 * 3) * 3),  # depth only
+    ],
+    ids=["densenet121", "densenet201-full", "cspresnet50", "cspresnet50-depths"],
+)
+def test_space_size(word: str, multipliers: bool, size: int) -> None:
+    spec = SearchSpec(base=word, objectives=("macs",), multipliers=multipliers)
+    assert spec.space.size == size == len(set(spec.space.designs()))
+
+
+def test_default_growth_rates_surround_the_base_k() -> None:
+    assert base("densenet121").growth_rates() == (16, 24, 32, 40, 48)  # 32 × 0.5, 0.75, 1, 1.25, 1.5
+    assert base("peleenet").growth_rates() == (16, 24, 32, 40, 48)
+    assert base("cspresnet50").growth_rates() == ()
 
 
 def test_multipliers_scale_depth_and_width() -> None:
-    fam = FAMILIES["cspdensenet"]  # base: blocks (2, 4, 4), 16 stem channels
-    cfg = fam.config(Design("csp", 0.5, 12, depth=1.5, width=0.5), num_classes=7, in_channels=3)
-    assert cfg.block_config == (2 * 1.5, 4 * 1.5, 4 * 1.5)
-    assert cfg.num_init_features == 16 // 2
+    toy = base("tinydensenet")  # blocks (2, 4, 4), 16 stem channels
+    cfg = toy.config_of(Design("csp", 0.5, 12, depth=1.5, width=0.5), num_classes=7, in_channels=3)
+    assert cfg.block_config == (3, 6, 6)  # 2·1.5, 4·1.5, 4·1.5
+    assert cfg.num_init_features == 8  # 16·0.5
     assert (cfg.num_classes, cfg.in_channels, cfg.part_ratio, cfg.fusion) == (7, 3, 0.5, "csp")
 
 
-def test_unknown_family_names_the_choices() -> None:
-    with pytest.raises(SpecError, match="unknown family 'cspdensnet'; did you mean cspdensenet"):
-        family("cspdensnet")
+def test_deployed_costs_are_the_named_models() -> None:
+    """The search's costs of a design equal the engine's costs of the same named model and knobs."""
+    d121 = base("densenet121")
+    design = Design("csp", 0.5, 24, 0.5, 1.0)
+    mine = design_costs(d121.deployed(design), 224)
+    spec = parse_spec("densenet121:gamma=0.5,fusion=csp,growth_rate=24,depth=0.5,input=224")
+    assert mine["macs"] == analyze(load_network(spec)).totals.macs
+    assert spec == d121.spec_of(design, 224)
+
+
+@pytest.mark.parametrize(
+    ("given", "match"),
+    [
+        ({"base": "cspdensnet201"}, "unknown model 'cspdensnet201'; did you mean cspdensenet201"),
+        ({"base": "cspresnet50", "growth_rates": (16,)}, "--growth-rates does not apply to cspresnet50"),
+        ({"base": "densenet121", "gammas": (0.5, 1.0)}, "--gammas holds 1, outside"),
+        ({"base": "peleenet", "growth_rates": (15,)}, "needs even growth rates"),
+    ],
+    ids=["unknown-base", "growth-rate-on-resnet", "gamma-one", "odd-peleenet-k"],
+)
+def test_bad_base_or_grid(given: dict, match: str) -> None:
+    with pytest.raises(SpecError, match=re.escape(match)):
+        SearchSpec(objectives=("macs",), **given)
 
 
 # --- spec -----------------------------------------------------------------------------------------
@@ -75,7 +111,7 @@ def test_unknown_family_names_the_choices() -> None:
         ({"max_mflops": -1.0}, "--max-mflops -1.0 must be a non-negative"),
         ({"max_latency_ms": math.nan}, "--max-latency-ms nan"),
         ({"epochs": 0}, "epochs = 0"),
-        ({"family": "resnet"}, "unknown family"),
+        ({"base": "resnet"}, "unknown model"),
     ],
     ids=[
         "unknown-objective",
@@ -84,7 +120,7 @@ def test_unknown_family_names_the_choices() -> None:
         "negative-budget",
         "nan-budget",
         "zero-epochs",
-        "unknown-family",
+        "unknown-base",
     ],
 )
 def test_spec_rejects_bad_options(given: dict, match: str) -> None:
@@ -108,54 +144,60 @@ def test_plain_postgres_url_uses_psycopg3() -> None:
 # --- budgets come before any building -------------------------------------------------------------
 
 
-def _study_with(params: dict, spec: SearchSpec) -> tuple[optuna.Study, optuna.Trial, Evaluator]:
-    """An in-memory study whose next trial is ``params``."""
+def _feasible_by_hand(spec: SearchSpec) -> list[Design]:
+    budgets = spec.budgets()
+    return [
+        d
+        for d in spec.space.designs()
+        if all(
+            design_costs(spec.space.base.deployed(d), spec.deploy_input)[k] <= v for k, v in budgets.items()
+        )
+    ]
+
+
+def test_claims_only_feasible_unmeasured_designs() -> None:
+    """A worker's claims: every feasible design once, never an over-budget one, then done."""
+    macs = sorted(
+        design_costs(base("tinydensenet").deployed(d), 32)["mflops"]
+        for d in Space(base("tinydensenet")).designs()
+    )
+    spec = SearchSpec(objectives=("accuracy", "macs"), max_mflops=macs[len(macs) // 3])
+    feasible = _feasible_by_hand(spec)
+    assert 0 < len(feasible) < spec.space.size
     study = optuna.create_study(directions=spec.directions)
-    study.set_user_attr(SPEC_ATTR, spec.to_attrs())
-    study.enqueue_trial(params)
-    return study, study.ask(), Evaluator(spec, num_classes=10, in_channels=1)
-
-
-def test_over_budget_design_is_never_built(monkeypatch: pytest.MonkeyPatch) -> None:
-    import costmodel.torch_build
-
-    def no_build(*_a: object) -> None:
-        raise AssertionError("an over-budget design was built")
-
-    monkeypatch.setattr(costmodel.torch_build, "build", no_build)
-    fam = FAMILIES["cspdensenet"]
-    design = Design("none", 0.0, 32)
-    macs = analyze(expand(fam.config(design, 10, 1), 32)).totals.macs
-    budget = macs * 2 / 1e6 / 2  # half the design's MFLOPs
-    spec = SearchSpec(objectives=("accuracy", "macs"), max_mflops=budget)
-    study, trial, evaluate = _study_with({"fusion": "none", "growth_rate": 32}, spec)
-    attrs: dict = {}
-    values = evaluate(study, trial, attrs)
-    assert values == [0.0, macs]
-    assert attrs["skipped"] == "over the mflops budget"
-    assert "accuracy" not in attrs
-    assert study.get_trials()[0].constraints["mflops"] == pytest.approx(2 * macs / 1e6 - budget)
-
-
-def test_repeated_design_reuses_the_stored_result() -> None:
-    spec = SearchSpec(objectives=("macs", "params"))
-    params = {"fusion": "csp", "gamma": 0.5, "growth_rate": 8}
-    study, first, evaluate = _study_with(params, spec)
-    study.tell(first, evaluate(study, first, {}))
-    study.enqueue_trial(params)
-    second = study.ask()
-    attrs: dict = {}
-    assert evaluate(study, second, attrs) == list(study.trials[0].values)
-    assert attrs["duplicate_of"] == 0
+    rng = random.Random(0)
+    seen = []
+    while (trial := _claim(study, 100, feasible, rng)) not in (None, True):
+        assert isinstance(trial, optuna.Trial)
+        seen.append(suggest(trial, spec.space))
+        study.tell(trial, [0.5, 1.0])
+    assert sorted(seen, key=str) == sorted(feasible, key=str)  # each feasible design exactly once
 
 
 def test_unreachable_budget_is_refused_with_the_cheapest_design() -> None:
-    fam = FAMILIES["cspdensenet"]
-    cheapest = min(analyze(expand(fam.config(d, 10, 1), 32)).totals.macs for d in fam.designs())
+    toy = base("tinydensenet")
+    points = Space(toy).points(32)
+    cheapest = min(analyze(expand(toy.deployed(d), 32)).totals.macs for d in Space(toy).designs())
     spec = SearchSpec(objectives=("macs",), max_mflops=2 * cheapest / 1e6 * 0.99)
-    with pytest.raises(SpecError, match=r"no cspdensenet design at 32 px meets the budget"):
-        _check_budget_reachable(spec, fam, 10, 1)
-    _check_budget_reachable(replace_budget(spec, 2 * cheapest / 1e6), fam, 10, 1)
+    with pytest.raises(SpecError, match=r"no design of tinydensenet at 32 px meets the budget"):
+        _check_budget_reachable(spec, points)
+    assert _check_budget_reachable(replace_budget(spec, 2 * cheapest / 1e6), points)
+
+
+def test_exact_front_equals_a_brute_force_front() -> None:
+    spec = SearchSpec(base="densenet121", objectives=("macs", "cio"), max_mflops=3000.0)
+    result = exact_front(spec)
+    rows = [(d, design_costs(spec.space.base.deployed(d), 224)) for d in _feasible_by_hand(spec)]
+    front = {
+        d.label
+        for d, c in rows
+        if not any(
+            o["macs"] <= c["macs"] and o["cio"] <= c["cio"] and (o["macs"], o["cio"]) != (c["macs"], c["cio"])
+            for _, o in rows
+        )
+    }
+    assert {result_of(t)["design"] for t in result.pareto} == front
+    assert len(result.trials) == len(rows)  # over-budget designs are not trials
 
 
 def replace_budget(spec: SearchSpec, mflops: float) -> SearchSpec:
@@ -265,7 +307,10 @@ def _one_line_error(result, match: str) -> None:  # type: ignore[no-untyped-def]
     ("args", "match"),
     [
         (["--objectives", "accuracy,speed"], "unknown objective 'speed'"),
-        (["--family", "cspresnext"], "unknown family 'cspresnext'"),
+        (["--base", "cspresnext"], "unknown model 'cspresnext'"),
+        (["--base", "cspresnet50", "--growth-rates", "16,32"], "--growth-rates does not apply"),
+        (["--base", "densenet121", "--gammas", "0.5,1.5"], "outside [0, 1)"),
+        (["--base", "nosuch.json"], "design file nosuch.json does not exist"),
         (["--max-params", "-5"], "--max-params -5.0 must be a non-negative"),
         (["--storage", "postgresql://u:secret@127.0.0.1:9/db"], "does not answer"),
         (["--data", "/no/such/dir"], "data '/no/such/dir' does not exist"),
@@ -274,7 +319,10 @@ def _one_line_error(result, match: str) -> None:  # type: ignore[no-untyped-def]
     ],
     ids=[
         "unknown-objective",
-        "unknown-family",
+        "unknown-base",
+        "growth-rate-on-resnet",
+        "gamma-grid",
+        "missing-design-file",
         "negative-budget",
         "storage-down",
         "no-data",
@@ -312,7 +360,7 @@ def test_bad_input_leaves_an_existing_study_untouched(tmp_path: Path) -> None:
     study.add_trial(optuna.trial.create_trial(value=0.5))
     for args in (
         ["--resume", "--epochs", "5"],
-        ["--objectives", "cio"],
+        ["--objectives", "accuracy,cio"],
         ["--resume", "--objectives", "nope"],
     ):
         result = runner.invoke(app, ["search", "--study", "kept", "--storage", storage, *args])
@@ -358,7 +406,7 @@ def test_search_section_of_the_html_report() -> None:
     matplotlib.use("Agg")
     from reports.html import Page
     from reports.search_report import add_search_section
-    from search.study import SearchResult
+    from search.spec import SearchResult
 
     spec = SearchSpec(objectives=("accuracy", "macs"), max_mflops=1.0)
     trials = [

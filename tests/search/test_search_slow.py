@@ -3,6 +3,7 @@ and accuracy that separates a tiny design from a normal one by more than the see
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import os
 import signal
@@ -17,16 +18,14 @@ from optuna.trial import TrialState
 from typer.testing import CliRunner
 
 from cli import app
+from costmodel import analyze
+from costmodel.specs import load_network, parse_spec
+from search.evaluate import Evaluator
+from search.results import result_of
+from search.spec import SPEC_ATTR, SearchSpec
 from search.storage import normalize_url, open_storage
-from search.study import (
-    SPEC_ATTR,
-    Evaluator,
-    SearchSpec,
-    prepare_study,
-    result_of,
-    run_search,
-    run_worker,
-)
+from search.study import prepare_study, run_search
+from search.workers import run_worker
 
 pytestmark = pytest.mark.slow
 optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -60,6 +59,8 @@ def test_end_to_end_cli_search(tmp_path: Path) -> None:
             "accuracy,macs",
             "--plot",
             str(plot),
+            "--designs",
+            str(tmp_path / "front"),
         ],
     )
     assert result.exit_code == 0, result.output
@@ -68,14 +69,24 @@ def test_end_to_end_cli_search(tmp_path: Path) -> None:
     study = optuna.load_study(study_name="e2e", storage=f"sqlite:///{tmp_path / 's.db'}")
     trials = study.trials
     assert [t.state for t in trials] == [TrialState.COMPLETE] * 5
+    assert len({tuple(sorted(t.params.items())) for t in trials}) == 5  # no design twice
+    assert study.metric_names == ["proxy accuracy", "MACs"]
     for t in trials:
         r = result_of(t)
-        over = r["mflops"] > float(fam_budget)
-        # the constraint is cost − budget; an over-budget design was never trained
+        # over-budget designs never become trials; the constraint is cost − budget
+        assert r["mflops"] <= float(fam_budget)
         assert t.constraints["mflops"] == pytest.approx(r["mflops"] - float(fam_budget))
-        assert ("accuracy" in r) != over
-        if not over:
-            assert 0.1 < r["accuracy"] <= 1.0  # 10 classes: better than chance
+        assert t.system_attrs["constraints"] == [pytest.approx(r["mflops"] - float(fam_budget))]
+        assert 0.1 < t.user_attrs["accuracy"] <= 1.0  # one scalar attribute; 10 classes: above chance
+    # the front's design files name the same network: the engine's costs of them are the search's
+    files = sorted((tmp_path / "front").glob("*.json"))
+    assert files and len(files) == len(list((tmp_path / "front").glob("*.onnx")))
+    assert len(list((tmp_path / "front").glob("*.proxy.pt"))) == len(files)
+    by_number = {t.number: result_of(t) for t in trials}
+    for f in files:
+        content = json.loads(f.read_text())
+        net = load_network(parse_spec(str(f)))
+        assert 2 * analyze(net).totals.macs / 1e6 == pytest.approx(by_number[content["trial"]]["mflops"])
 
 
 def _completed(storage: str, name: str) -> dict[int, tuple[float, ...]]:
@@ -157,6 +168,26 @@ def test_four_workers_on_postgres_finish_exactly_the_trials() -> None:
     assert [t.state for t in trials] == [TrialState.COMPLETE] * 12
     assert len({result_of(t)["worker"] for t in trials}) > 1  # the work was shared
     optuna.delete_study(study_name=name, storage=normalize(url))
+
+
+def test_four_workers_on_sqlite_measure_each_feasible_design_once(tmp_path: Path) -> None:
+    """Four processes on one SQLite file: exactly the requested trials, all complete, each a
+    different feasible design (the claim lock serialises enqueue + ask)."""
+    name, storage = "four", f"sqlite:///{tmp_path / 'w.db'}"
+    result = run_search(
+        {**SMALL, "objectives": ("accuracy", "params"), "max_mflops": 2.0},
+        trials=8,
+        storage=storage,
+        study_name=name,
+        workers=4,
+        heartbeat_interval=2,
+    )
+    assert result.worker_exits == (0, 0, 0, 0)
+    trials = optuna.load_study(study_name=name, storage=storage).trials
+    assert [t.state for t in trials] == [TrialState.COMPLETE] * 8
+    assert len({tuple(sorted(t.params.items())) for t in trials}) == 8  # no repeat
+    assert all(result_of(t)["mflops"] <= 2.0 for t in trials)
+    assert len({result_of(t)["worker"] for t in trials}) > 1  # the work was shared
 
 
 def test_budget_nothing_meets_after_measuring_ends_clearly(tmp_path: Path) -> None:
@@ -261,6 +292,6 @@ def test_a_design_scores_the_same_whatever_ran_before() -> None:
         for params in order:
             study.enqueue_trial(params)
             trial = study.ask()
-            study.tell(trial, evaluate(study, trial, {}))
+            study.tell(trial, evaluate(trial, {}))
         scores.append(study.trials[-1].value)
     assert scores[0] == scores[1]
