@@ -196,3 +196,31 @@ def test_pool_output_sizes_match_torch(ceil_mode):
                         stride,
                         padding,
                     )
+
+
+def test_a_split_of_a_split_keeps_the_first_tensor_alive_until_its_last_reader():
+    # input 8×2×2 (32) → s1 [0, 4) → s2 [0, 2) of s1 → c 2×2×2 (8) from s2 → d 1×2×2 (4) from c.
+    # The input lives until c has run (32 + 8 at c), then only c's output: 8 + 4 at d.
+    g = GraphBuilder("views", Shape(8, 2, 2))
+    s2 = g.split("s2", g.split("s1", INPUT, 0, 4), 0, 2)
+    g.conv("d", g.conv("c", s2, 2, 1), 1, 1)
+    p = analyze(g.build())
+    assert p.peak_activation() == (32 + 8, "c")
+    # had the input been freed at c, a wider last layer would show it: e 16×2×2 (64) after c
+    g = GraphBuilder("views", Shape(8, 2, 2))
+    c = g.conv("c", g.split("s2", g.split("s1", INPUT, 0, 4), 0, 2), 2, 1)
+    g.conv("e", c, 16, 1)
+    assert analyze(g.build()).peak_activation() == (8 + 64, "e")  # the input (32) is gone by then
+
+
+def test_an_unread_output_is_freed_before_later_layers():
+    # input 1×2×2 (4) → a 8×2×2 (32, unread) → b 4×2×2 (16) from the input → c 8×2×2 (32) from b
+    g = GraphBuilder("orphan", Shape(1, 2, 2))
+    g.conv("a", INPUT, 8, 1)
+    g.conv("c", g.conv("b", INPUT, 4, 1), 8, 1)
+    assert analyze(g.build()).peak_activation() == (16 + 32, "c")  # not 32 + 16 + 32: a is gone
+
+
+def test_the_json_totals_count_the_layers():
+    totals = two_branch_concat().to_dict()["totals"]
+    assert totals["layers"] == 3  # a, b, cat
