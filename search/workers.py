@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import optuna
-from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
+from optuna.storages import RetryHeartbeatStaleTrialCallback
 from optuna.trial import FrozenTrial, TrialState
 
 from search.evaluate import Evaluator
@@ -86,10 +86,7 @@ def _claim(
         if fresh:
             study.enqueue_trial(rng.choice(fresh).params)
     if waiting or fresh:
-        trial = study.ask()
-        if isinstance(study._storage, RDBStorage):  # type: ignore[attr-defined]
-            study._storage.record_heartbeat(trial._trial_id)  # type: ignore[attr-defined]
-        return trial
+        return study.ask()
     return True if any(t.state == TrialState.RUNNING for t in trials) else None
 
 
@@ -160,6 +157,11 @@ def run_worker(
     while True:
         with claim_lock(storage, url, study_name):
             claimed = _claim(study, target, feasible, rng)
+            if isinstance(claimed, optuna.Trial):
+                # Beat at once, on the RDB storage itself (the study's is a cache in front of it): a
+                # trial with no heartbeat row is never found stale, so a worker killed before its
+                # first beat would leave a RUNNING trial that every other worker waits for.
+                storage.record_heartbeat(claimed._trial_id)
         if claimed is None:
             return
         if claimed is True:  # others still run the last trials: wait, in case one of them dies
