@@ -102,22 +102,25 @@ def _spec_for(storage: RDBStorage, url: str, name: str, given: dict[str, Any], r
 
 
 def _memory_check(spec: SearchSpec) -> None:
-    """Refuse, before allocating, a size that training or timing the base design cannot fit in
-    memory: activations of a training batch (kept for the backward pass, and their gradients) or
-    of one latency batch."""
-    if not (spec.trains or spec.times):
-        return
+    """Refuse, before allocating, a size this machine cannot hold: the deployed network at
+    ``--input`` is run for real to export the front to ONNX (and to time it, one latency batch), and
+    training keeps a batch's activations and their gradients at ``--proxy-input``. The costs
+    themselves are arithmetic and answer for any size."""
     from search.data import check_memory
 
-    size = spec.proxy if spec.trains else spec.deploy_input
-    elements = analyze(expand(spec.space.base.config, size)).totals.write_elements
-    need = elements * 4 * (2 * TRAIN_BATCH if spec.trains else spec.latency_batch)
-    what = "training" if spec.trains else "timing"
-    check_memory(
-        need,
-        f"{what} a {spec.base} at {size}×{size} px",
-        "choose a smaller --proxy-input" if spec.trains else "choose a smaller --input",
-    )
+    checks = [
+        (
+            spec.deploy_input,
+            spec.latency_batch if spec.times else 1,
+            "exporting and timing" if spec.times else "exporting the front of",
+            "choose a smaller --input",
+        )
+    ]
+    if spec.trains:
+        checks.append((spec.proxy, 2 * TRAIN_BATCH, "training", "choose a smaller --proxy-input"))
+    for size, batch, what, fix in checks:
+        elements = analyze(expand(spec.space.base.config, size)).totals.write_elements
+        check_memory(elements * 4 * batch, f"{what} a {spec.base} at {size}×{size} px", fix)
 
 
 TRAIN_BATCH = 64
@@ -215,6 +218,7 @@ def run_search(
     normalize_url(storage)
     spec = SearchSpec(**given)
     if not (spec.trains or spec.times) and not resume:
+        _memory_check(spec)  # the front is exported to ONNX at --input, for real
         return exact_front(spec, study_name)
     started = time.perf_counter()
     url, spec = prepare_study(given, storage, study_name, resume, heartbeat_interval)
