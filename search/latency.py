@@ -257,20 +257,25 @@ def time_network(
             median, iqr, runs, tries, noisy = _steadiest(run, min_run_time, max_iqr_fraction, attempts)
         else:
             model = model.to(device)
-            xt = torch.randn(batch, *shape, device=device)
-
-            def run() -> object:
-                out = model(xt)
-                if device == "cuda":
-                    torch.cuda.synchronize()
-                return out
-
+            run = _eager_runner(model, torch.randn(batch, *shape, device=device), device)
             with torch.inference_mode():
                 median, iqr, runs, tries, noisy = _steadiest(run, min_run_time, max_iqr_fraction, attempts)
             model.to("cpu")
     return Latency(
         device, median * 1e3, iqr * 1e3, batch, threads, runs, runtime, (shape.h, shape.w), tries, noisy
     )
+
+
+def _eager_runner(model: torch.nn.Module, x: torch.Tensor, device: str) -> Callable[[], object]:
+    """One eager forward pass of ``model`` on ``x``, waiting for the GPU so a timer sees all of it."""
+
+    def run() -> object:
+        out = model(x)
+        if device == "cuda":
+            torch.cuda.synchronize()
+        return out
+
+    return run
 
 
 def measure_latency(
@@ -286,14 +291,7 @@ def measure_latency(
     check_runtime("torch", device)
     threads = _check_threads(threads)
     model = model.to(device).eval()
-    x = torch.randn(batch_size, *shape, device=device)
-
-    def run() -> object:
-        out = model(x)
-        if device == "cuda":
-            torch.cuda.synchronize()
-        return out
-
+    run = _eager_runner(model, torch.randn(batch_size, *shape, device=device), device)
     with _torch_threads(threads), torch.inference_mode():
         median, iqr, runs, tries, noisy = _steadiest(run, min_run_time, MAX_IQR_FRACTION, ATTEMPTS)
     return Latency(
