@@ -447,12 +447,20 @@ def _progress(study: str) -> Iterator[Callable[[Snapshot], None]]:
     """A progress bar of finished trials and the Pareto front so far, opened at the first report
     (so that bad input prints one line, not a bar) and closed on the way out."""
     bars: list[Any] = []
+    estimated: list[float] = []
 
     def update(snap: Snapshot) -> None:
         if not bars:
             from tqdm import tqdm
 
             bars.append(tqdm(total=snap.target, desc=f"search {study}", unit="trial", dynamic_ncols=True))
+            estimated.clear()
+        if snap.estimate is not None and not estimated:
+            estimated.append(snap.estimate)
+            bars[0].write(
+                f"estimate: at most {_duration(snap.estimate)} more (trials left × seeds × epochs × "
+                f"seconds per epoch of the first training; halving stops many designs earlier)"
+            )
         bars[0].update(snap.finished - bars[0].n)
         bars[0].set_postfix_str(f"{snap.feasible} feasible, {snap.best}", refresh=True)
 
@@ -461,6 +469,10 @@ def _progress(study: str) -> Iterator[Callable[[Snapshot], None]]:
     finally:
         for bar in bars:
             bar.close()
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.0f} min"
 
 
 def _show_search(result: SearchResult, study: str, target: Path) -> None:
@@ -472,6 +484,7 @@ def _show_search(result: SearchResult, study: str, target: Path) -> None:
 
     from reports.output import write_files
     from reports.search_report import (
+        front_notes,
         label_resolutions,
         pareto_plot,
         plot_axes,
@@ -491,6 +504,8 @@ def _show_search(result: SearchResult, study: str, target: Path) -> None:
         typer.echo(note)
     title = f"Pareto front: {', '.join(result.spec.objectives)}; {resolutions(result.spec)}"
     typer.echo(render_pareto(frame, title=title))
+    for line in front_notes(result):
+        typer.echo(line)
     fig = Figure(figsize=(6.4, 4.4))
     ax = pareto_plot(frame, *plot_axes(result.spec.objectives), ax=fig.subplots())
     label_resolutions(ax, result.spec)
@@ -538,7 +553,12 @@ ProxyInputOpt = Annotated[
 ]
 TrialsOpt = Annotated[
     int,
-    typer.Option("--trials", "-n", help="Finished trials the study should hold (all workers together)."),
+    typer.Option(
+        "--trials",
+        "-n",
+        help="Measured trials (complete, or pruned by a budget or halving) the study should hold, all "
+        "workers together; failed ones do not count.",
+    ),
 ]
 SeedOpt = Annotated[
     int | None,
@@ -598,7 +618,36 @@ InputSizeOpt = Annotated[
         help="Deployment input (px): costs, budgets and latency (default the base's own, 224 or 256).",
     ),
 ]
-EpochsOpt = Annotated[int | None, typer.Option("--epochs", help="Training epochs per trial (default 2).")]
+EpochsOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--epochs",
+        help="Training epochs of a design that goes the whole way (default 4; halving rungs 1, 2, 4).",
+    ),
+]
+LatencyThreadsOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--latency-threads",
+        help="CPU threads of the latency measurement, pinned (default 1: one core of a small board).",
+    ),
+]
+SeedsOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--seeds",
+        help="Trainings per design, one per seed: the accuracy is their mean with a 95% interval "
+        "(default 3; 1 gives no interval).",
+    ),
+]
+HalvingOpt = Annotated[
+    bool | None,
+    typer.Option(
+        "--halving/--no-halving",
+        help="Successive halving: compare designs after 1, 2, 4… epochs and stop the worse half, "
+        "unless on the front of those compared (default on).",
+    ),
+]
 MultipliersOpt = Annotated[
     bool | None,
     typer.Option(
@@ -629,10 +678,12 @@ DesignsOpt = Annotated[
 
 @app.command(
     help=(
-        "Search γ, growth rate and fusion for the best accuracy and cost inside a budget (Optuna). "
-        "Analytic costs come first (an over-budget design is never built), then latency, then a short "
-        "seeded training run scored on held-out data. Ends with the Pareto table and plot; exit code "
-        "2 when no design meets the budget."
+        "Search γ, growth rate and fusion of a base you name for the best accuracy and cost inside a "
+        "budget (Optuna). Analytic costs come first (an over-budget design is never a trial); a cost-only "
+        "search is the exact front of the enumerated space. Otherwise latency as deployed (ONNX Runtime, "
+        "pinned threads), then short trainings per seed with successive halving, scored on a validation "
+        "split; the final front is also scored on a test split. Ends with the Pareto table, plot and "
+        "design files; exit code 2 when no design meets the budget."
     )
 )
 @one_line_errors
@@ -642,7 +693,7 @@ def search(
     gammas: SearchGammasOpt = None,
     growth_rates: SearchGrowthRatesOpt = None,
     proxy_input: ProxyInputOpt = None,
-    trials: TrialsOpt = 20,
+    trials: TrialsOpt = 12,
     seed: SeedOpt = None,
     storage: StorageOpt = None,
     study: StudyOpt = "cspcost",
@@ -655,6 +706,9 @@ def search(
     devices: DevicesOpt = None,
     input_size: InputSizeOpt = None,
     epochs: EpochsOpt = None,
+    seeds: SeedsOpt = None,
+    halving: HalvingOpt = None,
+    latency_threads: LatencyThreadsOpt = None,
     multipliers: MultipliersOpt = None,
     workers: WorkersOpt = 1,
     resume: ResumeOpt = False,
@@ -686,6 +740,9 @@ def search(
         "data": data,
         "input_size": input_size,
         "epochs": epochs,
+        "seeds": seeds,
+        "halving": halving,
+        "latency_threads": latency_threads,
         "devices": _names(devices),
         "multipliers": multipliers,
         "seed": seed,

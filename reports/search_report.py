@@ -2,7 +2,8 @@
 
 Each row is one trial of the study (``search.study``): its design (fusion strategy, γ, growth rate,
 multipliers), the analytic costs (MFLOPs = 2·MACs/1e6 at batch 1, params, CIO over conv and pool
-layers), the measured latency (median and IQR, ms, with batch size and threads) and the held-out
+layers), the measured latency (median and IQR, ms, with runtime, batch size and threads; eager torch
+beside it), the validation accuracy (mean over seeds ± 95% interval) and, for the front, the test
 accuracy. Plots take ``ax=None`` and return the ``Axes``; they never show or save.
 """
 
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
 __all__ = [
     "PARETO_COLUMNS",
     "add_search_section",
+    "front_notes",
     "label_resolutions",
     "pareto_html",
     "pareto_plot",
@@ -44,16 +46,18 @@ PARETO_COLUMNS: tuple[tuple[str, str], ...] = (
     ("mflops", "MFLOPs=2·MACs (M)"),
     ("params", "params (all)"),
     ("cio", "CIO conv+pool (elem)"),
-    ("accuracy", "held-out acc"),
+    ("accuracy", "val acc, mean ± 95% (seeds)"),
+    ("test_accuracy", "test acc, mean ± 95%"),
     ("latency_ms", "latency median (ms)"),
     ("latency_iqr_ms", "latency IQR (ms)"),
+    ("eager_torch_ms", "eager torch (ms)"),
 )
 
 AXIS_LABELS = {
     "mflops": "MFLOPs = 2·MACs, batch 1 (M)",
     "params": "parameters",
     "cio": "CIO, conv+pool (elements)",
-    "accuracy": "held-out accuracy",
+    "accuracy": "validation accuracy, mean over seeds",
     "latency_ms": "median latency (ms)",
 }
 
@@ -70,10 +74,14 @@ def summary_line(result: SearchResult, frame: pd.DataFrame) -> str:
     if not len(frame):
         return f"study {result.study_name!r} in {result.storage}: no trials{deaths}"
     counts = ", ".join(f"{n} {s.lower()}" for s, n in frame["state"].value_counts().items())
+    halted = int(frame["halted"].notna().sum()) if "halted" in frame else 0
+    dropped = int(frame["duplicate_of"].notna().sum())
     return (
         f"study {result.study_name!r} in {result.storage}: {len(frame)} trials ({counts}); "
-        f"{int(frame['feasible'].sum())} feasible, "
-        f"{int(frame['duplicate_of'].notna().sum())} repeated designs reused{deaths}"
+        f"{int(frame['feasible'].sum())} feasible"
+        + (f", {halted} stopped early by halving" if halted else "")
+        + (f", {dropped} racing claims of a design already held dropped" if dropped else "")
+        + deaths
     )
 
 
@@ -82,8 +90,34 @@ def _worker_death(index: int, code: int) -> str:
     return f"; worker {index} {how} (its trial is retried when the study resumes)"
 
 
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and pd.isna(value))
+
+
+def _accuracy(mean: Any, ci: Any, seeds: Any) -> str:
+    """``0.9512 ± 0.0061 (3)``: the mean over seeds, the 95% half-width and the seed count."""
+    if _missing(mean):
+        return "—"
+    out = f"{mean:.4f}"
+    if not _missing(ci):
+        out += f" ± {ci:.4f}"
+    return out + (f" ({int(seeds)})" if not _missing(seeds) else "")
+
+
+def _row_cell(key: str, row: Any) -> str:
+    """A cell of a Pareto row: accuracies with their intervals, the latency with its flag."""
+    if key == "accuracy":
+        return _accuracy(row["accuracy"], row.get("accuracy_ci95"), row.get("seeds"))
+    if key == "test_accuracy":
+        return _accuracy(row["test_accuracy"], row.get("test_ci95"), row.get("seeds"))
+    cell = _cell(key, row[key])
+    if key == "latency_ms" and row.get("latency_noisy") is True:
+        cell += " NOISY"
+    return cell
+
+
 def _cell(key: str, value: Any) -> str:
-    if value is None or (isinstance(value, float) and pd.isna(value)):
+    if _missing(value):
         return "—"
     if key == "mflops":
         return f"{value:,.3f}"
@@ -91,7 +125,7 @@ def _cell(key: str, value: Any) -> str:
         return f"{int(value):,}"
     if key == "accuracy":
         return f"{value:.4f}"
-    if key.startswith("latency"):
+    if key.startswith("latency") or key == "eager_torch_ms":
         return f"{value:.3f}"
     return str(value)
 
@@ -107,7 +141,7 @@ def render_pareto(frame: pd.DataFrame, title: str = "Pareto front") -> str:
     keys = _shown(front)
     table = TextTable(
         [header for k, header in PARETO_COLUMNS if k in keys],
-        [[_cell(k, row[k]) for k in keys] for _, row in front.iterrows()],
+        [[_row_cell(k, row) for k in keys] for _, row in front.iterrows()],
         title=title,
         left=frozenset(i for i, k in enumerate(keys) if k == "design"),
     )
@@ -133,6 +167,32 @@ def plot_axes(objectives: Sequence[str]) -> tuple[str, str]:
     if len(costs) > 1:
         return costs[0], costs[1]
     return costs[0], "params" if costs[0] != "params" else "mflops"
+
+
+TIE_RULE = (
+    "accuracies whose 95% intervals overlap are tied, so the cheaper design dominates; the test "
+    "split scores the front only and picks nothing"
+)
+
+
+def front_notes(result: SearchResult) -> list[str]:
+    """Lines under the Pareto table: the tie rule, the latency conditions and how well the
+    analytic costs rank the measured latency."""
+    spec = result.spec
+    out = []
+    if spec.trains:
+        out.append(
+            f"accuracy: validation split, mean over {spec.seeds} seed{'s' if spec.seeds != 1 else ''} "
+            f"± 95% Student-t half-width; {TIE_RULE}"
+        )
+    rho = result.correlations
+    if rho:
+        n = int(rho["designs"])
+        parts = [
+            f"{k.replace(' vs ', ' latency vs ')} ρ = {v:+.2f}" for k, v in rho.items() if k != "designs"
+        ]
+        out.append(f"Spearman rank correlation over the {n} designs timed: " + "; ".join(parts))
+    return out
 
 
 def resolutions(spec: SearchSpec) -> str:
@@ -166,7 +226,9 @@ def _pareto_cells(frame: pd.DataFrame) -> pd.DataFrame:
     """The Pareto rows, best first, formatted, under headers with units."""
     rows = frame[frame["pareto"]].sort_values("pareto_rank") if len(frame) else frame
     keys = _shown(rows)
-    return pd.DataFrame({h: [_cell(k, v) for v in rows[k]] for k, h in PARETO_COLUMNS if k in keys})
+    return pd.DataFrame(
+        {h: [_row_cell(k, row) for _, row in rows.iterrows()] for k, h in PARETO_COLUMNS if k in keys}
+    )
 
 
 def pareto_plot(frame: pd.DataFrame, x: str = "mflops", y: str = "accuracy", ax: Axes | None = None) -> Axes:
@@ -210,8 +272,8 @@ def add_search_section(page: Page, result: SearchResult) -> None:
             f"{spec.base}: costs and latency at the deployment input {spec.deploy_input} px; "
             f"objectives {', '.join(spec.objectives)}; budgets: {budgets}; {len(frame)} trials, "
             f"{feasible} feasible. Accuracy is a proxy: the same topology trained on {spec.data} at "
-            f"{spec.proxy} px, held-out after {spec.epochs} epochs (seed {spec.seed}); "
-            f"MFLOPs = 2·MACs at batch 1"
+            f"{spec.proxy} px for up to {spec.epochs} epochs, {spec.seeds} seed(s) from {spec.seed}, "
+            f"scored on a validation split; {TIE_RULE}. MFLOPs = 2·MACs at batch 1"
             + (
                 f"; latency is the median on {spec.devices[0]} at batch {spec.latency_batch}."
                 if spec.times
@@ -226,6 +288,8 @@ def add_search_section(page: Page, result: SearchResult) -> None:
     if len(frame) and frame["pareto"].any():
         table = _pareto_cells(frame)
         page.table(TextTable(list(table.columns), table.values.tolist(), 2), "search-pareto")
+        for line in front_notes(result):
+            page.note(line)
     else:
         page.note("No feasible design: nothing met the budget.")
     if len(frame):

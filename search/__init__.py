@@ -1,6 +1,7 @@
-"""cspcost's architecture search: Optuna over a CSP family's γ, growth rate and fusion strategy,
-with analytic costs first, then measured latency, then a short seeded training run (CSPNet paper,
-§3.1)."""
+"""cspcost's architecture search: Optuna over the γ, growth rate, fusion strategy (and depth and
+width) of a base network the user names, with analytic costs first (a cost-only search is the exact
+front of the enumerated space), then latency as deployed, then short trainings over several seeds
+with successive halving (CSPNet paper, §3.1)."""
 
 from __future__ import annotations
 

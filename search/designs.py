@@ -24,7 +24,18 @@ from search.spec import SearchResult
 __all__ = ["FrontDesign", "design_of", "front_designs", "front_files", "proxy_weights"]
 
 COSTS = ("mflops", "macs", "params", "cio")
-MEASURED = ("accuracy", "latency_ms", "latency_iqr_ms", "train_seconds")
+MEASURED = (
+    "accuracy",
+    "accuracy_ci95",
+    "accuracy_seeds",
+    "epochs",
+    "latency_ms",
+    "latency_iqr_ms",
+    "latency_runtime",
+    "latency_threads",
+    "eager_torch_ms",
+    "train_seconds",
+)
 
 
 @dataclass(frozen=True)
@@ -71,6 +82,7 @@ def front_designs(result: SearchResult) -> list[FrontDesign]:
             "proxy_input": spec.proxy if spec.trains else None,
             "costs_at_input": {k: measured[k] for k in COSTS if k in measured},
             "measured": {k: measured[k] for k in MEASURED if k in measured},
+            "test_accuracy": result.test_accuracy.get(t.number),
             "study": result.study_name,
             "trial": t.number,
             "objectives": list(spec.objectives),
@@ -91,7 +103,8 @@ def front_files(
     designs: list[FrontDesign], onnx: bool = True, weights: dict[int, bytes] | None = None
 ) -> dict[str, bytes]:
     """The files of the front: ``STEM.json`` each, ``STEM.onnx`` (the deployed network at its
-    input, batch 1) when ``onnx``, ``STEM.proxy.pt`` (proxy-trained ``state_dict``) when given."""
+    input, batch 1) when ``onnx``, ``STEM.proxy.pt`` (the proxy-trained weights of every seed,
+    ``torch.load`` gives ``{"seeds": [...], "state_dicts": [...]}``) when given."""
     files: dict[str, bytes] = {}
     for d in designs:
         files[f"{d.stem}.json"] = (json.dumps(d.content, indent=1) + "\n").encode()

@@ -1,19 +1,41 @@
-"""One trial, cheapest first: analytic costs (an over-budget design is never built), then latency,
-then a short seeded training run (CSPNet paper, Wang et al., CVPRW 2020)."""
+"""One trial, cheapest first: analytic costs (an over-budget design is never built), then latency as
+deployed, then short seeded trainings with successive halving (CSPNet paper, Wang et al., CVPRW
+2020, compares designs the same way at ImageNet scale).
+
+Everything a trial measures is one scalar user attribute (``trials_dataframe()`` has a column
+each), written as soon as it is known, so a pruned or failed trial keeps what it reached:
+
+- costs of the deployed network at ``--input``: ``macs``, ``mflops`` (2·MACs/1e6), ``params``,
+  ``cio`` (conv and pool layers), ``input``, ``proxy_input``;
+- latency: ``latency_ms`` and ``latency_iqr_ms`` (ONNX Runtime where it runs on the device, else
+  eager torch: ``latency_runtime``), ``latency_threads``, ``latency_batch``, ``latency_noisy``, and
+  eager torch beside it (``eager_torch_ms``); one dict per device as ``latency_<device>``;
+- accuracy on the validation split, per seed (``accuracy_seeds``), their mean (``accuracy``) and
+  95% Student-t half-width (``accuracy_ci95``); at each halving rung ``rung<E>_accuracy`` and
+  ``rung<E>_ci95``; ``epochs``, ``train_seconds``, ``seconds_per_epoch``, ``train_threads``.
+"""
 
 from __future__ import annotations
 
+import io
+import math
+from collections.abc import Callable
 from typing import Any
 
 import optuna
 
 from costmodel import expand
 from search.data import Dataset
+from search.front import Scored
 from search.results import WEIGHTS_ATTR
 from search.space import Space, design_costs, suggest
-from search.spec import SearchSpec
+from search.spec import KEEP, OBJECTIVES, SearchSpec
 
-__all__ = ["Evaluator"]
+__all__ = ["Evaluator", "rung_key"]
+
+
+def rung_key(epochs: int) -> str:
+    return f"rung{epochs}_accuracy"
 
 
 class Evaluator:
@@ -29,10 +51,14 @@ class Evaluator:
         self.num_classes = num_classes
         self.in_channels = in_channels
         self.data: Dataset | None = None
+        self.first_epoch: Callable[[], None] | None = None
+        """Called once the run's first epoch has been timed (the progress bar's estimate)."""
         if spec.trains:
             from search.data import load_dataset
+            from search.train import split_data
 
             self.data = load_dataset(spec.data, spec.proxy)
+            self.split = split_data(self.data.y)
 
     def values(self, attrs: dict[str, Any]) -> list[float]:
         table = {
@@ -44,74 +70,160 @@ class Evaluator:
         }
         return [float(table[o]) for o in self.spec.objectives]  # type: ignore[arg-type]
 
-    def __call__(self, trial: optuna.Trial, attrs: dict[str, Any]) -> list[float] | None:
-        """Score ``trial``; everything measured lands in ``attrs`` (written by the caller). ``None``
-        when a measured budget rules the design out: the trial is then pruned, not completed with a
-        made-up value."""
+    def __call__(
+        self, trial: optuna.Trial, check: Callable[[optuna.Trial], None] | None = None
+    ) -> list[float]:
+        """Score ``trial``, writing each measurement to it as it comes; ``check`` runs once the
+        design is chosen, before anything is measured. Raises ``TrialPruned`` when a measured
+        budget rules the design out or halving stops it: the trial is then pruned with what it
+        reached, never completed with a made-up value."""
+        attrs: dict[str, Any] = {}
+
+        def note(**values: Any) -> None:
+            attrs.update(values)
+            for key, value in values.items():
+                trial.set_user_attr(key, value)
+
         design = suggest(trial, self.space)
-        attrs["design"] = design.label
+        note(design=design.label)
+        if check is not None:
+            check(trial)
         base = self.space.base
         deployed = base.deployed(design)
         network = expand(deployed, self.spec.deploy_input)
-        costs = design_costs(deployed, self.spec.deploy_input)
-        attrs.update(costs, input=self.spec.deploy_input, proxy_input=self.spec.proxy)
+        note(**design_costs(deployed, self.spec.deploy_input))
+        note(input=self.spec.deploy_input, proxy_input=self.spec.proxy if self.spec.trains else None)
         budgets = self.spec.budgets()
         for key in ("mflops", "params", "cio"):
             if key in budgets:
                 trial.set_constraint(key, attrs[key] - budgets[key])
-        import torch
-
-        from costmodel.torch_build import build
-
         if self.spec.times:
-            from search.latency import measure_latency
-
-            torch.manual_seed(self.spec.seed)
-            model = build(network)
-            shape = (base.config.in_channels, self.spec.deploy_input, self.spec.deploy_input)
-            worst = 0.0
-            for device in self.spec.devices:
-                lat = measure_latency(model, shape, device, self.spec.latency_batch)
-                attrs[f"latency_{device}"] = lat.as_dict()
-                worst = max(worst, lat.median_ms)
-            first = attrs[f"latency_{self.spec.devices[0]}"]
-            attrs["latency_ms"], attrs["latency_iqr_ms"] = first["median_ms"], first["iqr_ms"]
+            worst = self._latency(network, note)
             if "latency_ms" in budgets:
                 trial.set_constraint("latency_ms", worst - budgets["latency_ms"])
                 if worst > budgets["latency_ms"]:
-                    attrs["skipped"] = "over the latency budget"
-                    return None
+                    note(skipped="over the latency budget")
+                    raise optuna.TrialPruned("over the latency budget")
         if self.data is not None:  # loaded when accuracy is an objective (spec.trains)
-            from search.train import TrainSettings, train_and_score
-
-            proxy = base.config_of(design, self.num_classes, self.in_channels)
-            torch.manual_seed(self.spec.seed)  # initial weights depend on the design, not on history
-            model = build(expand(proxy, self.spec.proxy))
-            result = train_and_score(
-                model, self.data, TrainSettings(epochs=self.spec.epochs, seed=self.spec.seed)
-            )
-            # CPU kernels reduce in a thread-dependent order: record the count with the result.
-            attrs.update(
-                accuracy=result.accuracy,
-                train_loss=result.loss,
-                train_seconds=result.seconds,
-                holdout_images=result.holdout_images,
-                train_threads=torch.get_num_threads(),
-            )
-            if self.artifacts is not None:
-                attrs[WEIGHTS_ATTR] = _upload_weights(model, trial, self.artifacts)
+            self._train(trial, design, attrs, note)
         return self.values(attrs)
 
+    def _latency(self, network: Any, note: Any) -> float:
+        """Time the deployed network on every device: ONNX Runtime where it runs there (the
+        objective), eager torch beside it. Returns the worst median, for the latency budget."""
+        import torch
 
-def _upload_weights(model: Any, trial: optuna.Trial, folder: str) -> str:
-    """The proxy-trained ``state_dict`` as an Optuna artifact of ``trial``; its id."""
+        from costmodel.torch_build import build
+        from search.latency import check_runtime, time_network
+
+        torch.manual_seed(self.spec.seed)
+        model = build(network)
+        threads = self.spec.latency_threads
+        batch = self.spec.latency_batch
+        worst = 0.0
+        for i, device in enumerate(self.spec.devices):
+            try:
+                check_runtime("ort", device)
+                runtime = "ort"
+            except Exception:
+                runtime = "torch"
+            lat = time_network(network, runtime, device, batch, threads, model)
+            eager = (
+                lat if runtime == "torch" else time_network(network, "torch", device, batch, threads, model)
+            )
+            note(**{f"latency_{device}": lat.as_dict(), f"eager_torch_{device}": eager.as_dict()})
+            if i == 0:
+                note(
+                    latency_ms=lat.median_ms,
+                    latency_iqr_ms=lat.iqr_ms,
+                    latency_runtime=runtime,
+                    latency_threads=threads,
+                    latency_batch=batch,
+                    latency_noisy=lat.noisy,
+                    eager_torch_ms=eager.median_ms,
+                    eager_torch_iqr_ms=eager.iqr_ms,
+                )
+            worst = max(worst, lat.median_ms)
+        return worst
+
+    def _train(self, trial: optuna.Trial, design: Any, attrs: dict[str, Any], note: Any) -> None:
+        """Every seed trained rung by rung; after each rung but the last, halving decides whether
+        the design goes on (``search.halving``)."""
+        import torch
+
+        from costmodel.torch_build import build
+        from search.halving import goes_on
+        from search.train import Trainer, TrainSettings, t_interval
+
+        assert self.data is not None
+        proxy = self.space.base.config_of(design, self.num_classes, self.in_channels)
+        network = expand(proxy, self.spec.proxy)
+        trainers = []
+        for seed in self.spec.seed_list:
+            torch.manual_seed(seed)  # initial weights depend on the design and seed, not on history
+            trainers.append(Trainer(build(network), self.data, self.split, TrainSettings(seed=seed)))
+        note(seeds=list(self.spec.seed_list), validation_images=len(self.split.validation))
+        note(train_threads=torch.get_num_threads())
+        rungs = self.spec.rungs
+        for r, epochs in enumerate(rungs):
+            for tr in trainers:
+                tr.advance(epochs)
+                if "seconds_per_epoch" not in attrs:  # the first training: the run's estimate
+                    note(seconds_per_epoch=tr.seconds / tr.epochs)
+                    if self.first_epoch is not None:
+                        self.first_epoch()
+                        self.first_epoch = None
+            scores = [tr.accuracy(self.split.validation) for tr in trainers]
+            interval = t_interval(scores)
+            ci = None if math.isnan(interval.half_width) else interval.half_width
+            note(
+                accuracy=interval.mean,
+                accuracy_ci95=ci,
+                accuracy_seeds=scores,
+                epochs=epochs,
+                train_seconds=sum(tr.seconds for tr in trainers),
+                train_loss=sum(tr.loss for tr in trainers) / len(trainers),
+            )
+            if len(rungs) > 1:
+                note(**{rung_key(epochs): interval.mean, f"rung{epochs}_ci95": ci})
+            if r < len(rungs) - 1 and not self._goes_on(trial, attrs, epochs, goes_on):
+                note(halted=f"stopped by halving at rung {r + 1} of {len(rungs)} ({epochs} epochs)")
+                raise optuna.TrialPruned(attrs["halted"])
+        if self.artifacts is not None:
+            note(**{WEIGHTS_ATTR: _upload_weights(trainers, trial, self.artifacts)})
+
+    def _goes_on(self, trial: optuna.Trial, attrs: dict[str, Any], epochs: int, rule: Any) -> bool:
+        """This design against the others that reached the same rung, at that rung."""
+        key = rung_key(epochs)
+        others = []
+        for t in trial.study.get_trials(deepcopy=False):
+            if t.number != trial.number and key in t.user_attrs:
+                others.append(self._scored({**t.user_attrs, "accuracy": t.user_attrs[key]}, epochs))
+        return bool(rule(self._scored(attrs, epochs), others, KEEP))
+
+    def _scored(self, attrs: dict[str, Any], epochs: int) -> Scored:
+        ci = attrs.get(f"rung{epochs}_ci95")
+        keys, half = [], []
+        for name, value in zip(self.spec.objectives, self.values(attrs), strict=True):
+            keys.append(-value if OBJECTIVES[name] == "maximize" else value)
+            half.append(float(ci) if name == "accuracy" and ci is not None else math.nan)
+        return Scored(tuple(keys), tuple(half))
+
+
+def _upload_weights(trainers: list[Any], trial: optuna.Trial, folder: str) -> str:
+    """The proxy-trained ``state_dict`` of every seed, as one Optuna artifact of ``trial``
+    (``{"seeds": [...], "state_dicts": [...]}``); its id."""
     import tempfile
 
     import torch
     from optuna.artifacts import FileSystemArtifactStore, upload_artifact
 
+    buf = io.BytesIO()
+    seeds = [tr.settings.seed for tr in trainers]
+    torch.save({"seeds": seeds, "state_dicts": [tr.model.state_dict() for tr in trainers]}, buf)
     store = FileSystemArtifactStore(folder)
     with tempfile.TemporaryDirectory() as tmp:
         path = f"{tmp}/proxy-weights.pt"
-        torch.save(model.state_dict(), path)
+        with open(path, "wb") as fh:
+            fh.write(buf.getvalue())
         return upload_artifact(artifact_store=store, file_path=path, study_or_trial=trial)

@@ -49,8 +49,10 @@ def is_feasible(t: FrozenTrial) -> bool:
 @dataclass(frozen=True)
 class TrialRow:
     """One trial: its design, analytic costs (MFLOPs = 2·MACs/1e6 at batch 1, params, CIO over conv
-    and pool layers), measured latency (ms, with batch and threads), held-out accuracy, and its
-    place on the Pareto front (``pareto_rank``, best first objective first)."""
+    and pool layers), measured latency (ms, with runtime, batch and threads; eager torch beside
+    it), validation accuracy (mean over ``seeds`` and its 95% half-width), test accuracy (front
+    designs only), and its place on the Pareto front (``pareto_rank``, best first objective
+    first)."""
 
     number: int
     state: str
@@ -64,25 +66,41 @@ class TrialRow:
     params: float | None
     cio: float | None
     accuracy: float | None
+    accuracy_ci95: float | None
+    seeds: int | None
+    epochs: int | None
+    test_accuracy: float | None
+    test_ci95: float | None
     latency_ms: float | None
     latency_iqr_ms: float | None
     latency_batch: int | None
     latency_threads: int | None
+    latency_runtime: str | None
+    latency_noisy: bool | None
+    eager_torch_ms: float | None
     feasible: bool
     skipped: str | None
     error: str | None
+    halted: str | None
     duplicate_of: int | None
     pareto: bool
     pareto_rank: int | None
 
 
-def trial_rows(trials: Sequence[FrozenTrial], pareto: Sequence[FrozenTrial] = ()) -> list[TrialRow]:
-    """One ``TrialRow`` per trial, in order."""
+def trial_rows(
+    trials: Sequence[FrozenTrial],
+    pareto: Sequence[FrozenTrial] = (),
+    tested: dict[int, dict[str, Any]] | None = None,
+) -> list[TrialRow]:
+    """One ``TrialRow`` per trial, in order; ``tested``: the front's test-split accuracies."""
     rank = {t.number: i for i, t in enumerate(pareto)}
+    tested = tested or {}
     rows = []
     for t in trials:
         a = result_of(t)
         lat = next((v for k, v in a.items() if k.startswith("latency_") and isinstance(v, dict)), {})
+        test = tested.get(t.number, {})
+        seeds = a.get("seeds")
         rows.append(
             TrialRow(
                 number=t.number,
@@ -97,13 +115,22 @@ def trial_rows(trials: Sequence[FrozenTrial], pareto: Sequence[FrozenTrial] = ()
                 params=a.get("params"),
                 cio=a.get("cio"),
                 accuracy=a.get("accuracy"),
+                accuracy_ci95=a.get("accuracy_ci95"),
+                seeds=len(seeds) if isinstance(seeds, list) else None,
+                epochs=a.get("epochs"),
+                test_accuracy=test.get("mean"),
+                test_ci95=test.get("ci95"),
                 latency_ms=a.get("latency_ms"),
                 latency_iqr_ms=a.get("latency_iqr_ms"),
                 latency_batch=lat.get("batch_size"),
                 latency_threads=lat.get("threads"),
+                latency_runtime=a.get("latency_runtime", lat.get("runtime")),
+                latency_noisy=a.get("latency_noisy", lat.get("noisy")),
+                eager_torch_ms=a.get("eager_torch_ms"),
                 feasible=is_feasible(t),
                 skipped=a.get("skipped"),
                 error=a.get("error"),
+                halted=a.get("halted"),
                 duplicate_of=a.get("duplicate_of"),
                 pareto=t.number in rank,
                 pareto_rank=rank.get(t.number),

@@ -49,6 +49,12 @@ FINISHED = (TrialState.COMPLETE, TrialState.FAIL, TrialState.PRUNED)
 SEED_MAX = 2**32 - 1
 """NumPy's seeds (Optuna's samplers) are 32-bit."""
 
+SEEDS_MAX = 30
+"""Most trainings per design: the Student-t table of ``search.train`` covers up to 30 values."""
+
+KEEP = 0.5
+"""Successive halving: the fraction of the designs at a rung that goes on to the next."""
+
 
 @dataclass(frozen=True)
 class SearchSpec:
@@ -67,13 +73,21 @@ class SearchSpec:
     proxy_input: int | None = None
     """Proxy input (px) at which the same topology is trained for accuracy; ``None``: the smaller of
     the deployment input and 32 (what MNIST-sized data needs)."""
-    epochs: int = 2
+    epochs: int = 4
+    """Training epochs of a design that goes the whole way (with halving, the last rung)."""
     devices: tuple[str, ...] = ("cpu",)
     multipliers: bool = False
     seed: int = 0
     latency_batch: int = 1
     gammas: tuple[float, ...] = GAMMAS
     growth_rates: tuple[int, ...] | None = None
+    seeds: int = 3
+    """Trainings per design (seeds ``seed``, ``seed + 1``, …): the mean and its 95% interval."""
+    halving: bool = True
+    """Successive halving over the rungs ``rungs`` (``search.halving``); off: every design trains
+    ``epochs`` in full."""
+    latency_threads: int = 1
+    """CPU threads of the latency measurement, pinned (1: what a small board gives one model)."""
 
     def __post_init__(self) -> None:
         if not self.objectives:
@@ -94,7 +108,22 @@ class SearchSpec:
                 raise SpecError(f"{flag} {value} must be a non-negative number (an upper bound)")
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed <= SEED_MAX:
             raise SpecError(f"--seed {self.seed!r} must be an integer from 0 to {SEED_MAX} (2**32 - 1)")
-        for name, least in (("epochs", 1), ("input_size", 1), ("proxy_input", 1), ("latency_batch", 1)):
+        if (
+            isinstance(self.seeds, bool)
+            or not isinstance(self.seeds, int)
+            or not 1 <= self.seeds <= SEEDS_MAX
+        ):
+            raise SpecError(
+                f"--seeds {self.seeds!r} must be an integer from 1 to {SEEDS_MAX}: each design is trained "
+                f"once per seed (3 gives a 95% interval; 1 gives none)"
+            )
+        for name, least in (
+            ("epochs", 1),
+            ("input_size", 1),
+            ("proxy_input", 1),
+            ("latency_batch", 1),
+            ("latency_threads", 1),
+        ):
             value = getattr(self, name)
             if value is None and name in ("input_size", "proxy_input"):
                 continue
@@ -120,6 +149,21 @@ class SearchSpec:
     @property
     def directions(self) -> list[Any]:
         return [OBJECTIVES[o] for o in self.objectives]
+
+    @property
+    def rungs(self) -> tuple[int, ...]:
+        """Epochs at which a design is compared with the others: 1, 2, 4, … up to ``epochs`` with
+        halving; just ``epochs`` without."""
+        if not self.halving:
+            return (self.epochs,)
+        out = [1]
+        while out[-1] * 2 < self.epochs:
+            out.append(out[-1] * 2)
+        return tuple(sorted({*out, self.epochs}))
+
+    @property
+    def seed_list(self) -> tuple[int, ...]:
+        return tuple((self.seed + i) % (SEED_MAX + 1) for i in range(self.seeds))
 
     @property
     def trains(self) -> bool:
@@ -157,6 +201,9 @@ class Snapshot:
     running: int
     feasible: int
     best: str
+    estimate: float | None = None
+    """Seconds the rest of the run may take at most: the designs left × seeds × epochs × the
+    seconds per epoch of the run's first training (halving stops many designs earlier)."""
 
 
 @dataclass(frozen=True)
@@ -171,6 +218,10 @@ class SearchResult:
     notes: list[str] = field(default_factory=list)
     artifacts: str | None = None
     """The folder of the study's artifact store (proxy-trained weights), when it has one."""
+    test_accuracy: dict[int, dict[str, Any]] = field(default_factory=dict)
+    """Front trial number → accuracy on the test split (``mean``, ``ci95``, ``seeds``)."""
+    correlations: dict[str, float] = field(default_factory=dict)
+    """Spearman ρ of measured latency against MACs and CIO (``search.final.rank_correlations``)."""
 
     def count(self, *states: TrialState) -> int:
         return sum(t.state in states for t in self.trials)
@@ -181,4 +232,4 @@ class SearchResult:
 
     def rows(self) -> list[TrialRow]:
         """Every trial as a typed row, with its place on the Pareto front."""
-        return trial_rows(self.trials, self.pareto)
+        return trial_rows(self.trials, self.pareto, self.test_accuracy)

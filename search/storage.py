@@ -1,27 +1,18 @@
-"""Where a study lives, and how workers share it: storage URLs, claim locks and heartbeats.
+"""Where a study lives, and how workers share it: storage URLs and heartbeats.
 
 Any Optuna RDB URL works: SQLite by default (embedded, nothing to start), PostgreSQL for many workers
 on many machines (a bare ``postgresql://`` URL gets the psycopg 3 driver). A URL that does not
 answer becomes one ``SpecError`` line, with the password masked.
 
-Workers claim trials one at a time under a lock (a file lock for SQLite, a PostgreSQL advisory lock
-otherwise), so counting the study's trials and asking for a new one is atomic across processes and
-machines. Each running trial beats every few seconds; a trial whose worker died (``kill -9``, a lost
-machine) goes stale, Optuna marks it failed and ``RetryHeartbeatStaleTrialCallback`` queues its
-design again.
+Workers run Optuna's ``optimize``, which beats for each running trial every few seconds; a trial
+whose worker died (``kill -9``, a lost machine) goes stale, Optuna marks it failed when the next
+trial starts, and ``RetryHeartbeatStaleTrialCallback`` queues its design again (at most
+``MAX_RETRY`` times).
 """
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
-import hashlib
-import os
-import tempfile
-import threading
 import warnings
-import zlib
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -33,11 +24,10 @@ from costmodel import SpecError
 __all__ = [
     "DEFAULT_STORAGE",
     "HEARTBEAT_S",
+    "MAX_RETRY",
     "STUDY_NAME_MAX",
     "check_exists",
     "check_study_name",
-    "claim_lock",
-    "heartbeat",
     "masked",
     "normalize_url",
     "open_storage",
@@ -46,6 +36,8 @@ __all__ = [
 DEFAULT_STORAGE = "sqlite:///cspcost-search.db"
 HEARTBEAT_S = 5
 """Seconds between heartbeats; a trial is stale after three missed beats."""
+MAX_RETRY = 3
+"""A design whose worker died is queued again at most this many times."""
 
 
 def masked(url: str) -> str:
@@ -118,66 +110,10 @@ def open_storage(url: str, heartbeat_interval: int = HEARTBEAT_S) -> RDBStorage:
                 engine_kwargs=engine_kwargs,
                 heartbeat_interval=heartbeat_interval,
                 grace_period=3 * heartbeat_interval,
-                heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=3),
+                heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRY),
             )
     except (sqlalchemy.exc.SQLAlchemyError, ImportError, OSError) as err:
         reason = str(err).strip().splitlines()[0][:200] if str(err).strip() else type(err).__name__
         raise SpecError(
             f"storage {masked(url)} does not answer ({reason}); start the database or fix --storage"
         ) from None
-
-
-@contextlib.contextmanager
-def claim_lock(storage: RDBStorage, url: str, study_name: str) -> Iterator[None]:
-    """Serialise trial claims of one study across processes (and machines, for PostgreSQL)."""
-    if url.startswith("postgresql"):
-        from sqlalchemy import text
-
-        key = zlib.crc32(f"cspcost:{study_name}".encode())
-        with storage.engine.connect() as conn:
-            conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": key})
-            try:
-                yield
-            finally:
-                conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
-                conn.commit()
-        return
-    where = os.path.abspath(url.removeprefix("sqlite:///")) + "\0" + study_name
-    digest = hashlib.sha1(where.encode()).hexdigest()[:16]
-    path = Path(tempfile.gettempdir()) / f"cspcost-{digest}.lock"
-    while True:
-        with open(path, "a") as fh:
-            fcntl.flock(fh, fcntl.LOCK_EX)
-            try:
-                same = os.stat(path).st_ino == os.fstat(fh.fileno()).st_ino
-            except FileNotFoundError:
-                same = False
-            if not same:  # the holder before us removed the file: lock the one that is there now
-                continue
-            try:
-                yield
-            finally:
-                # remove the lock file while still holding it, so none pile up in the temp folder;
-                # a waiter that then gets this (unlinked) file sees it is gone and retries above
-                path.unlink(missing_ok=True)
-                fcntl.flock(fh, fcntl.LOCK_UN)
-            return
-
-
-@contextlib.contextmanager
-def heartbeat(storage: RDBStorage, trial_id: int, interval: float) -> Iterator[None]:
-    """Record the trial's heartbeat every ``interval`` seconds while the body runs."""
-    stop = threading.Event()
-
-    def beat() -> None:
-        while not stop.wait(interval):
-            with contextlib.suppress(Exception):  # a missed beat only risks a retry
-                storage.record_heartbeat(trial_id)
-
-    thread = threading.Thread(target=beat, name=f"heartbeat-{trial_id}", daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
-        stop.set()
-        thread.join()

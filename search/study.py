@@ -21,7 +21,7 @@ from __future__ import annotations
 import datetime
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +44,7 @@ from search.storage import (
     normalize_url,
     open_storage,
 )
-from search.workers import _quiet, _run_workers, feasible_points, run_worker, snapshot
+from search.workers import Job, _quiet, feasible_points, run_worker, run_workers, snapshot
 
 __all__ = ["exact_front", "load_result", "prepare_study", "run_search", "space_note"]
 
@@ -141,14 +141,23 @@ def _data_shape(spec: SearchSpec) -> tuple[int, int, str]:
     return data.num_classes, data.in_channels, f"{data.num_classes} classes, {data.in_channels} channels"
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """A study ready to run: its URL, its spec, and the storage opened once for this process."""
+
+    url: str
+    spec: SearchSpec
+    storage: RDBStorage
+
+
 def prepare_study(
     given: dict[str, Any],
     storage: str | None = None,
     study_name: str = "cspcost",
     resume: bool = False,
     heartbeat_interval: int = HEARTBEAT_S,
-) -> tuple[str, SearchSpec]:
-    """Check everything, then create the study (or check the one to resume); ``(url, spec)``.
+) -> Prepared:
+    """Check everything, then create the study (or check the one to resume).
 
     ``given`` holds the ``SearchSpec`` fields the user set; on ``resume`` they must match the stored
     ones and the rest come from the study. All checks run before the study is created or changed,
@@ -178,7 +187,7 @@ def prepare_study(
                 f"the data {spec.data!r} changed since study {study_name!r} started; resume with "
                 f"the same data, or start a new --study"
             )
-        return url, spec
+        return Prepared(url, spec, rdb)
     rdb = open_storage(url, heartbeat_interval)
     spec = _spec_for(rdb, url, study_name, given, resume)
     study = optuna.create_study(study_name=study_name, storage=rdb, directions=spec.directions)
@@ -196,7 +205,7 @@ def prepare_study(
         (ARTIFACTS_ATTR, artifacts),
     ):
         study.set_user_attr(key, value)
-    return url, spec
+    return Prepared(url, spec, rdb)
 
 
 def run_search(
@@ -221,16 +230,22 @@ def run_search(
         _memory_check(spec)  # the front is exported to ONNX at --input, for real
         return exact_front(spec, study_name)
     started = time.perf_counter()
-    url, spec = prepare_study(given, storage, study_name, resume, heartbeat_interval)
+    run = prepare_study(given, storage, study_name, resume, heartbeat_interval)
+    spec, rdb = run.spec, run.storage
     if progress is not None:
-        rdb = open_storage(url, heartbeat_interval)
         progress(snapshot(rdb.get_all_trials(rdb.get_study_id_from_name(study_name)), spec, trials))
     exits: tuple[int, ...] = ()
+    job = Job(run.url, study_name, trials, heartbeat_interval)
     if workers == 1:
-        run_worker(url, study_name, trials, 0, heartbeat_interval, progress=progress)
+        run_worker(job, progress=progress, storage=rdb)
     else:
-        exits = _run_workers(url, study_name, trials, workers, heartbeat_interval, spec, progress)
-    result = load_result(study_name, url)
+        exits = run_workers(job, workers, spec, rdb, progress)
+    result = load_result(study_name, run.url, rdb)
+    if spec.trains and result.pareto:
+        from search.final import store_test_accuracy
+
+        store_test_accuracy(result, rdb)
+        result = load_result(study_name, run.url, rdb)
     return replace(
         result,
         requested=trials,
@@ -298,11 +313,13 @@ def _as_trial(number: int, point: Point, spec: SearchSpec) -> FrozenTrial:
     )
 
 
-def load_result(study_name: str, storage: str | None = None) -> SearchResult:
-    """A stored study's trials and Pareto front, for reports; reads only."""
+def load_result(study_name: str, storage: str | None = None, rdb: RDBStorage | None = None) -> SearchResult:
+    """A stored study's trials and Pareto front, for reports; reads only. ``rdb``: the storage,
+    when the caller has it open."""
     url = normalize_url(storage)
-    check_exists(url)  # opening a missing SQLite file would create it
-    rdb = open_storage(url)
+    if rdb is None:
+        check_exists(url)  # opening a missing SQLite file would create it
+        rdb = open_storage(url)
     try:
         study = optuna.load_study(study_name=study_name, storage=rdb)
     except KeyError:
@@ -315,4 +332,17 @@ def load_result(study_name: str, storage: str | None = None) -> SearchResult:
     done = study.get_trials()
     front = pareto_trials(done, spec)
     artifacts = study.user_attrs.get(ARTIFACTS_ATTR)
-    return SearchResult(study_name, masked(url), spec, len(done), done, front, artifacts=artifacts)
+    from search.final import TEST_ATTR, rank_correlations
+
+    tested = {int(k): v for k, v in study.user_attrs.get(TEST_ATTR, {}).items()}
+    return SearchResult(
+        study_name,
+        masked(url),
+        spec,
+        len(done),
+        done,
+        front,
+        artifacts=artifacts,
+        test_accuracy=tested,
+        correlations=rank_correlations(done),
+    )

@@ -36,7 +36,6 @@ __all__ = [
     "SPLIT_SEED",
     "Interval",
     "Split",
-    "TrainResult",
     "TrainSettings",
     "Trainer",
     "TrialError",
@@ -46,7 +45,6 @@ __all__ = [
     "split_data",
     "t_interval",
     "t_quantile",
-    "train_and_score",
 ]
 
 SPLIT_SEED = 0
@@ -61,20 +59,9 @@ class TrialError(RuntimeError):
 
 @dataclass(frozen=True)
 class TrainSettings:
-    epochs: int = 2
     batch_size: int = 64
     lr: float = 3e-3
-    holdout: float = 0.2
     seed: int = 0
-
-
-@dataclass(frozen=True)
-class TrainResult:
-    accuracy: float
-    loss: float
-    seconds: float
-    train_images: int
-    holdout_images: int
 
 
 def holdout_split(y: np.ndarray, holdout: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -220,63 +207,24 @@ class Trainer:
         return correct / len(idx)
 
 
-def train_and_score(model: nn.Module, data: Dataset, settings: TrainSettings) -> TrainResult:
-    """Train ``model`` on the training split of ``data`` and return its held-out accuracy."""
-    start = time.perf_counter()
-    train_idx, test_idx = holdout_split(data.y, settings.holdout, settings.seed)
-    x = torch.from_numpy(data.x)
-    y = torch.from_numpy(data.y)
-    mean, std = x[train_idx].mean(), x[train_idx].std().clamp_min(1e-6)
-    x = (x - mean) / std
-    torch.manual_seed(settings.seed)
-    optimizer = torch.optim.Adam(model.parameters(), lr=settings.lr)
-    order = torch.Generator().manual_seed(settings.seed)
-    tr = torch.from_numpy(train_idx)
-    loss = torch.tensor(math.nan)
-    try:
-        for _ in range(settings.epochs):
-            model.train()
-            perm = tr[torch.randperm(len(tr), generator=order)]
-            for i in range(0, len(perm), settings.batch_size):
-                batch = perm[i : i + settings.batch_size]
-                loss = F.cross_entropy(model(x[batch]), y[batch])
-                if not torch.isfinite(loss):
-                    raise TrialError(f"training diverged: loss is {loss.item()}")
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-        model.eval()
-        correct = 0
-        with torch.inference_mode():
-            for i in range(0, len(test_idx), 256):
-                batch = torch.from_numpy(test_idx[i : i + 256])
-                correct += int((model(x[batch]).argmax(1) == y[batch]).sum())
-    except (torch.OutOfMemoryError, MemoryError) as err:
-        raise TrialError(f"out of memory while training: {err}") from None
-    return TrainResult(
-        correct / len(test_idx),
-        float(loss.detach()),
-        time.perf_counter() - start,
-        len(train_idx),
-        len(test_idx),
-    )
-
-
 def accuracy_by_seed(
     configs: dict[str, Config], data: Dataset, seeds: Sequence[int], epochs: int = 2
 ) -> dict[str, list[float]]:
-    """Held-out accuracy of each named config, trained once per seed: the seed-to-seed spread is
-    the noise floor any difference between designs has to clear."""
+    """Validation accuracy of each named config, trained once per seed exactly as a search trains a
+    design: the seed-to-seed spread is the noise floor any difference between designs has to
+    clear."""
     from costmodel import expand
     from costmodel.torch_build import build
 
+    split = split_data(data.y)
     out: dict[str, list[float]] = {}
     for label, config in configs.items():
         network = expand(config, data.size)
         for seed in seeds:
             torch.manual_seed(seed)
-            result = train_and_score(build(network), data, TrainSettings(epochs=epochs, seed=seed))
-            out.setdefault(label, []).append(result.accuracy)
+            trainer = Trainer(build(network), data, split, TrainSettings(seed=seed))
+            trainer.advance(epochs)
+            out.setdefault(label, []).append(trainer.accuracy(split.validation))
     return out
 
 

@@ -1,5 +1,25 @@
-"""Workers: processes that claim trials of a study until it holds the target number, and the
-progress snapshot they report."""
+"""Workers: processes that run Optuna's ``optimize`` on a study until it holds the target number of
+finished trials or every feasible design, and the progress snapshot they report.
+
+Optuna's own machinery does the bookkeeping:
+
+- ``Study.optimize`` with the storage's heartbeat: a trial whose worker died (``kill -9``, a lost
+  machine) goes stale, the next trial any worker starts marks it failed, and
+  ``RetryHeartbeatStaleTrialCallback`` (set on the storage, ``search.storage``) queues its design
+  again;
+- ``MaxTrialsCallback`` stops a worker once the study's finished, running and queued trials reach
+  the target, so several workers do not overshoot it; a worker whose study is short of the target
+  only because others still run waits for them, in case one dies and its design is queued again;
+- ``DesignSampler``, an Optuna sampler, proposes only feasible designs the study does not hold yet
+  (``enqueue_trial`` from several processes on one SQLite file raced in an earlier check; a
+  sampler needs no queue), and stops the study when none is left;
+- Ctrl-C: ``optimize`` records the interrupted trial as failed; a failure without an ``error`` is
+  not a result, so the sampler proposes its design again when the study resumes.
+
+Two workers may still pick one design at the same moment (the sampler reads the study, then the
+trial writes its choice); the objective checks after suggesting, and a design already held by
+another trial fails the later claim as ``duplicate_of`` (never counted, never measured).
+"""
 
 from __future__ import annotations
 
@@ -10,95 +30,101 @@ import socket
 import time
 import warnings
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import optuna
-from optuna.storages import RetryHeartbeatStaleTrialCallback
+from optuna.distributions import BaseDistribution
+from optuna.samplers import BaseSampler
+from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
+from optuna.study import MaxTrialsCallback
 from optuna.trial import FrozenTrial, TrialState
 
 from search.evaluate import Evaluator
 from search.front import pareto_trials
 from search.results import ARTIFACTS_ATTR, is_feasible, result_of
 from search.space import Design, Point
-from search.spec import FINISHED, SEED_MAX, SPEC_ATTR, SearchSpec, Snapshot
-from search.storage import (
-    HEARTBEAT_S,
-    claim_lock,
-    heartbeat,
-    open_storage,
-)
+from search.spec import SEED_MAX, SPEC_ATTR, SearchSpec, Snapshot
+from search.storage import HEARTBEAT_S, MAX_RETRY, open_storage
 
-__all__ = ["feasible_points", "record", "run_worker", "snapshot"]
+__all__ = ["DesignSampler", "Job", "feasible_points", "run_worker", "run_workers", "snapshot", "taken"]
+
+COUNTED = (TrialState.COMPLETE, TrialState.PRUNED)
+"""The trials that count towards ``--trials``: measured (pruned ones by a budget or halving)."""
 
 
 # --- trial accounting -----------------------------------------------------------------------------
-
-
-def _superseded(trials: Sequence[FrozenTrial]) -> set[int]:
-    """Numbers of failed trials that a retry replaced."""
-    out: set[int] = set()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        for t in trials:
-            out.update(RetryHeartbeatStaleTrialCallback.retry_history(t))
-    return out
-
-
-def _claimed(trials: Sequence[FrozenTrial]) -> int:
-    """Trials that count towards the target: finished, running or queued, minus retried failures."""
-    gone = _superseded(trials)
-    return sum(t.state != TrialState.FAIL or t.number not in gone for t in trials)
 
 
 def _key(params: dict[str, Any]) -> tuple[tuple[str, Any], ...]:
     return tuple(sorted(params.items()))
 
 
-def _taken(trials: Sequence[FrozenTrial]) -> set[tuple[tuple[str, Any], ...]]:
-    """Designs the study holds (finished, running or queued; a failure a retry replaced is not)."""
-    gone = _superseded(trials)
+def _retries(t: FrozenTrial) -> int:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        return len(RetryHeartbeatStaleTrialCallback.retry_history(t))
+
+
+def taken(trials: Sequence[FrozenTrial]) -> set[tuple[tuple[str, Any], ...]]:
+    """Designs the study holds: measured, being measured, queued for a retry, failed with an
+    error, or retried ``MAX_RETRY`` times already. A design whose trial was interrupted (Ctrl-C)
+    or whose worker died is free again, unless a retry of it is queued."""
     out = set()
     for t in trials:
-        if t.state == TrialState.FAIL and t.number in gone:
-            continue
         params = t.params or t.system_attrs.get("fixed_params", {})
+        if not params or "duplicate_of" in t.user_attrs:
+            continue
+        if t.state == TrialState.FAIL and "error" not in t.user_attrs and _retries(t) < MAX_RETRY:
+            continue
         out.add(_key(params))
     return out
 
 
-def _claim(
-    study: optuna.Study, target: int, feasible: Sequence[Design], rng: random.Random
-) -> optuna.Trial | bool | None:
-    """A new trial, ``True`` to wait for running trials of other workers, or ``None`` when done.
+class DesignSampler(BaseSampler):
+    """Proposes a feasible design (a seeded random pick) that the study does not hold yet; the
+    whole design at once, as relative parameters. With no free design left it proposes a random
+    feasible one, which the objective then refuses as a duplicate."""
 
-    A new trial is a feasible design the study does not hold yet, picked at random (seeded) from the
-    enumeration and queued for this worker alone (the caller holds the claim lock), so that no
-    design is measured twice and an over-budget design never becomes a trial."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        optuna.storages.fail_stale_trials(study)
-    trials = study.get_trials(deepcopy=False)
-    waiting = any(t.state == TrialState.WAITING for t in trials)
-    fresh: list[Design] = []
-    if not waiting and _claimed(trials) < target:
-        taken = _taken(trials)
-        fresh = [d for d in feasible if _key(d.params) not in taken]
-        if fresh:
-            study.enqueue_trial(rng.choice(fresh).params)
-    if waiting or fresh:
-        return study.ask()
-    return True if any(t.state == TrialState.RUNNING for t in trials) else None
+    def __init__(self, space: Sequence[Design], seed: int) -> None:
+        self.designs = list(space)
+        self.rng = random.Random(seed)
+        self.chosen: dict[int, dict[str, Any]] = {}  # trial number → its design's parameters
+
+    def free(self, study: optuna.Study) -> list[Design]:
+        held = taken(study.get_trials(deepcopy=False))
+        return [d for d in self.designs if _key(d.params) not in held]
+
+    def infer_relative_search_space(
+        self, study: optuna.Study, trial: FrozenTrial
+    ) -> dict[str, BaseDistribution]:
+        return {}
+
+    def sample_relative(
+        self, study: optuna.Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
+    ) -> dict[str, Any]:
+        return {}
+
+    def sample_independent(
+        self, study: optuna.Study, trial: FrozenTrial, param_name: str, param_distribution: BaseDistribution
+    ) -> Any:
+        if trial.number not in self.chosen:
+            free = self.free(study) or self.designs
+            self.chosen[trial.number] = self.rng.choice(free).params
+        chosen = self.chosen[trial.number]
+        if param_name not in chosen:
+            raise RuntimeError(f"parameter {param_name!r} is not a knob of design {chosen}")
+        return chosen[param_name]
 
 
 def snapshot(trials: Sequence[FrozenTrial], spec: SearchSpec, target: int) -> Snapshot:
-    gone = _superseded(trials)
-    finished = sum(t.state in FINISHED and t.number not in gone for t in trials)
+    finished = sum(t.state in COUNTED for t in trials)
     running = sum(t.state == TrialState.RUNNING for t in trials)
     good = [t for t in trials if is_feasible(t)]
     front = pareto_trials(good, spec)
     shown = "; ".join(
         f"{result_of(t).get('design', '?')}: "
-        + ", ".join(_describe(o, v) for o, v in zip(spec.objectives, t.values, strict=True))
+        + ", ".join(_describe(o, v, result_of(t)) for o, v in zip(spec.objectives, t.values, strict=True))
         for t in front[:2]
     )
     best = (
@@ -106,12 +132,22 @@ def snapshot(trials: Sequence[FrozenTrial], spec: SearchSpec, target: int) -> Sn
         if front
         else "no feasible design yet"
     )
-    return Snapshot(finished, target, running, len(good), best)
+    per_epoch = sorted(
+        result_of(t)["seconds_per_epoch"] for t in trials if "seconds_per_epoch" in result_of(t)
+    )
+    estimate = None
+    if spec.trains and per_epoch:
+        # upper bound: every remaining design trains every seed to the last rung, at the median
+        # seconds per epoch measured so far (the first training of a process also warms it up)
+        left = max(0, target - finished)
+        estimate = left * spec.seeds * spec.epochs * per_epoch[len(per_epoch) // 2]
+    return Snapshot(finished, target, running, len(good), best, estimate)
 
 
-def _describe(objective: str, value: float) -> str:
+def _describe(objective: str, value: float, attrs: dict[str, Any]) -> str:
     if objective == "accuracy":
-        return f"acc {value:.3f}"
+        ci = attrs.get("accuracy_ci95")
+        return f"acc {value:.3f}" + (f" ± {ci:.3f}" if isinstance(ci, float) else "")
     if objective == "macs":
         return f"{2 * value / 1e6:.3g} MFLOPs"
     if objective == "latency":
@@ -123,74 +159,10 @@ def _describe(objective: str, value: float) -> str:
 
 
 def _quiet() -> None:
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    # Optuna logs each failed trial with its traceback at WARNING; the reason is kept with the trial
+    # (its ``error`` attribute) and the summary counts failures, so only errors are shown.
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
-    # We run our own heartbeat thread around ask/tell (see ``heartbeat``), which Optuna warns about.
-    warnings.filterwarnings("ignore", message="Heartbeat of storage is supposed to be used")
-
-
-def run_worker(
-    url: str,
-    study_name: str,
-    target: int,
-    index: int = 0,
-    heartbeat_interval: int = HEARTBEAT_S,
-    threads: int | None = None,
-    progress: Callable[[Snapshot], None] | None = None,
-) -> None:
-    """Claim and evaluate trials of ``study_name`` until it holds ``target`` finished trials or
-    every feasible design of the space."""
-    _quiet()
-    storage = open_storage(url, heartbeat_interval)
-    study = optuna.load_study(study_name=study_name, storage=storage)
-    stored = study.user_attrs
-    spec = SearchSpec.from_attrs(stored[SPEC_ATTR])
-    seed = (spec.seed + 1000 * index + len(study.get_trials(deepcopy=False))) % (SEED_MAX + 1)
-    rng = random.Random(seed)
-    feasible = [p.design for p in feasible_points(spec)]
-    if threads:
-        import torch
-
-        torch.set_num_threads(threads)
-    evaluate = Evaluator(spec, stored["num_classes"], stored["in_channels"], stored.get(ARTIFACTS_ATTR))
-    worker = f"{socket.gethostname()}:{os.getpid()}"
-    while True:
-        with claim_lock(storage, url, study_name):
-            claimed = _claim(study, target, feasible, rng)
-            if isinstance(claimed, optuna.Trial):
-                # Beat at once, on the RDB storage itself (the study's is a cache in front of it): a
-                # trial with no heartbeat row is never found stale, so a worker killed before its
-                # first beat would leave a RUNNING trial that every other worker waits for.
-                storage.record_heartbeat(claimed._trial_id)
-        if claimed is None:
-            return
-        if claimed is True:  # others still run the last trials: wait, in case one of them dies
-            time.sleep(min(1.0, heartbeat_interval))
-            continue
-        assert isinstance(claimed, optuna.Trial)
-        trial = claimed
-        values: list[float] | None = None
-        attrs: dict[str, Any] = {"worker": worker}
-        state = TrialState.PRUNED
-        with heartbeat(storage, trial._trial_id, heartbeat_interval):
-            try:
-                values = evaluate(trial, attrs)
-            except KeyboardInterrupt:
-                # Queue the design again, as for a dead worker: an interrupted trial is not a
-                # result and must not count towards the target when the study resumes.
-                study.tell(trial, state=TrialState.FAIL)
-                RetryHeartbeatStaleTrialCallback()(study, storage.get_trial(trial._trial_id))
-                raise
-            except Exception as err:  # the study goes on; the reason stays with the trial
-                attrs["error"] = f"{type(err).__name__}: {err}"[:500]
-                state = TrialState.FAIL
-        record(trial, attrs)
-        if values is None:
-            study.tell(trial, state=state)
-        else:
-            study.tell(trial, values)
-        if progress is not None:
-            progress(snapshot(study.get_trials(deepcopy=False), spec, target))
 
 
 def feasible_points(spec: SearchSpec) -> list[Point]:
@@ -199,40 +171,139 @@ def feasible_points(spec: SearchSpec) -> list[Point]:
     return [p for p in spec.space.points(spec.deploy_input) if p.within(budgets)]
 
 
-def record(trial: optuna.Trial, attrs: dict[str, Any]) -> None:
-    """Each measurement as its own user attribute (one readable column each in
-    ``trials_dataframe()``), and the constraints also as the ``constraints`` list that
-    optuna-dashboard reads to show a trial as infeasible."""
-    for key, value in attrs.items():
-        trial.set_user_attr(key, value)
+def _duplicate(trial: optuna.Trial) -> int | None:
+    """The number of another trial holding ``trial``'s design, if one does."""
+    mine = _key(trial.params)
+    for t in trial.study.get_trials(deepcopy=False):
+        if t.number == trial.number or "duplicate_of" in t.user_attrs:
+            continue
+        if t.state in (TrialState.RUNNING, *COUNTED) and _key(t.params) == mine:
+            return t.number
+        if t.state == TrialState.FAIL and "error" in t.user_attrs and _key(t.params) == mine:
+            return t.number
+    return None
+
+
+def _record_constraints(trial: optuna.Trial) -> None:
+    """The constraints also as the ``constraints`` list optuna-dashboard reads to show a trial as
+    infeasible (Optuna 5 stores them as ``constraints:NAME`` keys); before the trial is told."""
     constraints = trial.storage.get_trial(trial._trial_id).constraints
     if constraints:
         trial.storage.set_trial_system_attr(trial._trial_id, "constraints", list(constraints.values()))
 
 
-def _run_workers(
-    url: str,
-    study_name: str,
-    trials: int,
+@dataclass(frozen=True)
+class Job:
+    """What every worker of a run shares: where the study lives, its name, the number of finished
+    trials it should hold, and the heartbeat interval (seconds)."""
+
+    url: str
+    study_name: str
+    target: int
+    heartbeat_interval: int = HEARTBEAT_S
+
+
+def run_worker(
+    job: Job,
+    index: int = 0,
+    threads: int | None = None,
+    progress: Callable[[Snapshot], None] | None = None,
+    storage: RDBStorage | None = None,
+) -> None:
+    """Run ``optimize`` on the job's study until it holds ``job.target`` complete or pruned
+    trials, or every feasible design of the space. ``storage``: the caller's open storage (one
+    process opens it once); a spawned worker opens its own from ``job.url``."""
+    _quiet()
+    target = job.target
+    storage = storage or open_storage(job.url, job.heartbeat_interval)
+    study = optuna.load_study(study_name=job.study_name, storage=storage)
+    stored = study.user_attrs
+    spec = SearchSpec.from_attrs(stored[SPEC_ATTR])
+    seed = (spec.seed + 1000 * index + len(study.get_trials(deepcopy=False))) % (SEED_MAX + 1)
+    feasible = [p.design for p in feasible_points(spec)]
+    sampler = DesignSampler(feasible, seed)
+    study.sampler = sampler  # a plain attribute of Study: the sampler needs the study's spec first
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
+    evaluate = Evaluator(spec, stored["num_classes"], stored["in_channels"], stored.get(ARTIFACTS_ATTR))
+    worker = f"{socket.gethostname()}:{os.getpid()}"
+    if progress is not None:
+        evaluate.first_epoch = lambda: progress(snapshot(study.get_trials(deepcopy=False), spec, target))
+
+    def check_duplicate(trial: optuna.Trial) -> None:
+        other = _duplicate(trial)
+        if other is not None:
+            trial.set_user_attr("duplicate_of", other)
+            raise DuplicateDesignError(f"design {trial.params} is held by trial {other}")
+
+    def objective(trial: optuna.Trial) -> list[float]:
+        trial.set_user_attr("worker", worker)
+        try:
+            return evaluate(trial, check_duplicate)
+        except (optuna.TrialPruned, DuplicateDesignError):
+            raise
+        except Exception as err:  # the study goes on; the reason stays with the trial
+            trial.set_user_attr("error", f"{type(err).__name__}: {err}"[:500])
+            raise
+        finally:
+            _record_constraints(trial)
+
+    def after(study: optuna.Study, trial: FrozenTrial) -> None:
+        sampler.chosen.pop(trial.number, None)
+        if not sampler.free(study):
+            study.stop()
+        if progress is not None:
+            progress(snapshot(study.get_trials(deepcopy=False), spec, target))
+
+    limit = MaxTrialsCallback(target, states=(*COUNTED, TrialState.RUNNING, TrialState.WAITING))
+    while True:
+        trials = study.get_trials(deepcopy=False)
+        states = [t.state for t in trials]
+        if sum(s in COUNTED for s in states) >= target:
+            return
+        queued = TrialState.WAITING in states
+        in_flight = sum(s in (*COUNTED, TrialState.RUNNING, TrialState.WAITING) for s in states)
+        if queued or (in_flight < target and sampler.free(study)):
+            study.optimize(objective, callbacks=[limit, after], catch=(Exception,), gc_after_trial=False)
+        elif TrialState.RUNNING in states:
+            # Others run the last trials: wait, in case one of them dies (it goes stale, Optuna
+            # fails it and queues its design again, and this worker measures it).
+            time.sleep(min(1.0, job.heartbeat_interval))
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                optuna.storages.fail_stale_trials(study)
+        else:
+            return
+
+
+class DuplicateDesignError(RuntimeError):
+    """Another trial already holds this design (two workers picked it at the same moment)."""
+
+
+def _counted(study: optuna.Study) -> int:
+    return sum(t.state in COUNTED for t in study.get_trials(deepcopy=False))
+
+
+def run_workers(
+    job: Job,
     workers: int,
-    heartbeat_interval: int,
     spec: SearchSpec,
+    watcher: RDBStorage,
     progress: Callable[[Snapshot], None] | None,
 ) -> tuple[int, ...]:
+    """``workers`` spawned processes sharing the study; this one watches and reports progress."""
     threads = max(1, (os.cpu_count() or 1) // workers)
     ctx = multiprocessing.get_context("spawn")
     procs = [
-        ctx.Process(
-            target=run_worker,
-            name=f"cspcost-worker-{i}",
-            args=(url, study_name, trials, i, heartbeat_interval, threads),
-        )
+        ctx.Process(target=run_worker, name=f"cspcost-worker-{i}", args=(job, i, threads))
         for i in range(workers)
     ]
     for p in procs:
         p.start()
-    watcher = open_storage(url, heartbeat_interval)
-    study_id = watcher.get_study_id_from_name(study_name)
+    trials = job.target
+    study_id = watcher.get_study_id_from_name(job.study_name)
     last: Snapshot | None = None
     while any(p.is_alive() for p in procs):
         for p in procs:

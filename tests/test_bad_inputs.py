@@ -874,7 +874,7 @@ def test_bad_input_is_one_line_exit_2_and_touches_nothing(
     workdir: Path, c: Case, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr("search.study.run_worker", _tripwire)
-    monkeypatch.setattr("search.study._run_workers", _tripwire)
+    monkeypatch.setattr("search.study.run_workers", _tripwire)
     setup_case(workdir, c)
     before = tree(workdir)
     with pytest.raises(SystemExit) as exit_info:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -185,15 +184,3 @@ def test_reproduce_never_overwrites_a_users_file(tmp_path: Path) -> None:
     refused(
         ["reproduce", "--out", str(tmp_path), "--cfg-dir", str(tmp_path)], tmp_path, mentions="reproduce.md"
     )
-
-
-def test_claim_locks_leave_no_lock_file(tmp_path: Path) -> None:
-    from search.storage import claim_lock
-
-    url = f"sqlite:///{tmp_path / 's.db'}"
-    before = set(Path(tempfile.gettempdir()).glob("cspcost-*.lock"))
-    for _ in range(3):
-        with claim_lock(None, url, "study"):  # type: ignore[arg-type]
-            held = set(Path(tempfile.gettempdir()).glob("cspcost-*.lock")) - before
-            assert len(held) == 1
-    assert set(Path(tempfile.gettempdir()).glob("cspcost-*.lock")) - before == set()

@@ -58,8 +58,12 @@ def finished_study(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[str
     from costmodel import analyze
     from search.study import run_search
 
-    def fake_latency(model: object, shape: tuple[int, int, int], *a: object, **k: object) -> object:
-        return search.latency.Latency("cpu", model.macs / 1e6, 0.0, 1, 1, 1)  # type: ignore[attr-defined]
+    def fake_latency(network: object, runtime: str, device: str, *a: object, **k: object) -> object:
+        macs = analyze(network).totals.macs  # type: ignore[arg-type]
+        return search.latency.Latency(device, macs / 1e6, 0.0, 1, 1, 1, runtime)
+
+    def fake_advance(self: search.train.Trainer, epochs: int) -> None:
+        self.epochs, self.seconds, self.loss = epochs, 0.01 * epochs, 0.1
 
     def fake_build(network: object) -> torch.nn.Module:
         m = torch.nn.Linear(1, 1)
@@ -67,15 +71,15 @@ def finished_study(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[str
         return m
 
     monkeypatch.setattr(costmodel.torch_build, "build", fake_build)
-    monkeypatch.setattr(search.latency, "measure_latency", fake_latency)
-    monkeypatch.setattr(
-        search.train, "train_and_score", lambda *a, **k: search.train.TrainResult(0.5, 0.1, 0.0, 8, 2)
-    )
+    monkeypatch.setattr(search.latency, "time_network", fake_latency)
+    monkeypatch.setattr(search.train.Trainer, "advance", fake_advance)
+    monkeypatch.setattr(search.train.Trainer, "accuracy", lambda self, idx: 0.5)
     monkeypatch.chdir(tmp_path)
     url = f"sqlite:///{tmp_path / 'dash.db'}"
     budget_ms = 1.5  # tinydensenet at 32 px: about 0.6 to 3 MMACs, so some designs are over
     result = run_search(
-        {"objectives": ("accuracy", "macs"), "max_latency_ms": budget_ms, "data": "digits"},
+        # no halving: every design scores 0.5, so halving would stop the dearer ones
+        {"objectives": ("accuracy", "macs"), "max_latency_ms": budget_ms, "data": "digits", "halving": False},
         trials=10,
         storage=url,
         study_name="dash",

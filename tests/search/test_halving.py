@@ -1,72 +1,55 @@
-"""Successive halving with a fake trainer: who continues, who is pruned where, and how many epochs
-are spent, counted by hand."""
+"""Successive halving's rule at a rung, by hand: who goes on against the designs that reached the
+same rung before it (``search.halving.goes_on``)."""
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
-from costmodel import SpecError
-from search.halving import successive_halving
+from search.front import Scored
+from search.halving import goes_on
+
+NAN = math.nan
 
 
-class FakeTrainer:
-    """Design i has quality q[i]; its score after e epochs is q[i]·e/(e+1). Records the epochs each
-    design was actually trained (continued training: advancing to e costs e - done)."""
-
-    def __init__(self, quality: list[float]) -> None:
-        self.quality = quality
-        self.done = [0] * len(quality)
-        self.calls: list[tuple[int, int]] = []
-
-    def __call__(self, i: int, epochs: int) -> float:
-        assert epochs > self.done[i]  # never asked to go backwards or to repeat a rung
-        self.calls.append((i, epochs))
-        self.done[i] = epochs
-        return self.quality[i] * epochs / (epochs + 1)
+def s(acc: float, macs: float, ci: float = NAN) -> Scored:
+    """Objectives (accuracy, macs), minimised: accuracy negated; ``ci`` its 95% half-width."""
+    return Scored((-acc, macs), (ci, NAN))
 
 
-def test_eight_designs_through_rungs_1_2_4() -> None:
-    quality = [0.5, 0.9, 0.1, 0.7, 0.3, 0.8, 0.2, 0.6]
-    fake = FakeTrainer(quality)
-    out = successive_halving(len(quality), fake, rungs=(1, 2, 4), keep=0.5)
-    # rung 0: all 8 at 1 epoch; keep ceil(8/2) = 4 best: 0.9 (1), 0.8 (5), 0.7 (3), 0.6 (7)
-    # rung 1: those 4 at 2 epochs; keep 2: designs 1 and 5; rung 2: they reach 4 epochs
-    assert [(o.epochs, o.pruned, o.rung) for o in out] == [
-        (1, True, 0),
-        (4, False, 2),
-        (1, True, 0),
-        (2, True, 1),
-        (1, True, 0),
-        (4, False, 2),
-        (1, True, 0),
-        (2, True, 1),
-    ]
-    assert out[3].score == pytest.approx(0.7 * 2 / 3)  # what the pruned design reached
-    assert out[1].score == pytest.approx(0.9 * 4 / 5)  # as if trained 4 epochs at once
-    # epochs spent with continued training: 8·1 + 4·(2-1) + 2·(4-2) = 16, against 8·4 = 32 without
-    assert sum(fake.done) == 8 * 1 + 4 * (2 - 1) + 2 * (4 - 2)
+def test_the_first_design_always_goes_on() -> None:
+    assert goes_on(s(0.1, 100), [], keep=0.5)
 
 
-def test_one_rung_prunes_nothing() -> None:
-    out = successive_halving(3, FakeTrainer([0.1, 0.2, 0.3]), rungs=(2,))
-    assert [(o.epochs, o.pruned) for o in out] == [(2, False)] * 3
+def test_a_dominated_design_in_the_worse_half_stops() -> None:
+    # earlier: 0.9 at 50 MACs dominates the new 0.5 at 100 MACs; group of 2, quota ceil(0.5·2) = 1
+    assert not goes_on(s(0.5, 100), [s(0.9, 50)], keep=0.5)
 
 
-def test_at_least_one_design_goes_on() -> None:
-    out = successive_halving(1, FakeTrainer([0.4]), rungs=(1, 3), keep=0.25)
-    assert (out[0].epochs, out[0].pruned) == (3, False)
+def test_a_design_on_the_groups_front_goes_on_even_outside_the_quota() -> None:
+    # four earlier designs, all more accurate but dearer: the new one is the cheapest, so nothing
+    # dominates it and it goes on although it ranks last by accuracy
+    earlier = [s(0.9, 200), s(0.8, 150), s(0.85, 180), s(0.7, 120)]
+    assert goes_on(s(0.5, 10), earlier, keep=0.5)
 
 
-def test_ties_keep_the_earlier_design() -> None:
-    out = successive_halving(2, FakeTrainer([0.5, 0.5]), rungs=(1, 2), keep=0.5)
-    assert [o.pruned for o in out] == [False, True]
+def test_a_dominated_design_inside_the_quota_goes_on() -> None:
+    # group of 4 (quota 2): ranked by how many dominate each, the new design (dominated by one)
+    # comes second after the undominated 0.9@50; 0.6@90 and 0.4@95 are dominated by two and three
+    earlier = [s(0.9, 50), s(0.6, 90), s(0.4, 95)]
+    assert goes_on(s(0.8, 60), earlier, keep=0.5)
+    assert not goes_on(s(0.3, 99), [*earlier, s(0.8, 60)], keep=0.25)  # quota ceil(5/4) = 2
 
 
-@pytest.mark.parametrize(
-    ("rungs", "keep"),
-    [((), 0.5), ((0, 1), 0.5), ((2, 2), 0.5), ((1, 2), 1.0), ((1, 2), 0.0)],
-    ids=["empty", "zero-epochs", "not-growing", "keep-all", "keep-none"],
-)
-def test_bad_schedule_is_refused(rungs: tuple[int, ...], keep: float) -> None:
-    with pytest.raises(SpecError, match="halving"):
-        successive_halving(4, FakeTrainer([0.1] * 4), rungs=rungs, keep=keep)
+def test_overlapping_intervals_tie_so_the_cheaper_one_dominates() -> None:
+    # 0.70 ± 0.10 and 0.75 ± 0.10 overlap: tied on accuracy, the earlier one is cheaper → dominated
+    assert not goes_on(s(0.75, 100, 0.10), [s(0.70, 50, 0.10)], keep=0.5)
+    # without intervals 0.75 beats 0.70 on accuracy: neither dominates, both on the front
+    assert goes_on(s(0.75, 100), [s(0.70, 50)], keep=0.5)
+
+
+@pytest.mark.parametrize("keep", [0.0, 1.0, -0.5, 2.0], ids=["zero", "one", "negative", "two"])
+def test_keep_must_be_a_fraction(keep: float) -> None:
+    with pytest.raises(ValueError, match="fraction"):
+        goes_on(s(0.5, 1), [], keep=keep)

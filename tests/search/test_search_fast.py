@@ -4,7 +4,6 @@ input."""
 from __future__ import annotations
 
 import math
-import random
 import re
 from pathlib import Path
 
@@ -24,7 +23,7 @@ from search.spec import SPEC_ATTR, SearchSpec
 from search.storage import normalize_url
 from search.study import _check_budget_reachable, exact_front
 from search.train import holdout_split
-from search.workers import _claim, _claimed
+from search.workers import DesignSampler, taken
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 runner = CliRunner()
@@ -155,8 +154,9 @@ def _feasible_by_hand(spec: SearchSpec) -> list[Design]:
     ]
 
 
-def test_claims_only_feasible_unmeasured_designs() -> None:
-    """A worker's claims: every feasible design once, never an over-budget one, then done."""
+def test_sampler_proposes_only_feasible_unmeasured_designs() -> None:
+    """The sampler's proposals: every feasible design once, never an over-budget one, then none
+    left (the worker's callback stops the study there)."""
     macs = sorted(
         design_costs(base("tinydensenet").deployed(d), 32)["mflops"]
         for d in Space(base("tinydensenet")).designs()
@@ -164,14 +164,43 @@ def test_claims_only_feasible_unmeasured_designs() -> None:
     spec = SearchSpec(objectives=("accuracy", "macs"), max_mflops=macs[len(macs) // 3])
     feasible = _feasible_by_hand(spec)
     assert 0 < len(feasible) < spec.space.size
-    study = optuna.create_study(directions=spec.directions)
-    rng = random.Random(0)
+    sampler = DesignSampler(feasible, seed=0)
+    study = optuna.create_study(directions=spec.directions, sampler=sampler)
     seen = []
-    while (trial := _claim(study, 100, feasible, rng)) not in (None, True):
-        assert isinstance(trial, optuna.Trial)
+    while sampler.free(study):
+        trial = study.ask()
         seen.append(suggest(trial, spec.space))
         study.tell(trial, [0.5, 1.0])
     assert sorted(seen, key=str) == sorted(feasible, key=str)  # each feasible design exactly once
+
+
+def test_an_interrupted_design_is_free_again_an_erroneous_one_is_not() -> None:
+    """``taken``: a failure with an error is a result (its design is not tried again); a failure
+    without one (Ctrl-C, a dead worker) is not, unless retried ``MAX_RETRY`` times or queued."""
+    from search.storage import MAX_RETRY
+
+    def trial(state: str, params: dict, **attrs: object) -> optuna.trial.FrozenTrial:
+        t = optuna.trial.create_trial(
+            state=optuna.trial.TrialState[state],
+            values=[0.5, 1.0] if state == "COMPLETE" else None,
+            params=params,
+            distributions={k: optuna.distributions.CategoricalDistribution([v]) for k, v in params.items()},
+            user_attrs=attrs,
+        )
+        return t
+
+    a, b, c, d = ({"fusion": f, **ONE} for f in ("none", "csp", "fusion_first", "fusion_last"))
+    done = trial("COMPLETE", a)
+    interrupted = trial("FAIL", b)
+    erroneous = trial("FAIL", c, error="TrialError: training diverged")
+    worn_out = trial("FAIL", d)
+    worn_out.system_attrs["retry_history"] = list(range(MAX_RETRY))
+    duplicate = trial("FAIL", b, duplicate_of=0)
+    key = lambda p: tuple(sorted(p.items()))  # noqa: E731
+    assert taken([done, interrupted, erroneous, worn_out, duplicate]) == {key(a), key(c), key(d)}
+    queued = optuna.trial.create_trial(state=optuna.trial.TrialState.WAITING)
+    queued.system_attrs["fixed_params"] = b
+    assert key(b) in taken([interrupted, queued])
 
 
 def test_unreachable_budget_is_refused_with_the_cheapest_design() -> None:
@@ -234,11 +263,32 @@ def test_pareto_front_by_hand() -> None:
     assert [t.number for t in pareto_trials(trials, spec)] == [1, 0]
 
 
-def test_retried_failures_do_not_count_towards_the_target() -> None:
-    failed = _trial(0, [], state="FAIL")
-    retry = _trial(1, [0.9, 10.0])
-    retry.system_attrs["retry_history"] = [0]
-    assert _claimed([failed, retry, _trial(2, [], state="FAIL")]) == 2
+def test_tie_rule_of_the_front_by_hand() -> None:
+    """Accuracies whose 95% intervals overlap are a tie, so the cheaper design dominates."""
+    spec = SearchSpec(objectives=("accuracy", "macs"))
+    trials = [
+        _trial(0, [0.95, 200.0], accuracy_ci95=0.02),  # [0.93, 0.97]
+        _trial(1, [0.94, 100.0], accuracy_ci95=0.02),  # [0.92, 0.96]: tied with 0, cheaper
+        _trial(2, [0.80, 50.0], accuracy_ci95=0.01),  # [0.79, 0.81]: worse, but cheapest
+        _trial(3, [0.99, 300.0], accuracy_ci95=0.005),  # [0.985, 0.995]: better than all beyond noise
+    ]
+    # 1 dominates 0 (tied accuracy, half the MACs); 2 and 3 are each best on one objective
+    assert [t.number for t in pareto_trials(trials, spec)] == [3, 1, 2]
+    # without intervals (one seed) the usual front: 0 is more accurate than 1, so it stays
+    plain = [_trial(t.number, list(t.values)) for t in trials]
+    assert [t.number for t in pareto_trials(plain, spec)] == [3, 0, 1, 2]
+
+
+def test_front_without_intervals_is_optunas_best_trials() -> None:
+    """With no interval the tie rule is plain Pareto dominance: ``Study.best_trials`` agrees."""
+    rng = np.random.default_rng(0)
+    spec = SearchSpec(objectives=("accuracy", "macs", "params"))
+    study = optuna.create_study(directions=spec.directions)
+    for i in range(60):
+        values = [float(rng.integers(0, 8)) / 8, float(rng.integers(1, 9)), float(rng.integers(1, 9))]
+        study.add_trial(optuna.trial.create_trial(values=values, user_attrs={"design": f"d{i}"}))
+    ours = {t.number for t in pareto_trials(study.trials, spec)}
+    assert ours == {t.number for t in study.best_trials}
 
 
 # --- data -----------------------------------------------------------------------------------------
@@ -316,6 +366,8 @@ def _one_line_error(result, match: str) -> None:  # type: ignore[no-untyped-def]
         (["--data", "/no/such/dir"], "data '/no/such/dir' does not exist"),
         (["--devices", "tpu"], "device 'tpu' is not one of cpu, cuda"),
         (["--max-mflops", "0.001", "--data", "digits", "--input", "16"], "meets the budget"),
+        (["--seeds", "0"], "--seeds 0 must be an integer from 1 to 30"),
+        (["--seeds", "31"], "--seeds 31 must be an integer from 1 to 30"),
     ],
     ids=[
         "unknown-objective",
@@ -328,6 +380,8 @@ def _one_line_error(result, match: str) -> None:  # type: ignore[no-untyped-def]
         "no-data",
         "unknown-device",
         "unreachable-budget",
+        "zero-seeds",
+        "too-many-seeds",
     ],
 )
 def test_cli_bad_input(tmp_path: Path, args: list[str], match: str) -> None:
@@ -395,7 +449,7 @@ def test_report_frame_table_html_and_plot() -> None:
     html = pareto_html(frame)
     assert html.count("<tr>") == 2  # the two Pareto rows (the header row carries a style)
     ax = pareto_plot(frame)
-    assert ax.get_xlabel().startswith("MFLOPs") and ax.get_ylabel() == "held-out accuracy"
+    assert ax.get_xlabel().startswith("MFLOPs") and ax.get_ylabel() == "validation accuracy, mean over seeds"
     front = next(line for line in ax.get_lines() if line.get_label() == "Pareto front")
     assert list(front.get_xdata()) == [0.2, 0.4]  # joined in order of cost
 
@@ -430,10 +484,98 @@ def test_nan_loss_is_a_trial_error() -> None:
     import torch
 
     from search.data import Dataset
-    from search.train import TrainSettings, TrialError, train_and_score
+    from search.train import Trainer, TrainSettings, TrialError, split_data
 
     model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(4, 2))
     torch.nn.init.constant_(model[1].weight, math.nan)
     data = Dataset(np.zeros((10, 1, 2, 2), np.float32), np.array([0, 1] * 5), ("a", "b"), "t")
+    trainer = Trainer(model, data, split_data(data.y), TrainSettings())
     with pytest.raises(TrialError, match="training diverged: loss is nan"):
-        train_and_score(model, data, TrainSettings(epochs=1))
+        trainer.advance(1)
+
+
+# --- measurements: rungs, the time estimate, the rank correlations ---------------------------------
+
+
+@pytest.mark.parametrize(
+    ("epochs", "halving", "rungs"),
+    [
+        (4, True, (1, 2, 4)),
+        (5, True, (1, 2, 4, 5)),
+        (1, True, (1,)),
+        (8, True, (1, 2, 4, 8)),
+        (4, False, (4,)),
+    ],
+    ids=["4", "5", "1", "8", "no-halving"],
+)
+def test_rungs_double_up_to_the_epochs(epochs: int, halving: bool, rungs: tuple[int, ...]) -> None:
+    assert SearchSpec(epochs=epochs, halving=halving).rungs == rungs
+
+
+def test_seed_list_is_consecutive_from_the_seed() -> None:
+    assert SearchSpec(seed=7, seeds=3).seed_list == (7, 8, 9)
+    assert SearchSpec(seed=2**32 - 1, seeds=2).seed_list == (2**32 - 1, 0)  # wraps within 32 bits
+
+
+def test_estimate_is_trials_left_times_seeds_epochs_and_seconds_per_epoch() -> None:
+    from search.workers import snapshot
+
+    spec = SearchSpec(seeds=3, epochs=4)
+    trials = [
+        _trial(0, [0.9, 100.0], seconds_per_epoch=2.0),
+        _trial(1, [0.8, 50.0], seconds_per_epoch=6.0),
+        _trial(2, [0.7, 40.0], seconds_per_epoch=3.0),
+    ]
+    for t in trials:  # ``snapshot`` reads the attributes the evaluator writes, one each
+        t.user_attrs.update(t.user_attrs.pop(RESULT_ATTR))
+    # 12 wanted, 3 finished: 9 left × 3 seeds × 4 epochs × the median 3.0 s per epoch
+    assert snapshot(trials, spec, target=12).estimate == 9 * 3 * 4 * 3.0
+
+
+def test_rank_correlations_of_latency_against_costs_by_hand() -> None:
+    from search.final import rank_correlations
+
+    def timed(n: int, macs: float, cio: float, ort: float, eager: float) -> optuna.trial.FrozenTrial:
+        t = _trial(n, [0.9, macs])
+        t.user_attrs.update(
+            design=f"d{n}", macs=macs, cio=cio, latency_ms=ort, eager_torch_ms=eager, latency_runtime="ort"
+        )
+        return t
+
+    trials = [
+        timed(0, 10, 400, 1.0, 9.0),
+        timed(1, 20, 300, 2.0, 7.0),
+        timed(2, 30, 200, 4.0, 8.0),
+        timed(3, 40, 100, 3.0, 6.0),
+    ]
+    rho = rank_correlations(trials)
+    # ranks of MACs 1 2 3 4; ORT 1 2 4 3: d² = 0+0+1+1 = 2, ρ = 1 − 6·2/(4·15) = 0.8
+    assert rho["ort vs macs"] == pytest.approx(0.8)
+    # CIO ranks 4 3 2 1 against ORT 1 2 4 3: d² = 9+1+4+4 = 18, ρ = 1 − 6·18/60 = −0.8
+    assert rho["ort vs cio"] == pytest.approx(-0.8)
+    # eager ranks 4 2 3 1 against MACs 1 2 3 4: d² = 9+0+0+9 = 18, ρ = −0.8
+    assert rho["eager torch vs macs"] == pytest.approx(-0.8)
+    assert rho["designs"] == 4
+    assert rank_correlations(trials[:2]) == {}  # two designs rank nothing
+
+
+def test_a_claim_of_a_design_another_trial_holds_is_a_duplicate() -> None:
+    """Two workers that pick one design at the same moment: the objective's check after suggesting
+    finds the other trial, so the later claim is dropped before anything is measured."""
+    from search.workers import _duplicate
+
+    space = Space(base("tinydensenet"))
+    study = optuna.create_study(directions=["maximize", "minimize"])
+    design = {"fusion": "csp", "gamma": 0.5, "growth_rate": 8, **ONE}
+    study.enqueue_trial(design)
+    study.enqueue_trial(design)
+    first, second = study.ask(), study.ask()
+    suggest(first, space)
+    suggest(second, space)
+    assert _duplicate(second) == first.number  # the first is running
+    assert _duplicate(first) == second.number  # and each sees the other: both are dropped
+    study.tell(first, [0.9, 1.0])
+    study.enqueue_trial({"fusion": "none", "growth_rate": 8, **ONE})
+    other = study.ask()
+    suggest(other, space)
+    assert _duplicate(other) is None  # another design
