@@ -457,7 +457,19 @@ class _Reader:
                 raise self.error(f"[net] has no {key}; add '{key}=256' or pass an input size")
         return Shape(channels, self.positive("height"), self.positive("width"))
 
+    def out_of_scope(self) -> None:
+        """Refuse the first section cspcost does not model before anything else is checked: the
+        recurrent cfgs often lack the [net] size too, and asking for one would not help."""
+        for index, section in enumerate(self.sections[1:]):
+            if section.name in OUT_OF_SCOPE:
+                self.section, self.index = section, index
+                raise self.error(
+                    f"[{section.name}] is {OUT_OF_SCOPE[section.name]}, which cspcost does not model "
+                    f"(out of scope: {', '.join(f'[{s}]' for s in OUT_OF_SCOPE)}); remove it"
+                )
+
     def run(self, name: str) -> CfgModel:
+        self.out_of_scope()
         shape = self.network_input()
         if self.input_size is not None and self.input_size <= 0:
             raise SpecError(f"input size {self.input_size} must be a positive integer, e.g. 256")
@@ -467,11 +479,6 @@ class _Reader:
         for index, section in enumerate(self.sections[1:]):
             self.section, self.index = section, index
             handler = self.HANDLERS.get(section.name)
-            if section.name in OUT_OF_SCOPE:
-                raise self.error(
-                    f"[{section.name}] is {OUT_OF_SCOPE[section.name]}, which cspcost does not model "
-                    f"(out of scope: {', '.join(f'[{s}]' for s in OUT_OF_SCOPE)}); remove it"
-                )
             if handler is None:
                 supported = [f"[{s}]" for s in SECTIONS]
                 raise self.error(

@@ -261,3 +261,9 @@ def test_implicit_defaults_and_what_darknet_refuses_with_it() -> None:
     conv = "[convolutional]\nfilters=4\nsize=1\nactivation=linear\n"
     with pytest.raises(SpecError, match=r"\[shortcut\] layer 3: .* is 1×1, which is not an integer multiple"):
         parse(NET + conv + "[implicit]\nfilters=4\n[route]\nlayers=-2\n[shortcut]\nfrom=-2\n", "t.cfg")
+
+
+def test_a_recurrent_cfg_is_refused_as_such_before_its_missing_size() -> None:
+    # darknet's rnn.cfg and gru.cfg have no [net] width: asking for one would only lead to this
+    with pytest.raises(SpecError, match=r"^t\.cfg:4: \[rnn\] layer 1: \[rnn\] is recurrent, which cspcost"):
+        parse("[net]\nbatch=1\n[convolutional]\n[rnn]\noutput=8\n", "t.cfg")
