@@ -557,8 +557,7 @@ def implicit(layer: Layer) -> Cost:
     ``params_conv`` (the README's #Parameter) leaves them out."""
     c, h, w = layer.out_shape
     n = c * h * w
-    owned = 0 if layer.shares else n
-    return _tuple_new(Cost, (0, 0, owned, 0, 0, 0, 0, 0, n, n, 0))
+    return _tuple_new(Cost, (0, 0, n, 0, 0, 0, 0, 0, n, n, 0))
 
 
 LAYER_KINDS: tuple[str, ...] = tuple(KINDS)
