@@ -31,14 +31,19 @@ given twice. Mapping:
   ``space_to_depth`` (``reverse=1``: ``depth_to_space``); ``[crop]``: the centre window.
 - ``[yolo]``, ``[Gaussian_yolo]``, ``[region]``, ``[detection]``: ``detect``, after checking that the
   input has the channels their masks/anchors and classes need.
+- ``[implicit]``: ``implicit``, a learned ``filters×atoms×1`` tensor that reads nothing (YOLOR's
+  implicit knowledge), ``filters·atoms`` weights and 0 BFLOPs as darknet counts them
+  (``representation_layer.c``). The next layer reads it as its input: a ``[scale_channels]``
+  scales its ``from`` map by it; a ``[shortcut]`` adds maps of its size (darknet asserts that
+  every ``from`` has the input's width and height).
 - ``[connected]``: flatten → linear (with bias, or BN) → act; ``[batchnorm]``: bn;
   ``[activation]``: act; ``[softmax]``: flatten → softmax over all C·H·W values, as darknet's;
   ``[dropout]``: dropout; ``[empty]``/``[silence]``: nothing.
 - ``[cost]`` and ``[contrastive]`` (training losses) make no layer (kept in ``CfgModel``).
 
 Linear activations make no layer. Recurrent sections (``[rnn]``, ``[gru]``, ``[lstm]``,
-``[crnn]``, ``[conv_lstm]``, ``[history]``) and ``[local]``, ``[normalization]``, ``[implicit]`` are
-out of scope and say so. Anything else the reader does not know (a section, a key, an activation) is
+``[crnn]``, ``[conv_lstm]``, ``[history]``) and ``[local]``, ``[normalization]`` are out of scope
+and say so. Anything else the reader does not know (a section, a key, an activation) is
 a ``SpecError`` of one line naming the file, the line and the problem; so is a cfg whose layers
 contradict each other (a route to maps that cannot concatenate, a ``[yolo]`` whose input does not
 have the channels its masks need).
@@ -219,6 +224,7 @@ SECTIONS: dict[str, tuple[str, ...]] = {
         "reorg",
     ),
     "connected": ("output", "activation", "batch_normalize"),
+    "implicit": ("filters", "atoms", "mean", "std"),
     "batchnorm": (),
     "activation": ("activation",),
     "softmax": ("groups", "temperature", "tree", "spatial", "noloss"),
@@ -250,7 +256,6 @@ OUT_OF_SCOPE: dict[str, str] = {
     "history": "recurrent",
     "local": "a locally connected layer",
     "normalization": "local response normalisation",
-    "implicit": "an input-free learned tensor",
 }
 """Sections darknet reads that cspcost does not model, and what they are."""
 
@@ -452,7 +457,19 @@ class _Reader:
                 raise self.error(f"[net] has no {key}; add '{key}=256' or pass an input size")
         return Shape(channels, self.positive("height"), self.positive("width"))
 
+    def out_of_scope(self) -> None:
+        """Refuse the first section cspcost does not model before anything else is checked: the
+        recurrent cfgs often lack the [net] size too, and asking for one would not help."""
+        for index, section in enumerate(self.sections[1:]):
+            if section.name in OUT_OF_SCOPE:
+                self.section, self.index = section, index
+                raise self.error(
+                    f"[{section.name}] is {OUT_OF_SCOPE[section.name]}, which cspcost does not model "
+                    f"(out of scope: {', '.join(f'[{s}]' for s in OUT_OF_SCOPE)}); remove it"
+                )
+
     def run(self, name: str) -> CfgModel:
+        self.out_of_scope()
         shape = self.network_input()
         if self.input_size is not None and self.input_size <= 0:
             raise SpecError(f"input size {self.input_size} must be a positive integer, e.g. 256")
@@ -462,11 +479,6 @@ class _Reader:
         for index, section in enumerate(self.sections[1:]):
             self.section, self.index = section, index
             handler = self.HANDLERS.get(section.name)
-            if section.name in OUT_OF_SCOPE:
-                raise self.error(
-                    f"[{section.name}] is {OUT_OF_SCOPE[section.name]}, which cspcost does not model "
-                    f"(out of scope: {', '.join(f'[{s}]' for s in OUT_OF_SCOPE)}); remove it"
-                )
             if handler is None:
                 supported = [f"[{s}]" for s in SECTIONS]
                 raise self.error(
@@ -745,6 +757,12 @@ class _Reader:
             x = g.bn(f"{prefix}.norm", x)
         return self.act(prefix, x, self.activation("logistic"))
 
+    def implicit(self, prefix: str, src: str) -> str:
+        """A learned tensor that reads nothing: ``filters`` channels, ``atoms`` high, 1 wide
+        (``make_implicit_layer``; darknet's defaults 128 and 1)."""
+        filters = self.positive("filters", 128)
+        return self.builder().implicit(f"{prefix}.implicit", filters, self.positive("atoms", 1))
+
     def batchnorm(self, prefix: str, src: str) -> str:
         return self.builder().bn(f"{prefix}.norm", src)
 
@@ -792,6 +810,7 @@ class _Reader:
         "region": region,
         "detection": detection,
         "connected": connected,
+        "implicit": implicit,
         "batchnorm": batchnorm,
         "activation": activation_layer,
         "softmax": softmax,

@@ -435,6 +435,15 @@ class GraphBuilder:
     def copy(self, name: str, src: str) -> str:
         return self._emit(name, "copy", (src,), (self._in(src),))
 
+    def implicit(self, name: str, channels: int, height: int = 1, width: int = 1) -> str:
+        """A learned ``channels×height×width`` tensor that reads nothing (darknet's ``[implicit]``:
+        ``filters`` channels, ``atoms`` high, 1 wide)."""
+        if min(channels, height, width) <= 0:
+            raise SpecError(
+                f"implicit {name!r}: {channels}×{height}×{width} must be positive in every dimension"
+            )
+        return self._emit(name, "implicit", (), (), channels, slice_=(height, width))
+
     def detect(self, name: str, src: str) -> str:
         return self._emit(name, "detect", (src,), (self._in(src),))
 

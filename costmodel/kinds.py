@@ -31,7 +31,7 @@ Note [darknet BFLOPs]: darknet's ``l.bflops`` for a conv is ``2·(C_in/groups)·
 also counts a ``[shortcut]`` as ``out_w·out_h·out_c·n_from``, doubled when weighted
 (``shortcut_layer.c``): ``flops_darknet_current``; the 2019 darknet that printed the CSPNet README
 did not: ``flops_darknet``. ``[connected]``, BN, activations, route, upsample, reorg, scale_channels,
-sam, the detection heads, global avgpool and softmax add nothing in either. A native ``linear``
+sam, implicit, the detection heads, global avgpool and softmax add nothing in either. A native ``linear``
 classifier counts as the 1×1 conv classifier of the authors' cfgs. ``tests/test_darknet_parse.py``
 holds every layer of darknet's 77 parsed cfgs to this.
 """
@@ -257,9 +257,11 @@ def _upsample_shape(
     return _tuple_new(Shape, (c, h // -s, w // -s))
 
 
-def _reshape_shape(
+def _declared_shape(
     ins: Inputs, out_c: int, k: int, s: int, p: int, slice_: Slice, ceil: bool, geo: Geometry
 ) -> Shape:
+    """The shape the layer declares: ``out_c`` × ``slice_`` = (height, width) (a reshape's view,
+    an implicit tensor's size)."""
     return _tuple_new(Shape, (out_c, slice_[0], slice_[1]))
 
 
@@ -525,7 +527,7 @@ _NOTHING = Cost()
 @register("split", shape=_split_shape, doc="a channel slice [start, stop) of one input (a view)")
 @register(
     "reshape",
-    shape=_reshape_shape,
+    shape=_declared_shape,
     doc="a view to another C×H×W of as many elements (out_c × slice_ = height, width): view, reshape, "
     "permute",
 )
@@ -540,6 +542,22 @@ def view(layer: Layer) -> Cost:
     """Views and inference-time identities: no arithmetic and no traffic, by definition. A detection
     head passes its input map on; darknet counts it 0 and box decoding is post-processing."""
     return _NOTHING
+
+
+@register(
+    "implicit",
+    shape=_declared_shape,
+    doc="a learned out_c × slice_ = (height, width) tensor with no input (darknet's [implicit], "
+    "YOLOR's implicit knowledge); darknet counts 0 BFLOPs",
+)
+def implicit(layer: Layer) -> Cost:
+    """darknet's ``make_implicit_layer`` (``representation_layer.c``): ``nweights = out_w·out_h·out_c``
+    learned values, copied to the output (``forward_implicit_layer``); no ``l.bflops``. No arithmetic:
+    its weights are read and its output written once. Its parameters are not conv weights, so
+    ``params_conv`` (the README's #Parameter) leaves them out."""
+    c, h, w = layer.out_shape
+    n = c * h * w
+    return _tuple_new(Cost, (0, 0, n, 0, 0, 0, 0, 0, n, n, 0))
 
 
 LAYER_KINDS: tuple[str, ...] = tuple(KINDS)

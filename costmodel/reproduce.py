@@ -241,8 +241,12 @@ PAPER: tuple[Target, ...] = (
         cfg="darknet",
         params_m="7.31",
         bflops="0.96",
-        note="another convention: the printed 0.96 is pjreddie's conv-only figure for this model, "
-        "not the conv + pool count of darknet's darknet.cfg shown here",
+        note="not reproduced: darknet.cfg counts {ours:.3f} at its own 224 px (conv only "
+        "{conv_only:.3f}: the 0.81 Bn pjreddie's Tiny Darknet page prints for this model) and "
+        "{at_256:.3f} at 256, in both darknet conventions (no [shortcut]); 0.96 comes only at 244–248 "
+        "px, sizes no README row uses, or at 256 px without the 1×1 classifier conv "
+        "({no_classifier_256:.3f}, conv only), which both darknets count and the 7.31M includes. "
+        "REFERENCE.md's 0.967 (conv + maxpool) is reached at no size",
     ),
     Target(
         "efficientnet_b0",
@@ -361,26 +365,65 @@ def _pct(ours: float | None, paper: str | float | None) -> float | None:
     return (ours / float(paper) - 1.0) * 100.0
 
 
+def _cfg_path(target: Target, cfg_dirs: tuple[Path, ...]) -> Path | None:
+    """The first ``{target.cfg}.cfg`` in ``cfg_dirs``, or None."""
+    if target.cfg is None:
+        return None
+    return next((d / f"{target.cfg}.cfg" for d in cfg_dirs if (d / f"{target.cfg}.cfg").is_file()), None)
+
+
 def _profile(target: Target, cfg_dirs: tuple[Path, ...]) -> tuple[Profile | None, str]:
-    if target.cfg is not None:
-        for folder in cfg_dirs:
-            path = folder / f"{target.cfg}.cfg"
-            if path.is_file():
-                return analyze(load(path, target.input)), f"{target.cfg}.cfg"
-        if not target.model:
-            return None, f"{target.cfg}.cfg absent (searched {', '.join(map(str, cfg_dirs))})"
+    path = _cfg_path(target, cfg_dirs)
+    if path is not None:
+        return analyze(load(path, target.input)), path.name
+    if not target.model:
+        return None, f"{target.cfg}.cfg absent (searched {', '.join(map(str, cfg_dirs))})"
     config = resolve(target.model, **dict(target.knobs))
     return analyze(expand(config, target.input)), f"native {target.model}"
 
 
-def _note(target: Target) -> str:
-    if "{classifier_after_pool" not in target.note:
-        return target.note
+def _conv_bflops(profile: Profile) -> list[float]:
+    """darknet's BFLOPs of each conv of ``profile``, in order."""
+    return [cost.flops_darknet / 1e9 for layer, cost in profile.rows() if layer.kind == "conv"]
+
+
+def _resnet50_figures(target: Target, profile: Profile | None, path: Path | None) -> dict[str, float]:
+    """ResNet-50 with its classifier after the global pool, as every other cfg has it."""
     config = resolve(target.model)
     if not isinstance(config, ResNetConfig):
         raise TypeError(f"{target.key}: only a ResNet note names classifier_after_pool")
     after = replace(config, classifier_first=False)
-    return target.note.format(classifier_after_pool=analyze(expand(after, target.input)).bflops_darknet)
+    return {"classifier_after_pool": analyze(expand(after, target.input)).bflops_darknet}
+
+
+def _darknet_ref_figures(target: Target, profile: Profile | None, path: Path | None) -> dict[str, float]:
+    """darknet.cfg's counts beside the README's 0.96: at the row's size conv + pool and conv only,
+    at 256 conv + pool, and at 256 conv only without the last conv (the 1×1 classifier)."""
+    if profile is None or path is None:
+        return {}
+    at_256 = analyze(load(path, 256))
+    return {
+        "ours": profile.bflops_darknet,
+        "conv_only": sum(_conv_bflops(profile)),
+        "at_256": at_256.bflops_darknet,
+        "no_classifier_256": sum(_conv_bflops(at_256)[:-1]),
+    }
+
+
+_NOTE_FIGURES = {"resnet50": _resnet50_figures, "darknet_ref": _darknet_ref_figures}
+"""The rows whose note quotes figures computed beside the row's own, and how to compute them."""
+
+
+def _note(target: Target, profile: Profile | None, path: Path | None) -> str:
+    """The row's note, its ``{figures}`` filled in; without the cfg they need, only what comes
+    before the first colon, and which file would give them."""
+    compute = _NOTE_FIGURES.get(target.key)
+    if compute is None:
+        return target.note
+    figures = compute(target, profile, path)
+    if not figures:
+        return f"{target.note.split(':')[0]} (the figures need {target.cfg}.cfg)"
+    return target.note.format(**figures)
 
 
 def reproduce(cfg_dir: Path | Sequence[Path] | None = None) -> list[Row]:
@@ -401,6 +444,7 @@ def reproduce(cfg_dir: Path | Sequence[Path] | None = None) -> list[Row]:
     rows: list[Row] = []
     for target in PAPER:
         profile, source = _profile(target, cfg_dirs)
+        path = _cfg_path(target, cfg_dirs)
         profiles[target.key] = profile
         params = bflops = cio = change = paper_change = None
         if profile is not None:
@@ -434,7 +478,7 @@ def reproduce(cfg_dir: Path | Sequence[Path] | None = None) -> list[Row]:
                 _pct(cio, target.cio_m),
                 change,
                 paper_change,
-                _note(target),
+                _note(target, profile, path),
             )
         )
     return rows

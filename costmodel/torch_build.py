@@ -375,6 +375,26 @@ def _copy(layer: Layer) -> nn.Module:
     return Copy()
 
 
+class Implicit(nn.Module):
+    """darknet's ``[implicit]``: a learned tensor that reads nothing, copied out for each of the
+    ``batch`` images as ``forward_implicit_layer`` does. Initialised as darknet does by default:
+    uniform in ±0.2 around 0."""
+
+    def __init__(self, c: int, h: int, w: int) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.empty(1, c, h, w).uniform_(-0.2, 0.2))
+
+    def forward(self, batch: int = 1) -> torch.Tensor:
+        # a copy, never the parameter or a view of it: under no_grad those still require grad
+        # without a grad_fn, which torch's module tracker (FlopCounterMode) cannot hook
+        return self.weight.expand(batch, -1, -1, -1).clone()
+
+
+@torch_module("implicit")
+def _implicit(layer: Layer) -> nn.Module:
+    return Implicit(*layer.out_shape)
+
+
 @torch_module("detect")
 def _detect(layer: Layer) -> nn.Module:
     return nn.Identity()
@@ -459,7 +479,10 @@ class GraphModule(nn.Module):
         heads), all of theirs as a tuple in network order: tracing counters then see every head."""
         values: dict[str, torch.Tensor] = {INPUT: x}
         for (module, inputs, name), frees in zip(self._steps, self._frees):
-            values[name] = module(*[values[s] for s in inputs])
+            if inputs:
+                values[name] = module(*[values[s] for s in inputs])
+            else:  # a tensor that reads nothing ([implicit]) is made for the batch
+                values[name] = module(x.shape[0])
             for s in frees:
                 if s != name:
                     del values[s]

@@ -187,3 +187,83 @@ def test_every_darknet_activation_is_read() -> None:
     for op in ACTIVATIONS:
         t = _totals(NET + f"[activation]\nactivation={op}\n" + "[convolutional]\nfilters=1\n")
         assert t.flops_other >= (0 if op == "linear" else 3 * 8 * 8), op
+
+
+# [implicit] (darknet's make_implicit_layer, src/representation_layer.c): a learned tensor of
+# filters × atoms (out_c, out_h; out_w = 1) that reads nothing; nweights = out_w·out_h·out_c, and
+# no l.bflops. The layer after it reads it as its input (parse_network_cfg_custom sets params.w/h/c
+# to its out_w/h/c): [scale_channels] scales its `from` map by a 1×1 input; [shortcut] asserts that
+# every `from` has its input's width and height (parse_shortcut), so it adds 1×1 maps here.
+IMPLICIT = (
+    NET
+    + "[convolutional]\nbatch_normalize=1\nfilters=16\nsize=3\npad=1\nactivation=leaky\n"  # 0: 16×8×8
+    + "[implicit]\nfilters=16\nmean=1\nstd=.02\n"  # 1: 16×1×1, 16 weights
+    + "[scale_channels]\nfrom=-2\n"  # 2: layer 0's map × layer 1, 16×8×8
+    + "[avgpool]\n"  # 3: 16×1×1
+    + "[implicit]\nfilters=16\n"  # 4: 16×1×1
+    + "[shortcut]\nfrom=-2\n"  # 5: layer 4 + layer 3
+    + "[convolutional]\nfilters=4\nsize=1\nactivation=linear\n"  # 6: 4×1×1, reads layer 5
+    + "[implicit]\nfilters=4\natoms=3\n"  # 7: 4×3×1 (atoms high, 1 wide)
+    + "[convolutional]\nfilters=2\nsize=1\nactivation=linear\n"  # 8: reads layer 7's 4×3×1
+)
+
+
+def test_implicit_is_a_learned_tensor_that_reads_nothing() -> None:
+    model = read(IMPLICIT, "implicit.cfg")
+    net = model.network
+    shapes = [tuple(net.layer(o).out_shape) for o in model.outputs]
+    assert shapes == [
+        (16, 8, 8),
+        (16, 1, 1),
+        (16, 8, 8),
+        (16, 1, 1),
+        (16, 1, 1),
+        (16, 1, 1),
+        (4, 1, 1),
+        (4, 3, 1),
+        (2, 3, 1),
+    ]
+    first = net.layer("layers.1.implicit")
+    assert (first.kind, first.inputs, first.in_shapes) == ("implicit", (), ())
+    assert net.layer("layers.2.mul").inputs == ("layers.0.act", "layers.1.implicit")
+    assert net.layer("layers.5.add").inputs == ("layers.4.implicit", "layers.3.pool")
+    assert net.layer("layers.8.conv").inputs == ("layers.7.implicit",)
+
+    profile = analyze(net)
+    per_index = index_costs(model, profile.costs)
+    # weights: darknet's nweights, 16, 16 and 4·3; not conv weights (the README's #Parameter)
+    assert [per_index[i].params for i in (1, 4, 7)] == [16, 16, 4 * 3]
+    assert [per_index[i].params_conv for i in (1, 4, 7)] == [0, 0, 0]
+    # conv 0 with BN, the three tensors, convs 6 and 8 with biases
+    assert profile.totals.params == (3 * 16 * 9 + 2 * 16) + 16 + 16 + 4 * 3 + (16 * 4 + 4) + (4 * 2 + 2)
+    # no arithmetic: darknet counts 0 in both conventions; the values are read once and written once
+    for i in (1, 4, 7):
+        cost = per_index[i]
+        assert (cost.macs, cost.flops_other, cost.flops_darknet, cost.flops_darknet_current) == (0, 0, 0, 0)
+        assert (cost.cio_conv, cost.cio_conv_pool, cost.concat_elements) == (0, 0, 0)
+    assert (per_index[7].read_elements, per_index[7].write_elements) == (12, 12)
+    # the convs that read an implicit tensor cost what they read; the shortcut's today's term
+    assert per_index[6].flops_darknet == 2 * 16 * 4 * 1 * 1
+    assert per_index[8].flops_darknet == 2 * 4 * 2 * 3 * 1
+    assert per_index[5].flops_darknet_current == 16 * 1 * 1
+    assert per_index[2].flops_other == 16 * 8 * 8  # the channel scale, one multiply per element
+
+
+def test_implicit_defaults_and_what_darknet_refuses_with_it() -> None:
+    # darknet's parse_implicit defaults: filters 128, atoms 1
+    net = parse(NET + "[implicit]\n", "t.cfg")
+    assert tuple(net.layer("layers.0.implicit").out_shape) == (128, 1, 1)
+    with pytest.raises(SpecError, match=r"t\.cfg:7: \[implicit\] layer 0: atoms=0 must be at least 1"):
+        parse(NET + "[implicit]\nfilters=4\natoms=0\n", "t.cfg")
+    with pytest.raises(SpecError, match=r"key 'size' is not supported in \[implicit\]"):
+        parse(NET + "[implicit]\nsize=3\n", "t.cfg")
+    # a [shortcut] from a 1×1 tensor into an 8×8 map: darknet's parse_shortcut asserts equal sizes
+    conv = "[convolutional]\nfilters=4\nsize=1\nactivation=linear\n"
+    with pytest.raises(SpecError, match=r"\[shortcut\] layer 3: .* is 1×1, which is not an integer multiple"):
+        parse(NET + conv + "[implicit]\nfilters=4\n[route]\nlayers=-2\n[shortcut]\nfrom=-2\n", "t.cfg")
+
+
+def test_a_recurrent_cfg_is_refused_as_such_before_its_missing_size() -> None:
+    # darknet's rnn.cfg and gru.cfg have no [net] width: asking for one would only lead to this
+    with pytest.raises(SpecError, match=r"^t\.cfg:4: \[rnn\] layer 1: \[rnn\] is recurrent, which cspcost"):
+        parse("[net]\nbatch=1\n[convolutional]\n[rnn]\noutput=8\n", "t.cfg")

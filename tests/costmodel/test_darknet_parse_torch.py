@@ -7,7 +7,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from test_darknet_parse import PARSED, _reference  # noqa: E402
+from test_darknet_parse import IMPLICIT, PARSED, _reference  # noqa: E402
 from test_darknet_torch import _agree  # noqa: E402
 
 from costmodel import SpecError, analyze  # noqa: E402
@@ -175,13 +175,31 @@ activation=tanh
 [softmax]
 # 27
 [cost]
+# 28: a learned 4×2×1 tensor that reads nothing
+[implicit]
+filters=4
+atoms=2
+# 29: 3×2×1
+[convolutional]
+filters=3
+size=1
+activation=linear
 """
 
 
 def test_a_cfg_with_every_section_agrees_with_the_reference_counters() -> None:
     net = parse(EVERY_SECTION, "every.cfg")
     kinds = {layer.kind for layer in net.layers}
-    assert {"mul", "upsample", "space_to_depth", "depth_to_space", "crop", "detect", "blur"} <= kinds
+    assert {
+        "mul",
+        "upsample",
+        "space_to_depth",
+        "depth_to_space",
+        "crop",
+        "detect",
+        "blur",
+        "implicit",
+    } <= kinds
     _agree(net)
 
 
@@ -196,3 +214,22 @@ def test_darknet_cfgs_agree_with_the_reference_counters(name: str) -> None:
     except SpecError:
         net = parse(text, f"{name}.cfg")
     _agree(net)
+
+
+def test_implicit_tensors_run_in_torch_for_every_image_of_a_batch() -> None:
+    net = parse(IMPLICIT, "implicit.cfg")
+    _agree(net)
+    model = build(net).eval()
+    weight = model.get_submodule("layers.1.implicit").weight
+    assert tuple(weight.shape) == (1, 16, 1, 1)
+    assert tuple(model.get_submodule("layers.7.implicit").weight.shape) == (1, 4, 3, 1)
+    x = torch.randn(2, 3, 8, 8)
+    seen: dict[str, torch.Tensor] = {}
+    model.get_submodule("layers.0.act").register_forward_hook(lambda m, i, o: seen.__setitem__("map", o))
+    model.get_submodule("layers.2.mul").register_forward_hook(lambda m, i, o: seen.__setitem__("scaled", o))
+    with torch.no_grad():
+        outs = model(x)
+    # layer 6 is read by nothing (layer 7 reads no input), so both are outputs, last last
+    assert [tuple(o.shape) for o in outs] == [(2, 4, 1, 1), (2, 2, 3, 1)]
+    # [scale_channels]: each image's map times the one learned vector, channel by channel
+    assert torch.equal(seen["scaled"], seen["map"] * weight)

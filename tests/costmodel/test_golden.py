@@ -104,6 +104,7 @@ def every_kind_network():
     y = g.conv("grouped_again", x, 8, 3, groups=4, shares="grouped")  # weights counted once
     x = g.shortcut("weighted", x, [y], weights="per_channel")
     x = g.mul("scale", [x, g.gap("se", x)])
+    x = g.mul("implicit_scale", [x, g.implicit("implicit", 8)])  # darknet's [scale_channels] by it
     x = g.upsample("down", g.upsample("up_bilinear", g.upsample("up", x, 2), 2, "bilinear"), -4)
     x = g.reorg("d2s", g.reorg("s2d", x, 2), 2, reverse=True)
     x = g.conv("down2", g.conv_transpose("deconv", x, 8, 3, 2, 1, 1, groups=2), 8, 3, 2)

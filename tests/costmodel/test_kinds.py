@@ -38,6 +38,7 @@ SAMPLES: dict[str, Callable[[GraphBuilder], object]] = {
     "detect": lambda g: g.detect("x", INPUT),
     "copy": lambda g: g.copy("x", INPUT),
     "blur": lambda g: g.blur("x", INPUT, 3, 2),
+    "implicit": lambda g: g.implicit("x", 6, 3),
 }
 IN_SHAPE = Shape(6, 9, 9)
 

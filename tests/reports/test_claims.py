@@ -5,6 +5,7 @@ the layers that carry them."""
 from __future__ import annotations
 
 import re
+from itertools import pairwise
 
 import pytest
 from typer.testing import CliRunner
@@ -84,8 +85,50 @@ def test_readme_rows_of_darknets_folder_reproduce_the_printed_figures() -> None:
     # README: EfficientNet-B0* 4.81M / 0.915, Darknet Ref. 7.31M (REFERENCE.md §1)
     assert (f"{eff.params_m:.2f}", f"{eff.bflops:.3f}") == ("4.81", "0.915")
     assert f"{rows['darknet_ref'].params_m:.2f}" == "7.31"
-    assert "another convention" in rows["darknet_ref"].note
+    assert rows["darknet_ref"].note.startswith("not reproduced: ")
     assert "another convention" in rows["res2netlite72"].note
+
+
+def _darknet_ref(size: int) -> tuple[list[int], int]:
+    """darknet.cfg (darknet's folder), by arithmetic: six 3×3 convs 3→16→…→512, each followed by a
+    2×2/2 maxpool with darknet's padding 1 (out = (h + 1 − 2)//2 + 1, maxpool_layer.c), then a
+    3×3 conv 512→1024 and the 1×1 classifier conv 1024→1000. Conv FLOPs (2·MACs) in order, and
+    the pools' k²·C·H_out·W_out."""
+    widths = [3, 16, 32, 64, 128, 256, 512]
+    h, convs, pools = size, [], 0
+    for c_in, c_out in pairwise(widths):
+        convs.append(2 * 9 * c_in * c_out * h * h)
+        h = (h + 1 - 2) // 2 + 1
+        pools += 4 * c_out * h * h
+    convs += [2 * 9 * 512 * 1024 * h * h, 2 * 1024 * 1000 * h * h]
+    return convs, pools
+
+
+def test_darknet_ref_says_not_reproduced_with_both_of_our_figures() -> None:
+    row = {r.key: r for r in reproduce()}["darknet_ref"]
+    if "absent" in row.source:
+        pytest.skip("darknet's cfg folder is not in ../shared/reference")
+    convs, pools = _darknet_ref(224)
+    assert row.input == 224
+    assert row.bflops == pytest.approx((sum(convs) + pools) / 1e9)
+    at_256, pools_256 = _darknet_ref(256)
+    for figure in (
+        (sum(convs) + pools) / 1e9,  # 0.807: conv + pool at the cfg's own 224
+        sum(convs) / 1e9,  # 0.805 conv only, pjreddie's 0.81 Bn
+        (sum(at_256) + pools_256) / 1e9,  # 0.997 at 256
+        sum(at_256[:-1]) / 1e9,  # 0.963: 256 without the classifier
+    ):
+        assert f"{figure:.3f}" in row.note
+    assert f"{sum(convs) / 1e9:.2f}" == "0.81"  # what pjreddie's Tiny Darknet page prints
+    assert row.paper_bflops == "0.96"
+    # 0.96 to the printed digits, conv + pool or conv only: only at 244–248 px; 0.967 never
+    counts = {s: _darknet_ref(s) for s in range(64, 513)}
+    sixty = {
+        s for s, (c, p) in counts.items() if "0.96" in (f"{(sum(c) + p) / 1e9:.2f}", f"{sum(c) / 1e9:.2f}")
+    }
+    assert sixty == set(range(244, 249))
+    assert "244–248 px" in row.note
+    assert not any(f"{(sum(c) + p) / 1e9:.3f}" == "0.967" for c, p in counts.values())
 
 
 def test_absent_cfgs_are_listed_and_several_folders_are_searched(tmp_path) -> None:
