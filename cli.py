@@ -278,8 +278,8 @@ def table(
 
     Two darknet BFLOPs figures: flops_darknet / bflops_darknet is the 2019 convention of the CSPNet
     authors' README (conv + pooling); flops_darknet_current / bflops_darknet_current is today's
-    darknet, which adds each [shortcut]'s output size per source (doubled when weighted). darknet's
-    [connected] counts 0 in both.
+    darknet, which adds each \\[shortcut]'s output size per source (doubled when weighted).
+    darknet's \\[connected] counts 0 in both.
     """
     from costmodel.specs import load_profile
     from reports.tables import render_profile

@@ -86,3 +86,10 @@ def test_to_frame_matches_the_profile():
     assert int(frame["macs"].sum()) == p.totals.macs
     assert int(frame["cio_conv_pool"].sum()) == p.totals.cio_conv_pool
     assert frame.loc["features.conv0", "out_shape"] == "64×32×32"
+
+
+def test_table_help_keeps_the_darknet_section_names() -> None:
+    """Rich reads "[shortcut]" as markup and drops it unless escaped: the help names both sections."""
+    result = CliRunner().invoke(app, ["table", "--help"], terminal_width=200)
+    assert result.exit_code == 0
+    assert "[shortcut]'s output size" in result.output and "[connected] counts 0" in result.output
