@@ -12,9 +12,9 @@ import argparse
 import statistics
 import time
 
+from search.exact import exact_front
 from search.space import design_costs
 from search.spec import SearchSpec
-from search.study import exact_front
 
 CASES = (
     ("densenet201, full space", {"base": "densenet201", "multipliers": True}),

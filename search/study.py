@@ -18,23 +18,20 @@ Budgets are Optuna ≥ 5 constraints (``trial.set_constraint``: value − budget
 
 from __future__ import annotations
 
-import datetime
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import optuna
-from optuna.distributions import CategoricalDistribution
 from optuna.storages import RDBStorage
-from optuna.trial import FrozenTrial, TrialState
 
 from costmodel import SpecError, analyze, expand
-from costmodel.families.common import FUSIONS
+from search.exact import check_budget_reachable as _check_budget_reachable
+from search.exact import exact_front, space_note
 from search.front import pareto_trials
 from search.results import ARTIFACTS_ATTR
-from search.space import Point
 from search.spec import METRIC_NAMES, SPEC_ATTR, SearchResult, SearchSpec, Snapshot
 from search.storage import (
     HEARTBEAT_S,
@@ -50,25 +47,6 @@ __all__ = ["exact_front", "load_result", "prepare_study", "run_search", "space_n
 
 
 # --- the study ------------------------------------------------------------------------------------
-
-
-def _check_budget_reachable(spec: SearchSpec, points: Sequence[Point]) -> list[Point]:
-    """The points within the analytic budgets; a ``SpecError`` naming the cheapest design's cost,
-    before any study exists or any training starts, when there are none."""
-    budgets = {k: v for k, v in spec.budgets().items() if k != "latency_ms"}
-    good = [p for p in points if p.within(budgets)]
-    if good or not points:
-        return good
-    parts = []
-    for k, v in budgets.items():
-        cheapest = min(points, key=lambda p: p.costs[k])
-        parts.append(
-            f"the smallest {k} is {cheapest.costs[k]:,.4g} ({cheapest.design.label}) against {v:,.4g}"
-        )
-    raise SpecError(
-        f"no design of {spec.base} at {spec.deploy_input} px meets the budget: {'; '.join(parts)}; "
-        f"raise the budget{'' if spec.multipliers else ' or add --multipliers'}"
-    )
 
 
 def _spec_for(storage: RDBStorage, url: str, name: str, given: dict[str, Any], resume: bool) -> SearchSpec:
@@ -255,61 +233,6 @@ def run_search(
             space_note(spec, spec.space.points(spec.deploy_input), feasible_points(spec)),
             f"measured study: {time.perf_counter() - started:.1f} s wall time",
         ],
-    )
-
-
-def space_note(spec: SearchSpec, points: Sequence[Point], feasible: Sequence[Point]) -> str:
-    """The size of the space, what the budget leaves, and the two resolutions."""
-    space = spec.space
-    grid = [f"{len(space.gammas)} γ × {len(FUSIONS)} fusions (γ = 0 for none)"]
-    if space.base.has_growth_rate:
-        grid.append(f"{len(space.ks)} growth rates ({','.join(map(str, space.ks))})")
-    if spec.multipliers:
-        grid.append(f"{len(space.depths)} depths × {len(space.widths)} widths")
-    over = len(points) - len(feasible)
-    proxy = f"; accuracy is a proxy: the same topology trained at {spec.proxy} px" if spec.trains else ""
-    return (
-        f"space: {len(points)} designs of {spec.base} ({' × '.join(grid)}); {len(feasible)} within the "
-        f"budget, {over} over it (never trials); costs at {spec.deploy_input} px, batch 1{proxy}"
-    )
-
-
-def exact_front(spec: SearchSpec, study_name: str = "cspcost") -> SearchResult:
-    """The exact Pareto front of a cost-only search, by enumerating the space: no sampler, no study."""
-    started = time.perf_counter()
-    points = spec.space.points(spec.deploy_input)
-    feasible = _check_budget_reachable(spec, points)
-    trials = [_as_trial(i, p, spec) for i, p in enumerate(feasible)]
-    front = pareto_trials(trials, spec)
-    took = time.perf_counter() - started
-    notes = [
-        space_note(spec, points, feasible),
-        f"exact front by enumeration: {len(front)} designs in {took:.3f} s "
-        f"({len(points) / took:,.0f} designs/s); no sampler, no study stored",
-    ]
-    return SearchResult(
-        study_name, "(enumeration, not stored)", spec, len(trials), trials, front, notes=notes
-    )
-
-
-def _as_trial(number: int, point: Point, spec: SearchSpec) -> FrozenTrial:
-    """A design of the enumeration as a finished trial, for the same tables and plots as a study's."""
-    params = point.design.params
-    now = datetime.datetime.now()
-    attrs = {"design": point.design.label, **point.costs, "input": spec.deploy_input}
-    return FrozenTrial(
-        number=number,
-        state=TrialState.COMPLETE,
-        value=None,
-        values=[point.costs[o] for o in spec.objectives],
-        datetime_start=now,
-        datetime_complete=now,
-        params=params,
-        distributions={k: CategoricalDistribution([v]) for k, v in params.items()},
-        user_attrs=attrs,
-        system_attrs={},
-        intermediate_values={},
-        trial_id=number,
     )
 
 

@@ -16,12 +16,12 @@ from cli import app
 from costmodel import SpecError, analyze, expand
 from costmodel.specs import load_network, parse_spec
 from search.data import load_dataset
+from search.exact import check_budget_reachable, exact_front
 from search.front import pareto_trials
 from search.results import RESULT_ATTR, result_of
 from search.space import Design, Space, base, design_costs, suggest
 from search.spec import SPEC_ATTR, SearchSpec
 from search.storage import normalize_url
-from search.study import _check_budget_reachable, exact_front
 from search.train import holdout_split
 from search.workers import DesignSampler, taken
 
@@ -209,8 +209,8 @@ def test_unreachable_budget_is_refused_with_the_cheapest_design() -> None:
     cheapest = min(analyze(expand(toy.deployed(d), 32)).totals.macs for d in Space(toy).designs())
     spec = SearchSpec(objectives=("macs",), max_mflops=2 * cheapest / 1e6 * 0.99)
     with pytest.raises(SpecError, match=r"no design of tinydensenet at 32 px meets the budget"):
-        _check_budget_reachable(spec, points)
-    assert _check_budget_reachable(replace_budget(spec, 2 * cheapest / 1e6), points)
+        check_budget_reachable(spec, points)
+    assert check_budget_reachable(replace_budget(spec, 2 * cheapest / 1e6), points)
 
 
 def test_exact_front_equals_a_brute_force_front() -> None:
