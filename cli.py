@@ -27,6 +27,7 @@ from costmodel.specs import ModelSpec, is_number, knob_value, parse_spec
 from reports.tables import Format
 
 if TYPE_CHECKING:
+    from search.results import TrialRow
     from search.spec import SearchResult, Snapshot
 
 app = typer.Typer(
@@ -477,35 +478,40 @@ def _duration(seconds: float) -> str:
 
 def _show_search(result: SearchResult, study: str, target: Path) -> None:
     """The summary line, the Pareto table and the Pareto-front plot (written to ``target``) of a
-    finished search."""
+    finished search. The text comes first and needs neither pandas nor matplotlib: a cost-only
+    search shows its front before they load."""
+    from reports.search_text import front_notes, render_pareto, resolutions, summary_line
+    from search.front import explain_infeasible
+
+    rows = result.rows()
+    typer.echo(summary_line(result, rows))
+    if not result.pareto:
+        exit_with_error(explain_infeasible(result))
+    for note in result.notes:
+        typer.echo(note)
+    title = f"Pareto front: {', '.join(result.spec.objectives)}; {resolutions(result.spec)}"
+    typer.echo(render_pareto(rows, title=title))
+    for line in front_notes(result):
+        typer.echo(line)
+    _write_pareto_plot(result, rows, study, target)
+
+
+def _write_pareto_plot(result: SearchResult, rows: Sequence[TrialRow], study: str, target: Path) -> None:
+    """The Pareto-front plot of ``rows`` written to ``target``; pandas and matplotlib load here."""
     import io
 
     from matplotlib.figure import Figure
 
     from reports.output import write_files
     from reports.search_report import (
-        front_notes,
         label_resolutions,
         pareto_plot,
         plot_axes,
-        render_pareto,
-        resolutions,
         resolutions_title,
-        summary_line,
         trials_frame,
     )
-    from search.front import explain_infeasible
 
-    frame = trials_frame(result.rows())
-    typer.echo(summary_line(result, frame))
-    if not result.pareto:
-        exit_with_error(explain_infeasible(result))
-    for note in result.notes:
-        typer.echo(note)
-    title = f"Pareto front: {', '.join(result.spec.objectives)}; {resolutions(result.spec)}"
-    typer.echo(render_pareto(frame, title=title))
-    for line in front_notes(result):
-        typer.echo(line)
+    frame = trials_frame(rows)
     fig = Figure(figsize=(6.4, 4.4))
     ax = pareto_plot(frame, *plot_axes(result.spec.objectives), ax=fig.subplots())
     label_resolutions(ax, result.spec)

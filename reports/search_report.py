@@ -1,4 +1,5 @@
-"""A finished search as a DataFrame, a Pareto table and a Pareto-front plot.
+"""A finished search as a DataFrame, a Pareto-front plot and a section of the HTML report (its text,
+the summary line, the Pareto table and the notes under it, is ``reports.search_text``).
 
 Each row is one trial of the study (``search.study``): its design (fusion strategy, γ, growth rate,
 multipliers), the analytic costs (MFLOPs = 2·MACs/1e6 at batch 1, params, CIO over conv and pool
@@ -12,13 +13,14 @@ from __future__ import annotations
 import html
 from collections.abc import Sequence
 from dataclasses import asdict
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from reports.text import TextTable, rich_text
+from reports.search_text import PARETO_COLUMNS, TIE_RULE, front_notes, resolutions, row_cell, shown
+from reports.text import TextTable
 
 if TYPE_CHECKING:
     from reports.html import Page
@@ -26,32 +28,14 @@ if TYPE_CHECKING:
     from search.spec import SearchResult, SearchSpec
 
 __all__ = [
-    "PARETO_COLUMNS",
     "add_search_section",
-    "front_notes",
     "label_resolutions",
     "pareto_html",
     "pareto_plot",
     "plot_axes",
-    "render_pareto",
-    "resolutions",
     "resolutions_title",
-    "summary_line",
     "trials_frame",
 ]
-
-PARETO_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("number", "trial"),
-    ("design", "design"),
-    ("mflops", "MFLOPs=2·MACs (M)"),
-    ("params", "params (all)"),
-    ("cio", "CIO conv+pool (elem)"),
-    ("accuracy", "val acc, mean ± 95% (seeds)"),
-    ("test_accuracy", "test acc, mean ± 95%"),
-    ("latency_ms", "latency median (ms)"),
-    ("latency_iqr_ms", "latency IQR (ms)"),
-    ("eager_torch_ms", "eager torch (ms)"),
-)
 
 AXIS_LABELS = {
     "mflops": "MFLOPs = 2·MACs, batch 1 (M)",
@@ -66,86 +50,6 @@ def trials_frame(rows: Sequence[TrialRow]) -> pd.DataFrame:
     """One row per trial (``search.results.TrialRow``), indexed by trial number."""
     frame = pd.DataFrame([asdict(r) for r in rows])
     return frame.set_index("number", drop=False) if len(frame) else frame
-
-
-def summary_line(result: SearchResult, frame: pd.DataFrame) -> str:
-    """One line: where the study lives, its trials by state, feasible and reused designs."""
-    deaths = "".join(_worker_death(i, code) for i, code in enumerate(result.worker_exits) if code != 0)
-    if not len(frame):
-        return f"study {result.study_name!r} in {result.storage}: no trials{deaths}"
-    counts = ", ".join(f"{n} {s.lower()}" for s, n in frame["state"].value_counts().items())
-    halted = int(frame["halted"].notna().sum()) if "halted" in frame else 0
-    dropped = int(frame["duplicate_of"].notna().sum())
-    return (
-        f"study {result.study_name!r} in {result.storage}: {len(frame)} trials ({counts}); "
-        f"{int(frame['feasible'].sum())} feasible"
-        + (f", {halted} stopped early by halving" if halted else "")
-        + (f", {dropped} racing claims of a design already held dropped" if dropped else "")
-        + deaths
-    )
-
-
-def _worker_death(index: int, code: int) -> str:
-    how = f"was killed by signal {-code}" if code < 0 else f"exited with code {code}"
-    return f"; worker {index} {how} (its trial is retried when the study resumes)"
-
-
-def _missing(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and pd.isna(value))
-
-
-def _accuracy(mean: Any, ci: Any, seeds: Any) -> str:
-    """``0.9512 ± 0.0061 (3)``: the mean over seeds, the 95% half-width and the seed count."""
-    if _missing(mean):
-        return "—"
-    out = f"{mean:.4f}"
-    if not _missing(ci):
-        out += f" ± {ci:.4f}"
-    return out + (f" ({int(seeds)})" if not _missing(seeds) else "")
-
-
-def _row_cell(key: str, row: Any) -> str:
-    """A cell of a Pareto row: accuracies with their intervals, the latency with its flag."""
-    if key == "accuracy":
-        return _accuracy(row["accuracy"], row.get("accuracy_ci95"), row.get("seeds"))
-    if key == "test_accuracy":
-        return _accuracy(row["test_accuracy"], row.get("test_ci95"), row.get("seeds"))
-    cell = _cell(key, row[key])
-    if key == "latency_ms" and row.get("latency_noisy") is True:
-        cell += " NOISY"
-    return cell
-
-
-def _cell(key: str, value: Any) -> str:
-    if _missing(value):
-        return "—"
-    if key == "mflops":
-        return f"{value:,.3f}"
-    if key in ("params", "cio"):
-        return f"{int(value):,}"
-    if key == "accuracy":
-        return f"{value:.4f}"
-    if key.startswith("latency") or key == "eager_torch_ms":
-        return f"{value:.3f}"
-    return str(value)
-
-
-def _shown(rows: pd.DataFrame) -> list[str]:
-    """The Pareto columns that hold a value in some row (latency only when it was measured)."""
-    return [k for k, _ in PARETO_COLUMNS if k in rows.columns and rows[k].notna().any()]
-
-
-def render_pareto(frame: pd.DataFrame, title: str = "Pareto front") -> str:
-    """The Pareto rows of ``frame`` as a rich text table (plain text when not a terminal)."""
-    front = frame[frame["pareto"]].sort_values("pareto_rank")
-    keys = _shown(front)
-    table = TextTable(
-        [header for k, header in PARETO_COLUMNS if k in keys],
-        [[_row_cell(k, row) for k in keys] for _, row in front.iterrows()],
-        title=title,
-        left=frozenset(i for i, k in enumerate(keys) if k == "design"),
-    )
-    return rich_text([table], 160)
 
 
 OBJECTIVE_COLUMNS = {
@@ -167,40 +71,6 @@ def plot_axes(objectives: Sequence[str]) -> tuple[str, str]:
     if len(costs) > 1:
         return costs[0], costs[1]
     return costs[0], "params" if costs[0] != "params" else "mflops"
-
-
-TIE_RULE = (
-    "accuracies whose 95% intervals overlap are tied, so the cheaper design dominates; the test "
-    "split scores the front only and picks nothing"
-)
-
-
-def front_notes(result: SearchResult) -> list[str]:
-    """Lines under the Pareto table: the tie rule, the latency conditions and how well the
-    analytic costs rank the measured latency."""
-    spec = result.spec
-    out = []
-    if spec.trains:
-        out.append(
-            f"accuracy: validation split, mean over {spec.seeds} seed{'s' if spec.seeds != 1 else ''} "
-            f"± 95% Student-t half-width; {TIE_RULE}"
-        )
-    rho = result.correlations
-    if rho:
-        n = int(rho["designs"])
-        parts = [
-            f"{k.replace(' vs ', ' latency vs ')} ρ = {v:+.2f}" for k, v in rho.items() if k != "designs"
-        ]
-        out.append(f"Spearman rank correlation over the {n} designs timed: " + "; ".join(parts))
-    return out
-
-
-def resolutions(spec: SearchSpec) -> str:
-    """Which resolution each number belongs to: costs at deployment, accuracy at the proxy."""
-    out = f"costs{' and latency' if spec.times else ''} at {spec.deploy_input} px (deployed)"
-    if spec.trains:
-        out += f"; accuracy: proxy, same topology trained at {spec.proxy} px"
-    return out
 
 
 def resolutions_title(spec: SearchSpec, study: str) -> str:
@@ -225,9 +95,9 @@ def pareto_html(frame: pd.DataFrame) -> str:
 def _pareto_cells(frame: pd.DataFrame) -> pd.DataFrame:
     """The Pareto rows, best first, formatted, under headers with units."""
     rows = frame[frame["pareto"]].sort_values("pareto_rank") if len(frame) else frame
-    keys = _shown(rows)
+    keys = shown(rows.to_dict("records"))
     return pd.DataFrame(
-        {h: [_row_cell(k, row) for _, row in rows.iterrows()] for k, h in PARETO_COLUMNS if k in keys}
+        {h: [row_cell(k, row) for _, row in rows.iterrows()] for k, h in PARETO_COLUMNS if k in keys}
     )
 
 

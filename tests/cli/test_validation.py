@@ -111,10 +111,10 @@ def test_ctrl_c_says_interrupted_and_exits_130(here: Path, monkeypatch, capsys) 
 
 
 def test_a_dead_worker_is_named_in_the_summary() -> None:
-    from reports.search_report import summary_line, trials_frame
+    from reports.search_text import summary_line
 
     result = SearchResult("s", "sqlite:///s.db", SearchSpec(), 4, [], [], worker_exits=(0, -9, 3))
-    line = summary_line(result, trials_frame([]))
+    line = summary_line(result)
     assert "worker 1 was killed by signal 9" in line and "worker 2 exited with code 3" in line
     assert "worker 0" not in line
 

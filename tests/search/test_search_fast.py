@@ -431,7 +431,8 @@ def test_report_frame_table_html_and_plot() -> None:
     import matplotlib
 
     matplotlib.use("Agg")
-    from reports.search_report import pareto_html, pareto_plot, render_pareto, trials_frame
+    from reports.search_report import pareto_html, pareto_plot, trials_frame
+    from reports.search_text import render_pareto
     from search.results import trial_rows
 
     trials = [
@@ -440,10 +441,11 @@ def test_report_frame_table_html_and_plot() -> None:
         _trial(2, [0.85, 150.0], mflops=0.3, params=1500, cio=7000, accuracy=0.85),
     ]
     spec = SearchSpec(objectives=("accuracy", "macs"))
-    frame = trials_frame(trial_rows(trials, pareto_trials(trials, spec)))
+    rows = trial_rows(trials, pareto_trials(trials, spec))
+    frame = trials_frame(rows)
     assert frame["pareto"].tolist() == [True, True, False]
     assert frame["feasible"].all()
-    text = render_pareto(frame)
+    text = render_pareto(rows)
     assert "d0" in text and "d1" in text and "d2" not in text
     assert "1,000" in text and "0.9500" in text
     html = pareto_html(frame)
