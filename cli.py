@@ -772,7 +772,12 @@ def _write_designs(result: SearchResult, folder: Path) -> None:
     from search.designs import front_designs, front_files, proxy_weights
 
     front = front_designs(result)
-    files = front_files(front, onnx=True, weights=proxy_weights(result))
+
+    def exporting(i: int, name: str) -> None:
+        px = result.spec.deploy_input
+        typer.echo(f"exporting {i}/{len(front)} to ONNX: {name}, the deployed network at {px} px", err=True)
+
+    files = front_files(front, onnx=True, weights=proxy_weights(result), progress=exporting)
     replace_folder(folder, files, "--designs")
     kinds = sorted({name.removeprefix(d.stem) for d in front for name in files if name.startswith(d.stem)})
     typer.echo(f"front designs: {len(front)} in {folder}/ ({', '.join(kinds)}); reuse one with:")

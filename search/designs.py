@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -100,17 +101,24 @@ def front_designs(result: SearchResult) -> list[FrontDesign]:
 
 
 def front_files(
-    designs: list[FrontDesign], onnx: bool = True, weights: dict[int, bytes] | None = None
+    designs: list[FrontDesign],
+    onnx: bool = True,
+    weights: dict[int, bytes] | None = None,
+    progress: Callable[[int, str], None] | None = None,
 ) -> dict[str, bytes]:
     """The files of the front: ``STEM.json`` each, ``STEM.onnx`` (the deployed network at its
     input, batch 1) when ``onnx``, ``STEM.proxy.pt`` (the proxy-trained weights of every seed,
-    ``torch.load`` gives ``{"seeds": [...], "state_dicts": [...]}``) when given."""
+    ``torch.load`` gives ``{"seeds": [...], "state_dicts": [...]}``) when given.
+    ``progress(i, name)`` is called before the ``i``-th ONNX export (1-based): each takes a
+    second or more, the first also loads torch."""
     files: dict[str, bytes] = {}
-    for d in designs:
+    for i, d in enumerate(designs, 1):
         files[f"{d.stem}.json"] = (json.dumps(d.content, indent=1) + "\n").encode()
         if onnx:
             from search.export import export_onnx
 
+            if progress is not None:
+                progress(i, f"{d.stem}.onnx")
             files[f"{d.stem}.onnx"] = export_onnx(load_network(d.spec))
         if weights and d.trial.number in weights:
             files[f"{d.stem}.proxy.pt"] = weights[d.trial.number]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import re
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -227,6 +228,25 @@ def test_exact_front_equals_a_brute_force_front() -> None:
     }
     assert {result_of(t)["design"] for t in result.pareto} == front
     assert len(result.trials) == len(rows)  # over-budget designs are not trials
+
+
+def test_each_onnx_export_is_announced_before_it_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The export of the front takes seconds per design: a line per file, before its export."""
+    import types
+
+    from search.designs import front_designs, front_files
+
+    spec = SearchSpec(base="tinydensenet", objectives=("macs", "cio"))
+    front = front_designs(exact_front(spec))
+    assert len(front) > 1
+    events: list[str] = []
+    fake = types.ModuleType("search.export")
+    fake.export_onnx = lambda network: events.append("export") or b"onnx"  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "search.export", fake)  # no torch in the fast tier
+    files = front_files(front, progress=lambda i, name: events.append(f"{i} {name}"))
+    names = [f"{d.stem}.onnx" for d in front]
+    assert events == [e for i, name in enumerate(names, 1) for e in (f"{i} {name}", "export")]
+    assert all(files[name] == b"onnx" for name in names)
 
 
 def replace_budget(spec: SearchSpec, mflops: float) -> SearchSpec:
