@@ -13,8 +13,10 @@ measured study read them unchanged. Nothing here touches a storage, a sampler, t
 from __future__ import annotations
 
 import datetime
+import gc
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 from optuna.distributions import CategoricalDistribution
 from optuna.trial import FrozenTrial, TrialState
@@ -63,12 +65,28 @@ def space_note(spec: SearchSpec, points: Sequence[Point], feasible: Sequence[Poi
     )
 
 
+@contextmanager
+def _cycle_collector_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector. Expanding and costing a design allocates thousands
+    of small tuples that reference counting frees (none is part of a cycle), and the collector's
+    passes over them took a fifth of the enumeration; it runs again afterwards, as it was."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def exact_front(spec: SearchSpec, study_name: str = "cspcost") -> SearchResult:
     """The exact Pareto front of a cost-only search, by enumerating the space: no sampler, no study."""
     started = time.perf_counter()
-    points = spec.space.points(spec.deploy_input)
+    size = spec.deploy_input  # resolves the base: once, not per design
+    with _cycle_collector_paused():
+        points = spec.space.points(size)
     feasible = check_budget_reachable(spec, points)
-    trials = [_as_trial(i, p, spec) for i, p in enumerate(feasible)]
+    trials = [_as_trial(i, p, spec.objectives, size) for i, p in enumerate(feasible)]
     front = pareto_trials(trials, spec)
     took = time.perf_counter() - started
     notes = [
@@ -81,16 +99,16 @@ def exact_front(spec: SearchSpec, study_name: str = "cspcost") -> SearchResult:
     )
 
 
-def _as_trial(number: int, point: Point, spec: SearchSpec) -> FrozenTrial:
+def _as_trial(number: int, point: Point, objectives: Sequence[str], input_size: int) -> FrozenTrial:
     """A design of the enumeration as a finished trial, for the same tables and plots as a study's."""
     params = point.design.params
     now = datetime.datetime.now()
-    attrs = {"design": point.design.label, **point.costs, "input": spec.deploy_input}
+    attrs = {"design": point.design.label, **point.costs, "input": input_size}
     return FrozenTrial(
         number=number,
         state=TrialState.COMPLETE,
         value=None,
-        values=[point.costs[o] for o in spec.objectives],
+        values=[point.costs[o] for o in objectives],
         datetime_start=now,
         datetime_complete=now,
         params=params,
