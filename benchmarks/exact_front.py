@@ -34,17 +34,23 @@ CASES: tuple[tuple[str, dict[str, Any]], ...] = (
     ("densenet201, default space", {"base": "densenet201"}),
     ("densenet121, default space", {"base": "densenet121", "max_mflops": 3000.0}),
 )
+PACKAGES = ("cli", "costmodel", "reports", "search")
 COMMAND = ("search", "--base", "densenet121", "--max-mflops", "3000", "--objectives", "macs,cio")
 
 
 def measure_in_process() -> dict[str, dict[str, float]]:
     """One round of every case, in this interpreter (imports done before any timing)."""
-    try:
-        from search.exact import exact_front
-    except ImportError:  # a checkout from before search/exact.py
-        from search.study import exact_front  # type: ignore[attr-defined,no-redef]
     from search.space import design_costs
     from search.spec import SearchSpec
+    from search.study import exact_front  # where every checkout has it
+
+    # The editable install's finder would serve a module this checkout lacks from the other one:
+    # measure only what comes from the checkout on PYTHONPATH.
+    home = os.environ["PYTHONPATH"]
+    ours = [m for m in list(sys.modules.values()) if m.__name__.split(".")[0] in PACKAGES]
+    strays = [m.__name__ for m in ours if not str(getattr(m, "__file__", home)).startswith(home)]
+    if strays:
+        raise SystemExit(f"modules from outside {home}: {', '.join(strays)}")
 
     out = {}
     for label, given in CASES:
