@@ -3,8 +3,9 @@ full space (γ × fusion × k × depth × width, ``--multipliers``), its default
 default space under 3000 MFLOPs, the space size, the front, designs per second and wall time, and the
 time the analytic cost model alone takes for the same designs (so the share spent outside it shows);
 then the command a new user runs, ``cspcost search --base densenet121 --max-mflops 3000 --objectives
-macs,cio``, as a subprocess: the time until its Pareto table is printed and until it exits (the
-Pareto plot and the ONNX export of the front come after the table).
+macs,cio``, as a subprocess: the time until its Pareto table is printed (wall, and the CPU time
+the process has used by then, which is what the wall time is on an idle machine) and until it exits
+(the Pareto plot and the ONNX export of the front come after the table).
 
 With ``--baseline DIR`` (another checkout, e.g. ``git worktree add --detach /tmp/exact-main main``)
 every figure is measured for both, side by side and interleaved round by round, each measurement in a
@@ -90,9 +91,19 @@ def in_process_round(checkout: Path) -> dict[str, dict[str, float]]:
     return json.loads(proc.stdout)
 
 
-def command_round(checkout: Path) -> tuple[float, float]:
-    """``(seconds to the Pareto table printed, seconds to exit)`` of the user's command, run by the
-    console script in an empty folder."""
+def _cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) a running process has used so far, from ``/proc`` (Linux; NaN
+    elsewhere): on an idle machine, about its wall time, since the command runs in one thread."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def command_round(checkout: Path) -> tuple[float, float, float]:
+    """``(seconds to the Pareto table printed, CPU seconds by then, seconds to exit)`` of the user's
+    command, run by the console script in an empty folder."""
     script = Path(sys.executable).with_name("cspcost")
     with tempfile.TemporaryDirectory() as work:
         start = time.perf_counter()
@@ -105,16 +116,17 @@ def command_round(checkout: Path) -> tuple[float, float]:
             text=True,
         )
         assert proc.stdout is not None
-        front, titled = float("nan"), False
+        front = cpu = float("nan")
+        titled = False
         for line in proc.stdout:
             titled = titled or "Pareto front:" in line
-            if titled and line.startswith("└") and front != front:
-                front = time.perf_counter() - start  # the table's last line
+            if titled and line.startswith("└") and front != front:  # the table's last line
+                front, cpu = time.perf_counter() - start, _cpu_seconds(proc.pid)
         code = proc.wait()
         total = time.perf_counter() - start
         if code != 0:
             raise SystemExit(f"{' '.join(COMMAND)} exited with {code} in {checkout}")
-    return front, total
+    return front, cpu, total
 
 
 def main() -> None:
@@ -131,7 +143,7 @@ def main() -> None:
         checkouts = {f"baseline {args.baseline}": args.baseline.resolve(), **checkouts}
     load_before = os.getloadavg()
     runs: dict[str, list[dict[str, dict[str, float]]]] = {k: [] for k in checkouts}
-    cli: dict[str, list[tuple[float, float]]] = {k: [] for k in checkouts}
+    cli: dict[str, list[tuple[float, float, float]]] = {k: [] for k in checkouts}
     for _ in range(args.rounds):
         for name, path in checkouts.items():
             runs[name].append(in_process_round(path))
@@ -158,13 +170,14 @@ def main() -> None:
             )
         _ratio(walls)
     print(f"  cspcost {' '.join(COMMAND)} (subprocess, console script):")
-    fronts, totals = {}, {}
+    fronts = {}
     for name in checkouts:
-        fronts[name] = statistics.median(f for f, _ in cli[name])
-        totals[name] = statistics.median(t for _, t in cli[name])
+        fronts[name] = statistics.median(f for f, _, _ in cli[name])
+        cpu = statistics.median(c for _, c, _ in cli[name])
+        total = statistics.median(t for _, _, t in cli[name])
         print(
-            f"    {name:32}: front printed after {fronts[name]:6.3f} s, exits after {totals[name]:6.3f} s "
-            f"(plot and ONNX export included)"
+            f"    {name:32}: front printed after {fronts[name]:6.3f} s wall ({cpu:.2f} s CPU), exits "
+            f"after {total:6.3f} s (plot and ONNX export included)"
         )
     _ratio(fronts, "to the front")
 
