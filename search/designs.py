@@ -115,10 +115,10 @@ def front_files(
     for i, d in enumerate(designs, 1):
         files[f"{d.stem}.json"] = (json.dumps(d.content, indent=1) + "\n").encode()
         if onnx:
-            from search.export import export_onnx
-
             if progress is not None:
                 progress(i, f"{d.stem}.onnx")
+            from search.export import export_onnx  # torch: after the line that says why we wait
+
             files[f"{d.stem}.onnx"] = export_onnx(load_network(d.spec))
         if weights and d.trial.number in weights:
             files[f"{d.stem}.proxy.pt"] = weights[d.trial.number]
