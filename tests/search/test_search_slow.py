@@ -169,7 +169,8 @@ def _pg_url() -> str:
 
 
 @pytest.mark.postgres
-def test_four_workers_on_postgres_finish_the_trials() -> None:
+def test_four_workers_on_postgres_finish_the_trials(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # a PostgreSQL study keeps its weights in ./<study>-artifacts
     url = _pg_url()
     name = f"pg-{uuid.uuid4().hex[:8]}"
     result = run_search(
