@@ -55,10 +55,11 @@ class Evaluator:
         """Called once the run's first epoch has been timed (the progress bar's estimate)."""
         if spec.trains:
             from search.data import load_dataset
-            from search.train import split_data
+            from search.train import prepare, split_data
 
             self.data = load_dataset(spec.data, spec.proxy)
             self.split = split_data(self.data.y)
+            self.prepared = prepare(self.data, self.split)
 
     def values(self, attrs: dict[str, Any]) -> list[float]:
         table = {
@@ -161,7 +162,8 @@ class Evaluator:
         trainers = []
         for seed in self.spec.seed_list:
             torch.manual_seed(seed)  # initial weights depend on the design and seed, not on history
-            trainers.append(Trainer(build(network), self.data, self.split, TrainSettings(seed=seed)))
+            settings = TrainSettings(seed=seed)
+            trainers.append(Trainer(build(network), self.data, self.split, settings, self.prepared))
         note(seeds=list(self.spec.seed_list), validation_images=len(self.split.validation))
         note(train_threads=torch.get_num_threads())
         rungs = self.spec.rungs
@@ -176,19 +178,23 @@ class Evaluator:
             scores = [tr.accuracy(self.split.validation) for tr in trainers]
             interval = t_interval(scores)
             ci = None if math.isnan(interval.half_width) else interval.half_width
-            note(
-                accuracy=interval.mean,
-                accuracy_ci95=ci,
-                accuracy_seeds=scores,
-                epochs=epochs,
-                train_seconds=sum(tr.seconds for tr in trainers),
-                train_loss=sum(tr.loss for tr in trainers) / len(trainers),
-            )
-            if len(rungs) > 1:
+            reached = {
+                "accuracy": interval.mean,
+                "accuracy_ci95": ci,
+                "accuracy_seeds": scores,
+                "epochs": epochs,
+                "train_seconds": sum(tr.seconds for tr in trainers),
+                "train_loss": sum(tr.loss for tr in trainers) / len(trainers),
+            }
+            attrs.update(reached)  # written once the design stops or finishes: one write per key
+            if len(rungs) > 1:  # what the other designs compare against at this rung, now
                 note(**{rung_key(epochs): interval.mean, f"rung{epochs}_ci95": ci})
             if r < len(rungs) - 1 and not self._goes_on(trial, attrs, epochs, goes_on):
-                note(halted=f"stopped by halving at rung {r + 1} of {len(rungs)} ({epochs} epochs)")
+                note(
+                    **reached, halted=f"stopped by halving at rung {r + 1} of {len(rungs)} ({epochs} epochs)"
+                )
                 raise optuna.TrialPruned(attrs["halted"])
+        note(**reached)
         if self.artifacts is not None:
             note(**{WEIGHTS_ATTR: _upload_weights(trainers, trial, self.artifacts)})
 

@@ -39,7 +39,7 @@ def test_accuracy(result: SearchResult, trials: Sequence[FrozenTrial]) -> dict[i
     from costmodel.torch_build import build
     from search.data import load_dataset
     from search.designs import design_of
-    from search.train import Trainer, TrainSettings, split_data, t_interval
+    from search.train import Trainer, TrainSettings, prepare, split_data, t_interval
 
     spec = result.spec
     if result.artifacts is None:
@@ -47,6 +47,7 @@ def test_accuracy(result: SearchResult, trials: Sequence[FrozenTrial]) -> dict[i
     store = FileSystemArtifactStore(result.artifacts)
     data = load_dataset(spec.data, spec.proxy)
     split = split_data(data.y)
+    prepared = prepare(data, split)
     out: dict[int, dict[str, Any]] = {}
     for t in trials:
         artifact = result_of(t).get(WEIGHTS_ATTR)
@@ -60,7 +61,9 @@ def test_accuracy(result: SearchResult, trials: Sequence[FrozenTrial]) -> dict[i
         for seed, state in zip(saved["seeds"], saved["state_dicts"], strict=True):
             model = build(network)
             model.load_state_dict(state)
-            scores.append(Trainer(model, data, split, TrainSettings(seed=seed)).accuracy(split.test))
+            scores.append(
+                Trainer(model, data, split, TrainSettings(seed=seed), prepared).accuracy(split.test)
+            )
         interval = t_interval(scores)
         out[t.number] = {
             "mean": interval.mean,

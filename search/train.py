@@ -41,6 +41,7 @@ __all__ = [
     "TrialError",
     "accuracy_by_seed",
     "holdout_split",
+    "prepare",
     "reference_designs",
     "split_data",
     "t_interval",
@@ -155,21 +156,34 @@ def t_interval(values: Sequence[float]) -> Interval:
     return Interval(mean, half, tuple(float(v) for v in values))
 
 
+def prepare(data: Dataset, split: Split) -> tuple[torch.Tensor, torch.Tensor]:
+    """The images standardised with the training split's mean and deviation, and the labels, as
+    tensors: computed once and shared by every ``Trainer`` of a run (the same for every design and
+    seed)."""
+    x = torch.from_numpy(data.x)
+    tr = torch.from_numpy(split.train)
+    mean, std = x[tr].mean(), x[tr].std().clamp_min(1e-6)
+    return (x - mean) / std, torch.from_numpy(data.y)
+
+
 class Trainer:
     """One design trained with one seed, continued epoch by epoch: ``advance(epochs)`` trains until
     ``epochs`` in all, ``accuracy(split.validation)`` scores it. The caller seeds torch before
     building the model (the initial weights); this seeds the batch order."""
 
-    def __init__(self, model: nn.Module, data: Dataset, split: Split, settings: TrainSettings) -> None:
+    def __init__(
+        self,
+        model: nn.Module,
+        data: Dataset,
+        split: Split,
+        settings: TrainSettings,
+        prepared: tuple[torch.Tensor, torch.Tensor] | None = None,
+    ) -> None:
         self.model = model
         self.settings = settings
         self.split = split
-        x = torch.from_numpy(data.x)
-        tr = torch.from_numpy(split.train)
-        mean, std = x[tr].mean(), x[tr].std().clamp_min(1e-6)
-        self.x = (x - mean) / std
-        self.y = torch.from_numpy(data.y)
-        self.train_idx = tr
+        self.x, self.y = prepared if prepared is not None else prepare(data, split)
+        self.train_idx = torch.from_numpy(split.train)
         self.optimizer = torch.optim.Adam(model.parameters(), lr=settings.lr)
         self.order = torch.Generator().manual_seed(settings.seed)
         self.epochs = 0
