@@ -7,11 +7,14 @@ README.md and DESIGN.md."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
+from conftest import SHARED, require
 from test_kinds import IN_SHAPE, SAMPLES
 
 from costmodel import Cost, SpecError, analyze
+from costmodel.darknet import parse
 from costmodel.families.common import check_csp, csp_stage
 from costmodel.graph import INPUT, GraphBuilder, Shape
 from costmodel.kinds import conv_size
@@ -588,3 +591,178 @@ def test_a_footprint_whose_peak_is_the_input_names_no_layer() -> None:
     g = GraphBuilder("view", Shape(8, 4, 4))
     g.split("s", INPUT, 0, 4)  # a view: nothing is allocated beyond the 128-element input
     assert analyze(g.build()).peak_activation() == (8 * 4 * 4, "")
+
+
+# --- darknet sections: defaults and keys, held to darknet's own parser.c ----------------------------
+
+
+def _darknet_default(function: str, key: str) -> str:
+    """The default ``parse_FUNCTION`` in darknet's ``src/parser.c`` gives ``key`` (read there, never
+    copied): the last argument of its ``option_find_*(options, "key", default)`` call."""
+    parser = SHARED / "reference" / "darknet" / "src" / "parser.c"
+    require(parser.is_file(), f"darknet's source is not at {parser}")
+    text = parser.read_text(errors="replace")
+    body = re.search(rf"\n\w[\w ]*\*?\s*parse_{function}\(list \*options.*?\n}}", text, re.S)
+    assert body is not None, function
+    found = re.search(rf'option_find_\w+\(options,\s*"{key}",\s*([^)]+)\)', body.group())
+    assert found is not None, (function, key)
+    return found.group(1).strip().strip('"')
+
+
+def _cfg(size: int, channels: int, *sections: str) -> str:
+    return f"[net]\nwidth={size}\nheight={size}\nchannels={channels}\n" + "".join(
+        f"\n{s}\n" for s in sections
+    )
+
+
+def _conv(filters: int) -> str:
+    return f"[convolutional]\nfilters={filters}\nsize=1\nstride=1\npad=1\nactivation=linear"
+
+
+def test_region_reads_classes_coords_and_num_with_darknets_defaults() -> None:
+    classes, coords, num = (int(_darknet_default("region", k)) for k in ("classes", "coords", "num"))
+    need = num * (classes + coords + 1)  # make_region_layer: n·(classes + coords + 1) channels
+    assert parse(_cfg(8, 3, _conv(need), "[region]")).output.kind == "detect"
+    with pytest.raises(SpecError, match=f"set filters={need} in"):
+        parse(_cfg(8, 3, _conv(need + 1), "[region]"))
+    given = 3 * (2 + 6 + 1)
+    assert parse(_cfg(8, 3, _conv(given), "[region]\nclasses=2\ncoords=6\nnum=3")).output.kind == "detect"
+    with pytest.raises(SpecError, match=f"= {given} are needed; set filters={given} in"):
+        parse(_cfg(8, 3, _conv(given + 1), "[region]\nclasses=2\ncoords=6\nnum=3"))
+
+
+def test_detection_reads_side_coords_num_and_classes_with_darknets_defaults() -> None:
+    side, coords, num, classes = (
+        int(_darknet_default("detection", k)) for k in ("side", "coords", "num", "classes")
+    )
+    need = side * side * ((1 + coords) * num + classes)  # make_detection_layer's inputs
+    fc = f"[connected]\noutput={need}\nactivation=linear"
+    assert parse(_cfg(4, 1, _conv(2), fc, "[detection]")).output.kind == "detect"
+    given = 2 * 2 * ((1 + 4) * 2 + 3)
+    keys = "[detection]\nside=2\ncoords=4\nnum=2\nclasses=3"
+    assert (
+        parse(_cfg(4, 1, _conv(2), f"[connected]\noutput={given}\nactivation=linear", keys)).output.kind
+        == "detect"
+    )
+    with pytest.raises(SpecError, match=f"= {given} are needed"):
+        parse(_cfg(4, 1, _conv(2), f"[connected]\noutput={given + 1}\nactivation=linear", keys))
+
+
+@pytest.mark.parametrize(
+    ("section", "function", "terms"), [("yolo", "yolo", 5), ("Gaussian_yolo", "gaussian_yolo", 9)]
+)
+def test_yolo_heads_default_to_darknets_classes(section: str, function: str, terms: int) -> None:
+    classes = int(_darknet_default(function, "classes"))
+    assert parse(_cfg(8, 3, _conv(classes + terms), f"[{section}]")).output.kind == "detect"
+    with pytest.raises(SpecError, match=f"= {classes + terms} are needed"):
+        parse(_cfg(8, 3, _conv(classes + terms + 1), f"[{section}]"))
+
+
+def test_crop_defaults_and_keys() -> None:
+    h, w = int(_darknet_default("crop", "crop_height")), int(_darknet_default("crop", "crop_width"))
+    net = parse(_cfg(16, 3, "[crop]"))
+    assert net.output.out_shape == Shape(3, h, w)
+    # crop_layer.c: out_h = crop_height, out_w = crop_width
+    assert parse(_cfg(16, 3, "[crop]\ncrop_height=5\ncrop_width=7")).output.out_shape == Shape(3, 5, 7)
+
+
+def test_reorg3d_stride_and_reverse() -> None:
+    stride = int(_darknet_default("reorg", "stride"))
+    assert parse(_cfg(8, 4, _conv(4), "[reorg3d]")).output.out_shape == Shape(
+        4 * stride * stride, 8 // stride, 8 // stride
+    )
+    assert parse(_cfg(8, 4, _conv(4), "[reorg3d]\nstride=2")).output.out_shape == Shape(16, 4, 4)
+    assert parse(_cfg(8, 4, _conv(4), "[reorg3d]\nstride=2\nreverse=1")).output.out_shape == Shape(1, 16, 16)
+
+
+# a 8×4×4 map (layer 0), its global average (layer 1, 8×1×1) and a 1-channel map (layer 2, 1×4×4)
+SCALE_BASE = (_conv(8), "[avgpool]")
+
+
+def test_scale_channels_by_a_channel_vector() -> None:
+    net = parse(_cfg(4, 3, *SCALE_BASE, "[scale_channels]\nfrom=-2"))
+    mul = net.output
+    assert (mul.kind, mul.inputs, mul.out_shape) == (
+        "mul",
+        ("layers.0.conv", "layers.1.pool"),
+        Shape(8, 4, 4),
+    )
+    # darknet reads from= with atoi: the first of several is the one
+    assert parse(_cfg(4, 3, *SCALE_BASE, "[scale_channels]\nfrom=-2,-1")).output.inputs[0] == "layers.0.conv"
+    with pytest.raises(SpecError, match=r"so the input must be 8×1×1, but it is 8×4×4"):
+        parse(_cfg(4, 3, _conv(8), _conv(8), "[scale_channels]\nfrom=-2"))
+    text = _cfg(4, 3, _conv(8), _conv(4), "[avgpool]", "[scale_channels]\nfrom=-3")
+    line = text.splitlines().index("from=-3") + 1  # the line of the key at fault
+    want = "layer 0 is 8×4×4, so the input must be 8×1×1, but it is 4×1×1"
+    with pytest.raises(SpecError, match=rf"^<cfg>:{line}: \[scale_channels\] layer 3: from='-3': {want}$"):
+        parse(text)
+
+
+def test_scale_channels_by_a_spatial_map_with_scale_wh() -> None:
+    one = "[convolutional]\nfilters=1\nsize=1\nactivation=linear"
+    net = parse(_cfg(4, 3, _conv(8), one, "[scale_channels]\nfrom=-2\nscale_wh=1\nactivation=logistic"))
+    assert [layer.name for layer in net.layers][-2:] == ["layers.2.mul", "layers.2.act"]
+    assert net.output.op == "logistic"
+    with pytest.raises(SpecError, match=r"must be 1×4×4, but it is 2×4×4"):
+        parse(_cfg(4, 3, _conv(8), _conv(2), "[scale_channels]\nfrom=-2\nscale_wh=1"))
+    pool = "[maxpool]\nsize=2\nstride=2"
+    with pytest.raises(SpecError, match=r"must be 1×4×4, but it is 1×2×2"):
+        parse(_cfg(4, 3, _conv(8), one, pool, "[scale_channels]\nfrom=-3\nscale_wh=1"))
+
+
+def test_connected_with_batch_normalize_and_its_default_activation() -> None:
+    assert _darknet_default("connected", "activation") == "logistic"
+    net = parse(_cfg(2, 3, "[connected]\noutput=5"))
+    assert [layer.name for layer in net.layers] == ["layers.0.flatten", "layers.0.fc", "layers.0.act"]
+    assert net.output.op == "logistic"
+    costs = dict(analyze(net).rows())
+    assert costs[net.layer("layers.0.fc")].params == 3 * 2 * 2 * 5 + 5  # weights and a bias
+    bn = parse(_cfg(2, 3, "[connected]\noutput=5\nbatch_normalize=1\nactivation=linear"))
+    assert [layer.name for layer in bn.layers] == ["layers.0.flatten", "layers.0.fc", "layers.0.norm"]
+    bn_costs = dict(analyze(bn).rows())
+    # with batch_normalize darknet's connected layer has no bias; the BN has a scale and a shift
+    assert bn_costs[bn.layer("layers.0.fc")].params == 3 * 2 * 2 * 5
+    assert bn_costs[bn.layer("layers.0.norm")].params == 2 * 5
+    assert bn.layer("layers.0.norm").inputs == ("layers.0.fc",)
+
+
+def test_activation_section_and_its_linear_default() -> None:
+    assert _darknet_default("activation", "activation") == "linear"
+    bare = parse(_cfg(4, 3, _conv(2), "[activation]"))
+    assert [layer.name for layer in bare.layers] == ["layers.0.conv"]  # linear: no layer at all
+    leaky = parse(_cfg(4, 3, _conv(2), "[activation]\nactivation=leaky"))
+    assert leaky.output.name == "layers.1.act" and leaky.output.op == "leaky"
+
+
+def test_grouped_softmax_is_refused_at_its_groups_line() -> None:
+    parse(_cfg(4, 3, _conv(2), "[softmax]\ngroups=1"))
+    text = _cfg(4, 3, _conv(2), "[softmax]\ntemperature=1\ngroups=2")
+    line = text.splitlines().index("groups=2") + 1  # the key's own line, not the section's
+    with pytest.raises(
+        SpecError, match=rf"^<cfg>:{line}: \[softmax\] layer 1: grouped softmax .* use groups=1$"
+    ):
+        parse(text)
+
+
+def test_batchnorm_and_empty_sections() -> None:
+    net = parse(_cfg(4, 3, _conv(2), "[batchnorm]", "[empty]", _conv(5)))
+    assert [layer.name for layer in net.layers] == ["layers.0.conv", "layers.1.norm", "layers.3.conv"]
+    assert net.layer("layers.1.norm").kind == "bn"
+    # [empty] passes its input on: layer 3 reads the batchnorm's output
+    assert net.layer("layers.3.conv").inputs == ("layers.1.norm",)
+    bn = dict(analyze(net).rows())[net.layer("layers.1.norm")]
+    assert (bn.params, bn.flops_other) == (2 * 2, 2 * 2 * 4 * 4)
+
+
+def test_parse_names_an_unnamed_source_cfg_and_errors_locate_net_without_a_layer() -> None:
+    assert parse(_cfg(4, 3, _conv(2))).name == "<cfg>"
+    with pytest.raises(SpecError, match=r"^<cfg>:2: \[net\]: "):
+        parse("[net]\nwidth=abc\nheight=4\nchannels=3\n" + _conv(2))
+
+
+def test_a_cfg_file_with_bytes_that_are_not_utf8_is_read(tmp_path) -> None:
+    from costmodel.darknet import load
+
+    path = tmp_path / "latin.cfg"
+    path.write_bytes(b"# caf\xe9 \xff\n" + _cfg(4, 3, _conv(2)).encode())
+    assert load(path).output.out_shape == Shape(2, 4, 4)
