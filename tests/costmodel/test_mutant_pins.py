@@ -766,3 +766,120 @@ def test_a_cfg_file_with_bytes_that_are_not_utf8_is_read(tmp_path) -> None:
     path = tmp_path / "latin.cfg"
     path.write_bytes(b"# caf\xe9 \xff\n" + _cfg(4, 3, _conv(2)).encode())
     assert load(path).output.out_shape == Shape(2, 4, 4)
+
+
+def test_upsample_by_one_and_a_negative_stride_that_downsamples() -> None:
+    g = GraphBuilder("t", Shape(4, 8, 6))
+    g.upsample("same", INPUT, 1)
+    g.upsample("down", INPUT, -2)  # darknet: a negative stride sums 2×2 blocks, 8×6 → 4×3
+    net = g.build()
+    assert net.layer("same").out_shape == Shape(4, 8, 6)
+    down = net.layer("down").out_shape
+    assert down == Shape(4, 8 // 2, 6 // 2) and all(type(d) is int for d in down)
+    assert parse(_cfg(8, 3, _conv(4), "[upsample]\nstride=-2")).output.out_shape == Shape(4, 4, 4)
+
+
+def test_route_and_shortcut_references_are_checked() -> None:
+    with pytest.raises(SpecError, match=r"\[route\] layer 1: the required key 'layers' is missing"):
+        parse(_cfg(8, 3, _conv(2), "[route]"))
+    with pytest.raises(SpecError, match=r"the required key 'layers' is missing"):
+        parse(_cfg(8, 3, _conv(2), "[route]\nlayers="))
+    text = _cfg(8, 3, _conv(2), "[route]\nlayers=abc")
+    line = text.splitlines().index("layers=abc") + 1
+    with pytest.raises(
+        SpecError, match=rf"^<cfg>:{line}: \[route\] layer 1: layers='abc': 'abc' is not a layer index$"
+    ):
+        parse(text)
+    # a layer reads only the layers before it: layer 1 may read 0 (or -1), not itself
+    with pytest.raises(
+        SpecError,
+        match=r"layers=1 refers to layer 1, which does not exist: layer 1 can only read layers 0\.\.0 "
+        r"\(or -1\.\.-1\)",
+    ):
+        parse(_cfg(8, 3, _conv(2), "[route]\nlayers=1"))
+
+
+def test_grouped_route_bounds_and_integer_channels() -> None:
+    net = parse(_cfg(8, 3, _conv(8), "[route]\nlayers=-1\ngroups=4\ngroup_id=2"))
+    split = net.output
+    # the third quarter of 8 channels: [2·2, 2·3)
+    assert split.slice_ == (4, 6) and all(type(v) is int for v in split.slice_)
+    assert split.out_shape == Shape(2, 8, 8) and type(split.out_shape.c) is int
+    assert parse(_cfg(8, 3, _conv(8), "[route]\nlayers=-1\ngroups=4\ngroup_id=0")).output.slice_ == (0, 2)
+    text = _cfg(8, 3, _conv(8), "[route]\nlayers=-1\ngroups=2\ngroup_id=2")
+    line = text.splitlines().index("group_id=2") + 1
+    with pytest.raises(SpecError, match=rf"^<cfg>:{line}: .*group_id=2 must be in 0\.\.1 for groups=2$"):
+        parse(text)
+
+
+def test_shortcut_weights_type_as_darknet_reads_it() -> None:
+    base = (_conv(4), _conv(4))
+    plain = parse(_cfg(8, 3, *base, "[shortcut]\nfrom=-2"))  # no activation key: linear, no layer
+    assert plain.output.name == "layers.2.add" and plain.output.op == ""
+    n_from = 1
+    for given in ("per_feature", "per_layer"):  # parser.c: per_layer is per_feature
+        net = parse(_cfg(8, 3, *base, f"[shortcut]\nfrom=-2\nweights_type={given}"))
+        assert net.output.op == "per_feature"
+        add = dict(analyze(net).rows())[net.output]
+        # today's darknet: out_w·out_h·out_c·n_from, doubled for a weighted shortcut
+        assert add.flops_darknet_current == 2 * 8 * 8 * 4 * n_from
+    text = _cfg(8, 3, *base, "[shortcut]\nfrom=-2\nweights_type=bogus")
+    line = text.splitlines().index("weights_type=bogus") + 1
+    with pytest.raises(
+        SpecError, match=rf"^<cfg>:{line}: .*weights_type='bogus' is not one of none, per_feature"
+    ):
+        parse(text)
+
+
+def test_convolutional_strides_per_axis_padding_and_dilation() -> None:
+    three = "[convolutional]\nfilters=2\nsize=3\nactivation=linear"
+    # no pad: padding= (default 0) is used; (8 + 2·padding − 3)//stride + 1 per axis
+    assert parse(_cfg(8, 3, three)).output.out_shape == Shape(2, 6, 6)
+    assert parse(_cfg(8, 3, three + "\npadding=1")).output.out_shape == Shape(2, 8, 8)
+    assert parse(_cfg(8, 3, three + "\npadding=1\nstride_y=2")).output.out_shape == Shape(2, 4, 8)
+    assert parse(_cfg(8, 3, three + "\npadding=1\nstride_x=2")).output.out_shape == Shape(2, 8, 4)
+    # stride_x/stride_y of 1 override a stride of 2
+    assert parse(_cfg(8, 3, three + "\npadding=1\nstride=2\nstride_y=1")).output.out_shape == Shape(2, 8, 4)
+    assert parse(_cfg(8, 3, three + "\npadding=1\nstride=2\nstride_x=1")).output.out_shape == Shape(2, 4, 8)
+    # darknet's convolutional_layer.c: a 1×1 conv has dilation 1 whatever the cfg says
+    one = parse(_cfg(8, 3, "[convolutional]\nfilters=2\nsize=1\ndilation=2\nactivation=linear"))
+    assert one.output.dilation == 1
+    # convolutional_out_height: (h + 2·pad − size)/stride + 1, whatever the dilation: (8 + 2 − 3) + 1 = 8
+    dilated = parse(_cfg(8, 3, three + "\npad=1\ndilation=2"))
+    assert dilated.output.out_shape == Shape(2, 8, 8) and dilated.output.dilation == 2
+
+
+def test_pools_follow_darknets_rule_per_axis() -> None:
+    # maxpool_layer.c: out = (w + padding − size)/stride + 1, padding defaulting to size − 1
+    stride = int(_darknet_default("maxpool", "stride"))
+    out = (8 + (3 - 1) - 3) // stride + 1
+    assert parse(_cfg(8, 2, "[maxpool]\nsize=3")).output.out_shape == Shape(2, out, out)
+    # size defaults to the stride: (8 + 1 − 2)//2 + 1 = 4
+    assert parse(_cfg(8, 2, "[maxpool]\nstride=2")).output.out_shape == Shape(2, 4, 4)
+    # stride_x 2, stride_y 1: width (8 + 1 − 2)//2 + 1 = 4, height (8 + 1 − 2)//1 + 1 = 8
+    assert parse(_cfg(8, 2, "[maxpool]\nsize=2\nstride_x=2\nstride_y=1")).output.out_shape == Shape(2, 8, 4)
+    assert parse(_cfg(8, 2, "[maxpool]\nsize=2\nstride_y=2\nstride_x=1")).output.out_shape == Shape(2, 4, 8)
+    # an odd total padding of 3 with unequal strides: (8 + 3 − 2)//2 + 1 = 5 across, (8 + 3 − 2) + 1 = 10 down
+    odd = parse(_cfg(8, 2, "[maxpool]\nsize=2\nstride_x=2\nstride_y=1\npadding=3")).output
+    assert odd.out_shape == Shape(2, 10, 5)
+    assert (odd.padding, odd.pad_end) == (3 // 2, 3 - 3 // 2)
+    local = parse(_cfg(8, 2, "[local_avgpool]\nsize=2\nstride=2")).output
+    assert (local.kind, local.out_shape) == ("avgpool", Shape(2, 4, 4))
+
+
+def test_upsample_defaults_to_darknets_stride() -> None:
+    stride = int(_darknet_default("upsample", "stride"))
+    assert parse(_cfg(4, 3, _conv(2), "[upsample]")).output.out_shape == Shape(2, 4 * stride, 4 * stride)
+
+
+def test_yolo_mask_is_counted_up_to_a_hash() -> None:
+    # parser.c's parse_yolo_mask stops counting entries at '#': "0,1#,2" is 2 masks
+    net = parse(_cfg(8, 3, _conv(2 * (1 + 5)), "[yolo]\nclasses=1\nnum=3\nmask=0,1#,2"))
+    assert net.output.kind == "detect"
+    with pytest.raises(
+        SpecError, match=r"2 masks × 6 \(classes \+ box terms\) = 12 are needed; set filters=12 in"
+    ):
+        parse(_cfg(8, 3, _conv(13), "[yolo]\nclasses=1\nnum=3\nmask=0,1#,2"))
+    # without a mask, num boxes: parse_yolo's num
+    three = parse(_cfg(8, 3, _conv(3 * (1 + 5)), "[yolo]\nclasses=1\nnum=3"))
+    assert three.output.kind == "detect"
