@@ -883,3 +883,128 @@ def test_yolo_mask_is_counted_up_to_a_hash() -> None:
     # without a mask, num boxes: parse_yolo's num
     three = parse(_cfg(8, 3, _conv(3 * (1 + 5)), "[yolo]\nclasses=1\nnum=3"))
     assert three.output.kind == "detect"
+
+
+def test_convolutional_activation_cbn_and_xnor() -> None:
+    # parse_convolutional: activation defaults to logistic; cbn=1 is a batch norm; XNOR ignores groups
+    assert _darknet_default("convolutional", "activation") == "logistic"
+    net = parse(_cfg(4, 4, "[convolutional]\nfilters=4\nsize=1"))
+    assert net.output.name == "layers.0.act" and net.output.op == "logistic"
+    cbn = parse(_cfg(4, 4, "[convolutional]\nfilters=4\nsize=1\ncbn=1\nactivation=linear"))
+    assert [layer.name for layer in cbn.layers] == ["layers.0.conv", "layers.0.norm"]
+    assert cbn.layer("layers.0.conv").bias is False
+    xnor = parse(_cfg(4, 4, "[convolutional]\nfilters=4\nsize=3\npad=1\ngroups=2\nxnor=1\nactivation=linear"))
+    (cost,) = analyze(xnor).costs
+    assert cost.params_conv == 4 * 4 * 3 * 3  # all 4 input channels per filter: groups ignored
+    assert cost.flops_darknet == 2 * (4 * 4 * 9 * 4 * 4) // 32  # darknet divides an XNOR conv's by 32
+
+
+def test_convolutional_share_index_counts_weights_once() -> None:
+    conv = "[convolutional]\nfilters=3\nsize=1\nbatch_normalize=1\nactivation=linear"
+    for ref in ("0", "-1"):  # absolute, or relative to the sharing layer (parser.c)
+        net = parse(_cfg(4, 3, conv, conv.replace("filters=3", "filters=3\nshare_index=" + ref)))
+        costs = dict(analyze(net).rows())
+        assert net.layer("layers.1.conv").shares == "layers.0.conv"
+        assert net.layer("layers.1.norm").shares == "layers.0.norm"
+        assert costs[net.layer("layers.1.conv")].params == costs[net.layer("layers.1.norm")].params == 0
+        assert (
+            costs[net.layer("layers.0.conv")].params == 3 * 3
+            and costs[net.layer("layers.0.norm")].params == 2 * 3
+        )
+    pool = "[maxpool]\nsize=1\nstride=1"
+    for bad in (
+        _cfg(4, 3, conv, pool, conv.replace("filters=3", "filters=3\nshare_index=1")),  # not a conv
+        _cfg(4, 3, conv, conv.replace("filters=3", "filters=3\nshare_index=1")),  # itself
+        _cfg(4, 3, conv, conv.replace("filters=3", "filters=3\nshare_index=-2")),  # before the first
+    ):
+        with pytest.raises(SpecError, match=r"share_index=-?\d must name an earlier \[convolutional\] layer"):
+            parse(bad)
+
+
+@pytest.mark.parametrize(("antialiasing", "kernel"), [(1, 3), (2, 2)])
+def test_convolutional_antialiasing_blurs_at_the_stride(antialiasing: int, kernel: int) -> None:
+    text = _cfg(
+        8,
+        2,
+        f"[convolutional]\nfilters=4\nsize=3\npad=1\nstride=2\nantialiasing={antialiasing}\nactivation=linear",
+    )
+    net = parse(text)
+    conv, blur = net.layer("layers.0.conv"), net.layer("layers.0.blur")
+    assert conv.out_shape == Shape(4, 8, 8)  # the conv runs at stride 1
+    pad = 1 if kernel == 3 else 0
+    side = (8 + 2 * pad - kernel) // 2 + 1  # 4
+    assert (blur.kernel, blur.inputs, blur.out_shape) == (kernel, ("layers.0.conv",), Shape(4, side, side))
+    costs = dict(analyze(net).rows())
+    assert costs[blur].macs == kernel * kernel * 4 * side * side and costs[blur].flops_darknet == 0
+    # unequal strides: the blur keeps them apart
+    rect = parse(
+        _cfg(
+            8,
+            2,
+            "[convolutional]\nfilters=4\nsize=3\npad=1\nstride_y=2\nstride_x=1\nantialiasing=1\nactivation=linear",
+        )
+    )
+    assert rect.layer("layers.0.blur").out_shape == Shape(4, 4, 8)
+
+
+def test_integers_are_darknets_c_ints() -> None:
+    conv = "[convolutional]\nfilters=2\nsize=1\nactivation=linear\npadding="
+    parse(_cfg(4, 3, conv + str(2**31 - 1)))  # INT_MAX is an int (a huge padding, but an int)
+    for bad in (str(2**31), "-" + str(2**31 + 1), "99999999999"):
+        text = _cfg(4, 3, conv + bad)
+        line = text.splitlines().index("padding=" + bad) + 1
+        with pytest.raises(
+            SpecError, match=rf"^<cfg>:{line}: .*padding='{bad}' is outside darknet's int range$"
+        ):
+            parse(text)
+    text = _cfg(4, 3, "[convolutional]\nfilters=two\nsize=1")
+    line = text.splitlines().index("filters=two") + 1
+    with pytest.raises(SpecError, match=rf"^<cfg>:{line}: .*filters='two' is not an integer$"):
+        parse(text)
+    # atoi: the leading digits count, the rest is ignored ("8=9" is 8)
+    assert (
+        parse(_cfg(4, 3, "[convolutional]\nfilters=8=9\nsize=1\nactivation=linear")).output.out_shape.c == 8
+    )
+
+
+def test_at_least_is_reported_at_the_keys_line() -> None:
+    text = _cfg(4, 3, "[convolutional]\nsize=1\nfilters=0")
+    line = text.splitlines().index("filters=0") + 1
+    with pytest.raises(SpecError, match=rf"^<cfg>:{line}: .*filters=0 must be at least 1$"):
+        parse(text)
+
+
+def test_input_size_and_net_defaults() -> None:
+    from costmodel.darknet import read
+
+    text = _cfg(4, 3, _conv(2))
+    assert parse(text, input_size=1).output.out_shape == Shape(2, 1, 1)
+    for bad in (0, -3, True):
+        with pytest.raises(SpecError, match="must be a positive integer"):
+            parse(text, input_size=bad)  # type: ignore[arg-type]
+    assert read(text).network.name == "<cfg>" and read(text, "").network.name == "cfg"
+    # [network] is [net]; [conv] is [convolutional]; [silence] is [empty]
+    aliased = parse(
+        "[network]\nwidth=4\nheight=4\nchannels=3\n[conv]\nfilters=2\nsize=1\nactivation=linear\n[silence]\n"
+    )
+    assert [layer.name for layer in aliased.layers] == ["layers.0.conv"]
+
+
+def test_stage_labels_are_each_sections_input_resolution() -> None:
+    net = parse(_cfg(8, 3, "[convolutional]\nfilters=2\nsize=3\npad=1\nstride=2\nactivation=leaky", _conv(2)))
+    assert [(layer.name, layer.stage) for layer in net.layers] == [
+        ("layers.0.conv", "8×8"),
+        ("layers.0.act", "8×8"),
+        ("layers.1.conv", "4×4"),
+    ]
+
+
+def test_section_headers() -> None:
+    with pytest.raises(
+        SpecError, match=r"^<cfg>:5: '\[conv' is not a section header like \[convolutional\]$"
+    ):
+        parse("[net]\nwidth=4\nheight=4\nchannels=3\n[conv\nfilters=2\n")
+    with pytest.raises(SpecError, match=r"^<cfg>:5: '\[\]' is not a section header"):
+        parse("[net]\nwidth=4\nheight=4\nchannels=3\n[]\n")
+    with pytest.raises(SpecError, match=r"\[x\] layer 0: .*section"):  # a one-letter name is a header
+        parse("[net]\nwidth=4\nheight=4\nchannels=3\n[x]\n")
