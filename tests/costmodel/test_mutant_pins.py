@@ -1008,3 +1008,74 @@ def test_section_headers() -> None:
         parse("[net]\nwidth=4\nheight=4\nchannels=3\n[]\n")
     with pytest.raises(SpecError, match=r"\[x\] layer 0: .*section"):  # a one-letter name is a header
         parse("[net]\nwidth=4\nheight=4\nchannels=3\n[x]\n")
+
+
+def test_linear_needs_a_vector_and_shares_only_its_twin() -> None:
+    g = GraphBuilder("t", Shape(6, 1, 1))
+    g.linear("a", INPUT, 4)
+    g.linear("b", INPUT, 4, shares="a")
+    net = g.build()
+    a, b = analyze(net).costs
+    assert (a.params, b.params) == (6 * 4 + 4, 0) and net.layer("b").shares == "a" and net.layer("a").op == ""
+    for shape in (Shape(6, 2, 1), Shape(6, 1, 2)):
+        with pytest.raises(SpecError, match=r"needs a C×1×1 input, got"):
+            GraphBuilder("t", shape).linear("x", INPUT, 4)
+    g = GraphBuilder("t", Shape(6, 1, 1))
+    g.conv("c", INPUT, 6, 1)
+    g.linear("a", INPUT, 4)
+    for shares, kw in (("c", {}), ("a", {"bias": False}), ("a", {"out": 5})):
+        out = kw.pop("out", 4)
+        with pytest.raises(
+            SpecError, match=rf"shares the weights of '{shares}', which is not a linear layer"
+        ):
+            g.linear("x", INPUT, out, shares=shares, **kw)
+    g2 = GraphBuilder("t", Shape(6, 1, 1))
+    g2.linear("a", INPUT, 4)
+    g2.conv("c", INPUT, 3, 1)
+    with pytest.raises(SpecError, match="which is not a linear layer"):
+        g2.linear("x", "c", 4, shares="a")  # 3 input features, not 6
+
+
+def test_upsample_refusals_and_modes() -> None:
+    g = GraphBuilder("t", Shape(2, 4, 6))
+    g.upsample("near", INPUT, 2)
+    g.upsample("bi", INPUT, 2, "bilinear")
+    g.upsample("one", INPUT, 1)  # a stride of 1 is a copy
+    g.upsample("down", INPUT, -2)  # -2 divides both 4 and 6
+    net = g.build()
+    assert (net.layer("near").op, net.layer("bi").op) == ("", "bilinear")
+    assert net.layer("bi").inputs == (INPUT,)
+    assert (net.layer("one").out_shape, net.layer("down").out_shape) == (Shape(2, 4, 6), Shape(2, 2, 3))
+    # 0; -3 divides neither side; -4 divides the height only; bilinear cannot sum blocks; no such mode
+    for scale, mode in ((0, "nearest"), (-3, "nearest"), (-4, "nearest"), (-2, "bilinear"), (2, "cubic")):
+        with pytest.raises(SpecError, match=r"use a non-zero integer|must be nearest or bilinear"):
+            GraphBuilder("t", Shape(2, 4, 6)).upsample("u", INPUT, scale, mode)
+
+
+def test_shortcut_adds_a_larger_map_only_at_an_integer_multiple() -> None:
+    g = GraphBuilder("t", Shape(2, 8, 8))
+    small = g.maxpool("p", INPUT, 2)  # 2×4×4
+    g.shortcut("s", small, [INPUT])  # 8×8 is 2 × 4×4: subsampled
+    assert g.build().layer("s").inputs == ("p", INPUT)
+    for h, w in ((8, 6), (6, 4)):  # the width is not 2 × 4; the height is not 1 × 4
+        g2 = GraphBuilder("t", Shape(2, h, w))
+        four = g2.crop("c", INPUT, 4, 4)
+        with pytest.raises(
+            SpecError, match=rf"'{INPUT}' is {h}×{w}, which is not an integer multiple of the 4×4"
+        ):
+            g2.shortcut("s", four, [INPUT])
+
+
+def test_avgpool_passes_stride_and_ceil_mode_through() -> None:
+    g = GraphBuilder("t", Shape(1, 5, 5))
+    g.avgpool("a", INPUT, 2, 1)  # stride 1: 4×4, not the kernel's 2
+    g.avgpool("c", INPUT, 2, 2, ceil_mode=True)  # ceil((5 − 2)/2) + 1 = 3
+    net = g.build()
+    assert (net.layer("a").out_shape, net.layer("c").out_shape) == (Shape(1, 4, 4), Shape(1, 3, 3))
+
+
+def test_a_missing_layer_is_named() -> None:
+    g = GraphBuilder("t", Shape(1, 2, 2))
+    g.conv("c", INPUT, 1, 1)
+    with pytest.raises(KeyError, match="nope"):
+        g.build().layer("nope")
