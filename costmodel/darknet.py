@@ -51,9 +51,7 @@ have the channels its masks need).
 
 from __future__ import annotations
 
-import os
 import re
-import stat
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -62,6 +60,7 @@ from typing import ClassVar
 from costmodel.cost import Cost
 from costmodel.errors import EXCERPT, SpecError, excerpt
 from costmodel.families.darknet_blocks import darknet_maxpool
+from costmodel.files import read_capped
 from costmodel.graph import INPUT, GraphBuilder, Network, Shape
 from costmodel.kinds import ACTIVATIONS
 
@@ -854,27 +853,5 @@ def load(path: str | Path, input_size: int | None = None) -> Network:
 def read_file(p: Path) -> str:
     """The text of cfg file ``p``: a regular file of at most ``MAX_CFG_BYTES`` (a named pipe would
     block and ``/dev/zero`` never ends, so neither is read)."""
-    try:
-        # O_NONBLOCK: opening a named pipe must not wait for a writer; fstat then refuses it
-        fd = os.open(p, os.O_RDONLY | os.O_NONBLOCK)
-    except FileNotFoundError:
-        raise SpecError(f"{p}: no such cfg file; check the path") from None
-    except OSError as err:
-        raise SpecError(f"{p}: cannot read the cfg file ({err.strerror})") from None
-    info = os.fstat(fd)
-    if not stat.S_ISREG(info.st_mode):
-        os.close(fd)
-        raise SpecError(f"{p} is not a regular file (a pipe, device or folder); give a darknet .cfg file")
-    with os.fdopen(fd, "rb") as fh:
-        if info.st_size > MAX_CFG_BYTES:
-            raise SpecError(
-                f"{p} is {info.st_size / 2**20:,.1f} MiB; a cfg file is at most "
-                f"{MAX_CFG_BYTES // 2**20} MiB (is it really a darknet cfg?)"
-            )
-        try:
-            data = fh.read(MAX_CFG_BYTES + 1)
-        except OSError as err:
-            raise SpecError(f"{p}: cannot read the cfg file ({err.strerror})") from None
-    if len(data) > MAX_CFG_BYTES:  # it grew after fstat
-        raise SpecError(f"{p} is over {MAX_CFG_BYTES // 2**20} MiB; a cfg file is at most that")
+    data = read_capped(p, MAX_CFG_BYTES, "cfg file", "give a darknet .cfg file")
     return data.decode("utf-8", errors="replace")

@@ -26,6 +26,7 @@ from costmodel.bottleneck import DENSE_LAYERS, NETWORK, bottleneck_reduction, in
 from costmodel.darknet import load
 from costmodel.errors import SpecError
 from costmodel.families.resnet import ResNetConfig
+from costmodel.files import shown
 from costmodel.models import KnobValue, expand, resolve
 
 __all__ = [
@@ -61,13 +62,22 @@ def default_cfg_dir() -> Path:
 
 
 def check_cfg_dir(cfg_dir: Path) -> None:
-    """An explicitly given ``--cfg-dir`` must be a folder: silently using the native twins instead
-    would print figures the user did not ask for."""
+    """An explicitly given ``--cfg-dir`` must be a folder that holds at least one of the cfgs the
+    table reads (``PAPER``): silently using the native twins instead of a folder that is not there,
+    or that holds none of them (a typo, the parent of the cfg folder), would print figures the user
+    did not ask for. A folder that holds some of them is used, and each row says where its figures
+    come from or that its cfg is absent."""
+    fix = "or leave --cfg-dir out to use the default (native twins where a cfg is absent)"
     if not cfg_dir.is_dir():
         what = "is not a folder" if cfg_dir.exists() else "does not exist"
         raise SpecError(
-            f"--cfg-dir {str(cfg_dir)[:120]} {what}; give the folder of the authors' darknet cfgs, "
-            f"or leave --cfg-dir out to use the default (native twins where a cfg is absent)"
+            f"--cfg-dir {shown(cfg_dir)} {what}; give the folder of the authors' darknet cfgs, {fix}"
+        )
+    names = [f"{t.cfg}.cfg" for t in PAPER if t.cfg is not None]
+    if not any((cfg_dir / name).is_file() for name in names):
+        raise SpecError(
+            f"--cfg-dir {shown(cfg_dir)} holds none of the {len(names)} cfgs reproduce reads "
+            f"({', '.join(names[:3])}, …, {names[-1]}); give the folder that holds them, {fix}"
         )
 
 
@@ -377,7 +387,8 @@ def _profile(target: Target, cfg_dirs: tuple[Path, ...]) -> tuple[Profile | None
     if path is not None:
         return analyze(load(path, target.input)), path.name
     if not target.model:
-        return None, f"{target.cfg}.cfg absent (searched {', '.join(map(str, cfg_dirs))})"
+        searched = ", ".join(map(str, cfg_dirs)) or "no cfg folder given"
+        return None, f"{target.cfg}.cfg absent (searched {searched})"
     config = resolve(target.model, **dict(target.knobs))
     return analyze(expand(config, target.input)), f"native {target.model}"
 
@@ -429,8 +440,10 @@ def _note(target: Target, profile: Profile | None, path: Path | None) -> str:
 def reproduce(cfg_dir: Path | Sequence[Path] | None = None) -> list[Row]:
     """Every model of REFERENCE.md §1 and §2, ours beside the paper's; cfgs are looked up in
     ``cfg_dir`` (one folder or several, in order; default ``default_cfg_dirs()``). A model whose
-    cfg is in none uses its native twin, or is listed as absent; an explicit ``cfg_dir`` must be
-    folders (only the default may be absent)."""
+    cfg is in none uses its native twin, or is listed as absent. An explicit ``cfg_dir`` must be
+    folders that each hold at least one of the cfgs (``check_cfg_dir``; only the default may be
+    absent or empty); ``()`` searches no folder, so every row comes from its native twin or is
+    absent."""
     if cfg_dir is None:
         cfg_dirs = default_cfg_dirs()
     elif isinstance(cfg_dir, Path | str):

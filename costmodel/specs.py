@@ -17,6 +17,7 @@ torch side, opened only for such a spec (importing it runs the user's code, and 
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -24,6 +25,7 @@ from pathlib import Path
 from costmodel.analyze import Profile, analyze
 from costmodel.errors import SpecError, excerpt
 from costmodel.families.common import FUSIONS
+from costmodel.files import read_capped, shown
 from costmodel.layer import Network
 from costmodel.models import MODELS, entry, expand, resolve, scale, unknown_model
 
@@ -180,33 +182,100 @@ def parse_spec(word: str) -> ModelSpec:
     return spec
 
 
+MAX_DESIGN_BYTES = 2**20
+"""The largest design file read (1 MiB; ``cspcost search`` writes about 1 KB): anything bigger, a
+pipe, a device or a folder is refused before it is read."""
+
+DESIGN_KNOBS: dict[str, tuple[type, ...]] = {
+    "gamma": (int, float),
+    "fusion": (str,),
+    "growth_rate": (int,),
+    "depth": (int, float),
+    "width": (int, float),
+}
+"""The knobs a design file's ``knobs`` may hold, and the JSON types each takes (``true`` is no number)."""
+
+
+DESIGN_EXAMPLES = {"gamma": "0.5", "fusion": '"csp"', "growth_rate": "32", "depth": "0.5", "width": "1.5"}
+
+
+def _json_type(value: object) -> str:
+    kinds = {bool: "a boolean", str: "a string", list: "an array", dict: "an object", type(None): "null"}
+    return kinds.get(type(value), "a number")
+
+
+def _design_value(name: str, key: str, value: object, types: tuple[type, ...]) -> str:
+    """``value`` of ``key`` in design file ``name`` as text for ``knob_value``, if its JSON type fits."""
+    if isinstance(value, bool) or not isinstance(value, types):
+        want = "a string" if str in types else "a number" if float in types else "an integer"
+        raise SpecError(
+            f'design file {name}: "{key}" is {excerpt(json.dumps(value), quote=False)}, {_json_type(value)}; '
+            f"give {want} such as {DESIGN_EXAMPLES.get(key, '224')}"
+        )
+    return str(value)
+
+
 def read_design(path: str) -> ModelSpec:
     """The model a design file (written by ``cspcost search``) names: its base and knobs at its
-    deployment input. A missing, oversized or malformed file, or an unknown base, is a ``SpecError``."""
-    where = Path(path)
-    if not where.is_file():
-        raise SpecError(
-            f"design file {path[:120]} does not exist; give a .json file written by cspcost search"
-        )
-    if where.stat().st_size > 1 << 20:
-        raise SpecError(f"design file {path[:120]} is over 1 MiB; it is not a cspcost design")
+    deployment input. A missing, non-regular or oversized (``MAX_DESIGN_BYTES``) file, one that is not
+    a JSON object in the design format, an unknown base, an unknown knob, a knob of the wrong JSON type
+    or value, or a knob the base has not got is a ``SpecError`` naming the file and the value."""
+    name = shown(path)
+    if not os.path.lexists(path):
+        raise SpecError(f"design file {name} does not exist; give a .json file written by cspcost search")
+    fix = "give a .json file written by cspcost search"
+    raw = read_capped(Path(path), MAX_DESIGN_BYTES, "design file", fix)
     try:
-        data = json.loads(where.read_text(encoding="utf-8"))
+        data = json.loads(raw.decode("utf-8"))
     except (ValueError, UnicodeDecodeError) as err:
-        raise SpecError(f"design file {path[:120]} is not JSON ({str(err)[:80]})") from None
-    if not isinstance(data, dict) or data.get("format") != DESIGN_FORMAT:
-        raise SpecError(
-            f'design file {path[:120]} lacks "format": "{DESIGN_FORMAT}"; is it a cspcost design?'
+        raise SpecError(f"design file {name} is not JSON ({str(err)[:80]}); {fix}") from None
+    except RecursionError:
+        raise SpecError(f"design file {name} is nested too deeply to be a cspcost design; {fix}") from None
+    if not isinstance(data, dict):
+        raise SpecError(f"design file {name} holds {_json_type(data)}, not a JSON object; {fix}")
+    if data.get("format") != DESIGN_FORMAT:
+        found = (
+            f'has "format": {excerpt(json.dumps(data["format"]), quote=False)}, not "{DESIGN_FORMAT}"'
+            if "format" in data
+            else f'lacks "format": "{DESIGN_FORMAT}"'
         )
-    base, knobs, size = data.get("base"), data.get("knobs", {}), data.get("input")
+        raise SpecError(f"design file {name} {found}; is it a cspcost design?")
+    if "base" not in data:
+        raise SpecError(
+            f'design file {name} has no "base"; a design names its model, e.g. "base": "densenet121"'
+        )
+    base = data["base"]
     if not isinstance(base, str) or base not in MODELS:
-        raise unknown_model(str(base)[:60])
-    if not isinstance(knobs, dict) or not set(knobs) <= set(KEYS) - {"input"}:
-        raise SpecError(f"design file {path[:120]}: knobs must be a mapping over {', '.join(KEYS)}")
+        raise SpecError(
+            f"design file {name}: base: {unknown_model(base if isinstance(base, str) else json.dumps(base))}"
+        )
+    knobs = data.get("knobs", {})
+    if not isinstance(knobs, dict):
+        raise SpecError(
+            f'design file {name}: "knobs" is {_json_type(knobs)}, not an object such as '
+            f'{{"gamma": 0.5, "fusion": "csp"}}'
+        )
     spec = ModelSpec(base, cfg=False)
-    for key, value in {**knobs, "input": size}.items():
+    for key, value in knobs.items():
+        if key not in DESIGN_KNOBS:
+            raise SpecError(
+                f"design file {name}: unknown knob {excerpt(key)}; a design's knobs are "
+                f"{', '.join(DESIGN_KNOBS)}"
+            )
         if value is not None:
-            spec = spec.with_knobs({KEYS[key]: knob_value(KEYS[key], str(value), path[:60])})
+            text = _design_value(name, key, value, DESIGN_KNOBS[key])
+            spec = spec.with_knobs({KEYS[key]: knob_value(KEYS[key], text, name)})
+    if data.get("input") is not None:
+        text = _design_value(name, "input", data["input"], (int,))
+        spec = spec.with_knobs({"input_size": knob_value("input_size", text, name)})
+    try:  # a knob the base has not got, or that contradicts another, is the file's fault: say which file
+        scale(
+            resolve(base, gamma=spec.gamma, fusion=spec.fusion, growth_rate=spec.growth_rate),
+            spec.depth or 1.0,
+            spec.width or 1.0,
+        )
+    except SpecError as err:
+        raise SpecError(f"design file {name}: {err}") from None
     return spec
 
 

@@ -10,6 +10,7 @@ by tripwires. Run alone with ``pytest -m badinput``.
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 import subprocess
@@ -135,6 +136,52 @@ def _foreign_reproduce(here: Path) -> None:
 def _bad_cfg_dir(here: Path) -> None:
     (here / "cfgs").mkdir()
     (here / "cfgs" / "resnet10.cfg").write_text(NET + "\n[convolutional]\nfilters=abc\n")
+
+
+def _design(**fields: object) -> str:
+    """A design file as ``cspcost search`` writes it (README "design file"), with ``fields`` replacing
+    or adding top-level keys (``None`` removes one)."""
+    content: dict[str, object] = {
+        "format": "cspcost-design/1",
+        "base": "densenet121",
+        "knobs": {"gamma": 0.5, "fusion": "csp"},
+        "input": 224,
+    }
+    content.update(fields)
+    return json.dumps({k: v for k, v in content.items() if v is not None})
+
+
+def _design_folder(here: Path) -> None:
+    (here / "x.json").mkdir()
+
+
+def _design_dev_zero(here: Path) -> None:
+    (here / "zero.json").symlink_to("/dev/zero")
+
+
+def _design_fifo(here: Path) -> None:
+    os.mkfifo(here / "pipe.json")
+
+
+def _design_over_cap(here: Path) -> None:
+    from costmodel.specs import MAX_DESIGN_BYTES
+
+    with open(here / "big.json", "wb") as fh:
+        fh.truncate(MAX_DESIGN_BYTES + 1)  # sparse: nothing must be read
+
+
+def _design_dangling(here: Path) -> None:
+    (here / "gone.json").symlink_to(here / "nowhere.json")
+
+
+def _cfg_dir_of_other_cfgs(here: Path) -> None:
+    (here / "cfgs").mkdir()
+    (here / "cfgs" / "yolov9.cfg").write_text(GOOD)  # a cfg, but none of those the table reads
+
+
+def _cfg_dir_with_one_cfg(here: Path) -> None:
+    (here / "cfgs").mkdir()
+    (here / "cfgs" / "resnet10.cfg").write_text(GOOD)  # a stand-in for one of the paper's cfgs
 
 
 def _git_folder(here: Path) -> None:
@@ -548,6 +595,183 @@ REPORT_CASES = [
     ),
 ]
 
+# --- design files (``*.json`` written by cspcost search, read by costmodel.specs.read_design) -----
+
+DESIGN_CASES = [
+    case("design-malformed-json", "table", "d.json", mentions="d.json", files={"d.json": '{"base": '}),
+    case("design-not-utf8", "table", "d.json", mentions="d.json", files={"d.json": b"\xff\xfe{}"}),
+    case("design-empty-file", "table", "d.json", mentions="d.json", files={"d.json": ""}),
+    case("design-an-array", "table", "d.json", mentions="an array", files={"d.json": "[1, 2]"}),
+    case("design-a-string", "table", "d.json", mentions="a string", files={"d.json": '"densenet121"'}),
+    case("design-null", "table", "d.json", mentions="null", files={"d.json": "null"}),
+    case(
+        "design-nested-too-deeply",
+        "table",
+        "d.json",
+        mentions="nested too deeply",
+        files={"d.json": "[" * 200_000 + "]" * 200_000},
+    ),
+    case("design-no-format", "table", "d.json", mentions='"format"', files={"d.json": _design(format=None)}),
+    case(
+        "design-other-format",
+        "table",
+        "d.json",
+        mentions="cspcost-design/9",
+        files={"d.json": _design(format="cspcost-design/9")},
+    ),
+    case(
+        "design-unknown-base",
+        "table",
+        "d.json",
+        mentions="'nosuchnet'",
+        files={"d.json": _design(base="nosuchnet")},
+    ),
+    case(
+        "design-base-a-number",
+        "compare",
+        "densenet121",
+        "d.json",
+        mentions="'12'",
+        files={"d.json": _design(base=12)},
+    ),
+    case(
+        "design-missing-base", "table", "d.json", mentions='no "base"', files={"d.json": _design(base=None)}
+    ),
+    case(
+        "design-unknown-knob",
+        "table",
+        "d.json",
+        mentions="'speed'",
+        files={"d.json": _design(knobs={"gamma": 0.5, "speed": 2})},
+    ),
+    case(
+        "design-input-as-a-knob",
+        "table",
+        "d.json",
+        mentions="'input'",
+        files={"d.json": _design(knobs={"input": 64})},
+    ),
+    case(
+        "design-knobs-an-array", "table", "d.json", mentions='"knobs"', files={"d.json": _design(knobs=[0.5])}
+    ),
+    case(
+        "design-knob-a-string",
+        "table",
+        "d.json",
+        mentions='"gamma" is "half"',
+        files={"d.json": _design(knobs={"gamma": "half", "fusion": "csp"})},
+    ),
+    case(
+        "design-knob-a-boolean",
+        "table",
+        "d.json",
+        mentions='"gamma" is true',
+        files={"d.json": _design(knobs={"gamma": True, "fusion": "csp"})},
+    ),
+    case(
+        "design-growth-a-fraction",
+        "table",
+        "d.json",
+        mentions='"growth_rate" is 2.5',
+        files={"d.json": _design(knobs={"growth_rate": 2.5})},
+    ),
+    case(
+        "design-fusion-a-number",
+        "table",
+        "d.json",
+        mentions='"fusion" is 1',
+        files={"d.json": _design(knobs={"fusion": 1})},
+    ),
+    case(
+        "design-input-a-string",
+        "table",
+        "d.json",
+        mentions='"input" is "224"',
+        files={"d.json": _design(input="224")},
+    ),
+    case(
+        "design-gamma-out-of-range",
+        "table",
+        "d.json",
+        mentions="γ = 1.5",
+        files={"d.json": _design(knobs={"gamma": 1.5, "fusion": "csp"})},
+    ),
+    case(
+        "design-knob-the-base-has-not",
+        "table",
+        "d.json",
+        mentions="'growth_rate'",
+        files={"d.json": _design(base="resnet50", knobs={"growth_rate": 24})},
+    ),
+    case(
+        "design-width-the-base-has-not",
+        "table",
+        "d.json",
+        mentions="width",
+        files={"d.json": _design(base="darknet53", knobs={"width": 2})},
+    ),
+    case(
+        "design-gamma-without-a-cross-stage-path",
+        "table",
+        "d.json",
+        mentions="γ = 0.5",
+        files={"d.json": _design(knobs={"gamma": 0.5, "fusion": "none"})},
+    ),
+    case("design-missing-file", "table", "missing.json", mentions="missing.json"),
+    case("design-dangling-symlink", "table", "gone.json", mentions="gone.json", make=_design_dangling),
+    case("design-a-folder", "table", "x.json", mentions="x.json is not a regular file", make=_design_folder),
+    case(
+        "design-dev-zero-symlink",
+        "table",
+        "zero.json",
+        mentions="zero.json is not a regular file",
+        make=_design_dev_zero,
+    ),
+    case(
+        "design-named-pipe",
+        "table",
+        "pipe.json",
+        mentions="pipe.json is not a regular file",
+        make=_design_fifo,
+    ),
+    case("design-over-the-cap", "table", "big.json", mentions="1 MiB", make=_design_over_cap),
+    case(
+        "design-report",
+        "report",
+        "d.json",
+        "--out",
+        "r",
+        mentions="'speed'",
+        files={"d.json": _design(knobs={"speed": 2})},
+    ),
+    case(
+        "design-plot",
+        "plot",
+        "stages",
+        "d.json",
+        "--out",
+        "p",
+        mentions="nested too deeply",
+        files={"d.json": "[" * 100_000},
+    ),
+    case(
+        "design-search-base",
+        *("search", "--trials", "1"),
+        "--base",
+        "x.json",
+        mentions="x.json is not a regular file",
+        make=_design_folder,
+    ),
+    case(
+        "design-search-base-unknown-knob",
+        *("search", "--trials", "1"),
+        "--base",
+        "d.json",
+        mentions="'speed'",
+        files={"d.json": _design(knobs={"speed": 2})},
+    ),
+]
+
 # --- reproduce ---------------------------------------------------------------------------------
 
 REPRODUCE_CASES = [
@@ -572,6 +796,47 @@ REPRODUCE_CASES = [
         "r",
         mentions="resnet10.cfg",
         make=_bad_cfg_dir,
+    ),
+    case(
+        "reproduce-cfg-dir-empty",
+        "reproduce",
+        "--cfg-dir",
+        "empty",
+        "--out",
+        "r",
+        mentions="--cfg-dir empty holds none",
+        make=_empty_dir,
+    ),
+    case(
+        "reproduce-cfg-dir-of-other-files",
+        "reproduce",
+        "--cfg-dir",
+        "sub",
+        "--out",
+        "r",
+        mentions="--cfg-dir sub holds none",
+    ),
+    case(
+        "reproduce-cfg-dir-of-other-cfgs",
+        "reproduce",
+        "--cfg-dir",
+        "cfgs",
+        "--out",
+        "r",
+        mentions="--cfg-dir cfgs holds none",
+        make=_cfg_dir_of_other_cfgs,
+    ),
+    case(
+        "reproduce-cfg-dir-one-of-two-holds-none",
+        "reproduce",
+        "--cfg-dir",
+        "cfgs",
+        "--cfg-dir",
+        "sub",
+        "--out",
+        "r",
+        mentions="--cfg-dir sub holds none",
+        make=_cfg_dir_with_one_cfg,
     ),
     case("reproduce-out-a-file", "reproduce", "--out", "notes.txt", mentions="notes.txt"),
     case(
@@ -793,6 +1058,7 @@ CASES = (
     + COMPARE_CASES
     + PLOT_CASES
     + REPORT_CASES
+    + DESIGN_CASES
     + REPRODUCE_CASES
     + SEARCH_CASES
     + LONG_NAME_CASES

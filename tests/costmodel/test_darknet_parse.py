@@ -1,8 +1,9 @@
 """Every cfg darknet itself can parse, held layer by layer to darknet's own parse.
 
-``../shared/reference/darknet/parse/NAME.txt`` is darknet's ``load_network`` on ``cfg/NAME.cfg``
-(AlexeyAB/darknet 59596d7, printed by ``dnparse.c``): per layer the output shape, ``l.bflops`` and
-``l.nweights``, then the total darknet sums. darknet keeps these in C ``float``s, so the expected
+``../shared/reference/darknet/parse/NAME.txt`` (``$CSPCOST_SHARED`` overrides ``../shared``, as for a
+mutation run from a copy) is darknet's ``load_network`` on ``cfg/NAME.cfg`` (AlexeyAB/darknet 59596d7,
+printed by ``dnparse.c``): per layer the output shape, ``l.bflops`` and ``l.nweights``, then the total
+darknet sums. darknet keeps these in C ``float``s, so the expected
 per-layer figure is our count rounded to a float32 and printed as darknet prints it (``%.9f``), and
 the expected total is the float32 running sum of those, as ``parse_network_cfg_custom`` adds them.
 The files are read where they are, never copied. Also here: the totals AlexeyAB's README publishes,
@@ -11,24 +12,21 @@ and the sections and keys of the reader checked by arithmetic on small cfgs.
 
 from __future__ import annotations
 
-import os
 import struct
 from pathlib import Path
 
 import pytest
+from conftest import SHARED, require
 
 from costmodel import SpecError, analyze
 from costmodel.darknet import OUT_OF_SCOPE, index_costs, parse, read
 
-REF = Path(__file__).resolve().parents[3] / "shared" / "reference" / "darknet"
+REF = SHARED / "reference" / "darknet"
 PARSED = sorted(p.stem for p in (REF / "parse").glob("*.txt")) if (REF / "parse").is_dir() else []
 
 
 def _reference() -> Path:
-    if not (REF / "parse").is_dir():
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"darknet's reference parse is missing at {REF / 'parse'}")
-        pytest.skip(f"darknet's reference parse is not at {REF / 'parse'}")
+    require((REF / "parse").is_dir(), f"darknet's reference parse is not at {REF / 'parse'}")
     return REF
 
 

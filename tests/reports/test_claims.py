@@ -4,7 +4,7 @@ the layers that carry them."""
 
 from __future__ import annotations
 
-import re
+import csv
 from itertools import pairwise
 
 import pytest
@@ -131,36 +131,61 @@ def test_darknet_ref_says_not_reproduced_with_both_of_our_figures() -> None:
     assert not any(f"{(sum(c) + p) / 1e9:.3f}" == "0.967" for c, p in counts.values())
 
 
+# Stand-in cfgs: one conv at the row's input, so the row's figures are arithmetic written here.
+# res2netlite72.cfg: a 3×3 conv 3 → 8 at 256² and a 2×2/2 maxpool; darknet.cfg: a 1×1 conv 3 → 4 at 224².
+LITE = (
+    "[net]\nwidth=256\nheight=256\nchannels=3\n"
+    "[convolutional]\nfilters=8\nsize=3\npad=1\nactivation=leaky\n[maxpool]\nsize=2\nstride=2\n"
+)
+REF = "[net]\nwidth=224\nheight=224\nchannels=3\n[convolutional]\nfilters=4\nsize=1\nactivation=linear\n"
+
+
+def _cfg_folders(tmp_path):
+    first, second = tmp_path / "a", tmp_path / "b"
+    first.mkdir()
+    second.mkdir()
+    (first / "darknet.cfg").write_text(REF)
+    (second / "res2netlite72.cfg").write_text(LITE)
+    return first, second
+
+
 def test_absent_cfgs_are_listed_and_several_folders_are_searched(tmp_path) -> None:
-    empty, other = tmp_path / "a", tmp_path / "b"
-    empty.mkdir()
-    other.mkdir()
-    # a stand-in res2netlite72.cfg: one 3×3 conv 3 → 8 at 256² and a 2×2/2 maxpool
-    (other / "res2netlite72.cfg").write_text(
-        "[net]\nwidth=256\nheight=256\nchannels=3\n"
-        "[convolutional]\nfilters=8\nsize=3\npad=1\nactivation=leaky\n[maxpool]\nsize=2\nstride=2\n"
-    )
-    rows = {r.key: r for r in reproduce([empty, other])}
+    rows = {r.key: r for r in reproduce(_cfg_folders(tmp_path))}
     assert rows["mobilenet_v2"].bflops is None and "absent" in rows["mobilenet_v2"].source
+    assert rows["resnet10"].source == "native resnet10"
     lite = rows["res2netlite72"]
     assert lite.source == "res2netlite72.cfg"
     assert lite.bflops == pytest.approx((2 * 3 * 8 * 9 * 256 * 256 + 4 * 8 * 128 * 128) / 1e9)
+    ref = rows["darknet_ref"]
+    assert ref.source == "darknet.cfg"
+    assert ref.bflops == pytest.approx(2 * 3 * 4 * 1 * 224 * 224 / 1e9)
+
+
+def test_an_explicit_folder_without_any_of_the_cfgs_is_refused(tmp_path) -> None:
+    first, second = _cfg_folders(tmp_path)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "notes.txt").write_text("not a cfg")
+    with pytest.raises(SpecError, match=r"--cfg-dir .*empty holds none of the 16 cfgs"):
+        reproduce([first, empty, second])
+    assert {r.source for r in reproduce(())} >= {
+        "native resnet10",
+        "darknet.cfg absent (searched no cfg folder given)",
+    }
 
 
 def test_cli_reproduce_takes_several_cfg_dirs_and_prints_the_claims(tmp_path) -> None:
-    a, b = tmp_path / "a", tmp_path / "b"
-    a.mkdir()
-    b.mkdir()
+    a, b = _cfg_folders(tmp_path)
     result = CliRunner().invoke(
         app, ["reproduce", "--cfg-dir", str(a), "--cfg-dir", str(b), "--out", str(tmp_path / "out")]
     )
     assert result.exit_code == 0, result.output
-    assert (
-        re.search(r"mobilenet-v2\.cfg\s+absent", result.output.replace("\n", " "))
-        or "absent" in result.output
-    )
     assert "claims, ours beside each" in result.output
     assert (tmp_path / "out" / "claims.md").is_file()
+    with (tmp_path / "out" / "reproduce.csv").open() as fh:
+        source = {r["key"]: r["source"] for r in csv.DictReader(fh)}
+    assert (source["darknet_ref"], source["res2netlite72"]) == ("darknet.cfg", "res2netlite72.cfg")
+    assert source["mobilenet_v2"] == f"mobilenet-v2.cfg absent (searched {a}, {b})"
 
 
 def test_the_html_report_states_each_claim_beside_ours(tmp_path) -> None:

@@ -181,6 +181,4 @@ def test_reproduce_checks_out_and_cfg_dir_before_any_work(tmp_path: Path) -> Non
 
 def test_reproduce_never_overwrites_a_users_file(tmp_path: Path) -> None:
     (tmp_path / "reproduce.md").write_text("my notes on the paper")
-    refused(
-        ["reproduce", "--out", str(tmp_path), "--cfg-dir", str(tmp_path)], tmp_path, mentions="reproduce.md"
-    )
+    refused(["reproduce", "--out", str(tmp_path)], tmp_path, mentions="reproduce.md")

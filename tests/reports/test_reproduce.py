@@ -60,13 +60,13 @@ def _digits(value: float, printed: str) -> str:
     return f"{value:.{len(printed.split('.')[1])}f}"
 
 
-def test_every_model_of_sections_1_and_2_is_a_row(tmp_path) -> None:
-    rows = reproduce(tmp_path)
+def test_every_model_of_sections_1_and_2_is_a_row() -> None:
+    rows = reproduce(())
     assert {r.key for r in rows} == SECTION_1_AND_2 == {t.key for t in PAPER}
 
 
-def test_without_cfgs_the_native_twins_give_the_readme_figures(tmp_path) -> None:
-    rows = {r.key: r for r in reproduce(tmp_path)}  # an empty folder: no cfg is found
+def test_without_cfgs_the_native_twins_give_the_readme_figures() -> None:
+    rows = {r.key: r for r in reproduce(())}  # no cfg folder: no cfg is found
     for key, (params, bflops) in README_DIGITS.items():
         row = rows[key]
         assert row.source.startswith("native"), row.source
@@ -93,19 +93,18 @@ def test_cio_of_the_paper_from_the_cfgs() -> None:
     assert _digits(rows["densenet201"].bflops, "10.85") == "10.85"
 
 
-def test_differing_rows_explain_themselves(tmp_path) -> None:
-    rows = {r.key: r for r in reproduce(tmp_path)}
+def test_differing_rows_explain_themselves() -> None:
+    rows = {r.key: r for r in reproduce(())}
     assert "partial transition" in rows["csppeleenet"].note
     assert "classifier before the global pool" in rows["resnet50"].note
     text = render(list(rows.values()), "markdown")
     assert "- CSPPeleeNet (γ 0.5, csp): the authors never released" in text
 
 
-def test_cli_writes_csv_and_markdown(tmp_path) -> None:
+def test_cli_writes_csv_and_markdown(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("CSPCOST_DARKNET_CFG", str(tmp_path / "no-cfgs"))  # the default may be absent
     out = tmp_path / "report"
-    result = CliRunner().invoke(
-        app, ["reproduce", "--out", str(out), "--format", "json", "--cfg-dir", str(tmp_path)]
-    )
+    result = CliRunner().invoke(app, ["reproduce", "--out", str(out), "--format", "json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert len(data["rows"]) == len(SECTION_1_AND_2)
@@ -118,10 +117,11 @@ def test_cli_writes_csv_and_markdown(tmp_path) -> None:
     assert (out / "reproduce.md").read_text().startswith("| model | source |")
 
 
-def test_cli_out_that_is_a_file_is_exit_2(tmp_path) -> None:
+def test_cli_out_that_is_a_file_is_exit_2(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("CSPCOST_DARKNET_CFG", str(tmp_path / "no-cfgs"))
     blocker = tmp_path / "file"
     blocker.write_text("keep me")
-    result = CliRunner().invoke(app, ["reproduce", "--out", str(blocker), "--cfg-dir", str(tmp_path)])
+    result = CliRunner().invoke(app, ["reproduce", "--out", str(blocker)])
     assert result.exit_code == 2
     assert "is a file; give a folder" in one_error_line(result.output)
     assert "│" not in result.output  # checked before the table is printed
