@@ -291,7 +291,8 @@ def test_every_builder_records_the_edges_it_was_given(kind: str) -> None:
     net = g.build()
     shapes = {INPUT: IN_SHAPE}
     for layer in net.layers:
-        assert isinstance(layer.inputs, tuple) and layer.inputs, layer
+        # an [implicit] tensor reads nothing (darknet's make_implicit_layer); every other layer reads
+        assert isinstance(layer.inputs, tuple) and bool(layer.inputs) == (layer.kind != "implicit"), layer
         assert layer.in_shapes == tuple(shapes[src] for src in layer.inputs), layer
         assert all(type(d) is int for d in layer.out_shape), layer  # 4, never 4.0
         shapes[layer.name] = layer.out_shape
