@@ -838,6 +838,12 @@ def latency(
 
 # --- entry point ----------------------------------------------------------------------------------
 
+for _info in app.registered_commands:
+    # `cspcost --help` lists each command by its first paragraph; rich keeps the docstring's line
+    # breaks there ("bytes at the / precision"), so give it the paragraph as one line to wrap.
+    _doc = _info.help or (_info.callback.__doc__ if _info.callback else None) or ""
+    _info.short_help = _info.short_help or " ".join(_doc.split("\n\n")[0].split()) or None
+
 
 def _given_value(err: Exception, args: list[str]) -> str | None:
     """The text the user gave the option ``err`` complains about, so the line can name it."""

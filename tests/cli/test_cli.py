@@ -93,3 +93,15 @@ def test_table_help_keeps_the_darknet_section_names() -> None:
     result = CliRunner().invoke(app, ["table", "--help"], terminal_width=200)
     assert result.exit_code == 0
     assert "[shortcut]'s output size" in result.output and "[connected] counts 0" in result.output
+
+
+def test_the_command_list_wraps_each_summary_as_one_paragraph(monkeypatch) -> None:
+    """`cspcost --help` lists each command by its docstring's first paragraph; at a width that fits
+    it, the whole paragraph stands on the command's line, not cut where the source broke it."""
+    monkeypatch.setattr("typer.rich_utils.MAX_WIDTH", 400)  # what TERMINAL_WIDTH=400 would set
+    result = CliRunner().invoke(app, ["--help"])
+    assert result.exit_code == 0
+    lines = {line.split()[1]: line for line in result.output.splitlines() if line.startswith("│ ")}
+    assert "bytes at the precision) and per stage" in lines["compare"]
+    assert "and CIO (M elements, conv+pool) beside the CSPNet paper's" in lines["reproduce"]
+    assert "the command that made it) and the CSV/JSON" in lines["report"]
