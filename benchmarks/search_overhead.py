@@ -148,8 +148,8 @@ def main() -> None:
         ms = cost_model_ms()
         share = own_share(url, args.trials)
         print(
-            f"{args.trials} trials on SQLite (same file, same sampler, same space), median of "
-            f"{args.rounds} rounds"
+            f"{args.trials} trials on SQLite (same file, same space; Optuna alone samples with TPE, "
+            f"ours with its sampler of free designs), median of {args.rounds} rounds"
         )
         print(
             f"  Optuna alone, trivial objective : {args.trials / t_optuna:7.1f} trials/s "
@@ -165,7 +165,7 @@ def main() -> None:
             f"({ms / (t_ours / args.trials * 1e3):.1%} of our time per trial)"
         )
         print(
-            f"  profiled: {share:.1%} of the cost-only search's time is in cspcost's own "
+            f"  profiled: {share:.1%} of the stubbed measured study's time is in cspcost's own "
             f"code; {1 - share:.1%} in Optuna, SQLAlchemy and SQLite"
         )
         if args.trained:
