@@ -512,7 +512,7 @@ def _write_pareto_plot(result: SearchResult, rows: Sequence[TrialRow], study: st
     )
 
     frame = trials_frame(rows)
-    fig = Figure(figsize=(6.4, 4.4))
+    fig = Figure(figsize=(6.4, 5.0))  # tall enough for the accuracy label beside a two-line title
     ax = pareto_plot(frame, *plot_axes(result.spec.objectives), ax=fig.subplots())
     label_resolutions(ax, result.spec)
     ax.set_title(resolutions_title(result.spec, study))

@@ -102,14 +102,25 @@ def _pareto_cells(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def pareto_plot(frame: pd.DataFrame, x: str = "mflops", y: str = "accuracy", ax: Axes | None = None) -> Axes:
-    """Every evaluated design as a point, infeasible ones crossed out, the Pareto front joined."""
+    """Every evaluated design as a point: over-budget or failed ones crossed out, those halving
+    stopped as open circles at the accuracy they reached, the Pareto front joined."""
     if ax is None:
-        ax = Figure(figsize=(6.4, 4.4)).subplots()
+        ax = Figure(figsize=(6.4, 5.0)).subplots()
     data = frame.dropna(subset=[x, y]) if len(frame) else frame
     feasible = data[data["feasible"]] if len(data) else data
-    over = data[~data["feasible"]] if len(data) else data
+    stopped = data["halted"].notna() if "halted" in data else pd.Series(False, index=data.index)
+    halted = data[~data["feasible"] & stopped] if len(data) else data
+    over = data[~data["feasible"] & ~stopped] if len(data) else data
     if len(over):
         ax.scatter(over[x], over[y], marker="x", color="tab:red", alpha=0.6, label="over budget / failed")
+    if len(halted):
+        ax.scatter(
+            halted[x],
+            halted[y],
+            facecolors="none",
+            edgecolors="tab:orange",
+            label="stopped early by halving (accuracy it reached)",
+        )
     if len(feasible):
         ax.scatter(feasible[x], feasible[y], color="tab:gray", alpha=0.7, label="feasible")
         front = feasible[feasible["pareto"]].sort_values(x)

@@ -476,6 +476,28 @@ def test_report_frame_table_html_and_plot() -> None:
     assert list(front.get_xdata()) == [0.2, 0.4]  # joined in order of cost
 
 
+def test_the_plot_tells_designs_halving_stopped_from_over_budget_ones() -> None:
+    """A design stopped by halving is not over any budget: it gets its own open marker at the
+    accuracy it reached, and the red crosses keep only the over-budget and failed ones."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from reports.search_report import pareto_plot, trials_frame
+    from search.results import trial_rows
+
+    spec = SearchSpec(objectives=("accuracy", "macs"), max_mflops=1.0)
+    trials = [
+        _trial(0, [0.90, 100.0], mflops=0.2, accuracy=0.90),
+        _trial(1, [], "PRUNED", mflops=0.3, accuracy=0.80, halted="rung 1 of 4"),
+        _trial(2, [], "PRUNED", mflops=0.5, accuracy=0.70, skipped="over the latency budget"),
+    ]
+    ax = pareto_plot(trials_frame(trial_rows(trials, pareto_trials(trials, spec))))
+    points = {c.get_label(): c.get_offsets().tolist() for c in ax.collections}
+    assert points["stopped early by halving (accuracy it reached)"] == [[0.3, 0.8]]
+    assert points["over budget / failed"] == [[0.5, 0.7]]
+    assert points["feasible"] == [[0.2, 0.9]]
+
+
 def test_search_section_of_the_html_report() -> None:
     import matplotlib
 
