@@ -1,6 +1,9 @@
 """Pins for the survivors of the mutation run that first showed up as hangs: with the parent's
 OpenMP pool forked into mutmut's workers, their tests deadlocked and were counted as timeouts; run
-with OMP_NUM_THREADS=1 they survived. Each expected value is arithmetic written here."""
+with OMP_NUM_THREADS=1 they survived. Each expected value is arithmetic written here.
+
+Left equivalent: ``conv_transpose`` mutmut_61 (its geometry's stride across, 0 → 1: the transposed
+conv's shape rule, cost and torch twin read one stride only) and the blur's six (below)."""
 
 from __future__ import annotations
 
