@@ -27,13 +27,34 @@ __all__ = ["goes_on"]
 
 def goes_on(me: Scored, earlier: Sequence[Scored], keep: float) -> bool:
     """Whether a design at a rung goes on to the next, against the ``earlier`` designs' scores at
-    the same rung. The first design always goes on; a design on the group's front always does."""
+    the same rung. The first design always goes on; a design on the group's front always does.
+
+    The group is ranked by how many of the group dominate each design, then by its objectives,
+    then by arrival (``me`` last); ``me`` goes on when fewer than ``ceil(keep · group)`` designs
+    rank ahead of it. Only ``me``'s place is needed, so each count stops as soon as it exceeds
+    ``me``'s and the ranking stops once the quota is reached."""
     if not 0 < keep < 1:
         raise ValueError(f"keep {keep} must be a fraction in (0, 1)")
     group = [*earlier, me]
-    beaten = [sum(dominates(o, s) for j, o in enumerate(group) if j != i) for i, s in enumerate(group)]
-    if beaten[-1] == 0:
+
+    def beaten(i: int, cap: int) -> int:
+        """How many of the group dominate ``group[i]``, counted up to ``cap + 1``."""
+        n = 0
+        for j, other in enumerate(group):
+            if j != i and dominates(other, group[i]):
+                n += 1
+                if n > cap:
+                    break
+        return n
+
+    mine = beaten(len(group) - 1, len(group))
+    if mine == 0:
         return True
     quota = math.ceil(keep * len(group))
-    order = sorted(range(len(group)), key=lambda i: (beaten[i], group[i].keys, i))
-    return order.index(len(group) - 1) < quota
+    ahead = 0
+    for i, other in enumerate(earlier):
+        if (beaten(i, mine), other.keys) <= (mine, me.keys):  # arrival breaks a tie: it came first
+            ahead += 1
+            if ahead >= quota:
+                return False
+    return True

@@ -6,6 +6,8 @@ from __future__ import annotations
 import math
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from search.front import Scored
 from search.halving import goes_on
@@ -53,3 +55,35 @@ def test_overlapping_intervals_tie_so_the_cheaper_one_dominates() -> None:
 def test_keep_must_be_a_fraction(keep: float) -> None:
     with pytest.raises(ValueError, match="fraction"):
         goes_on(s(0.5, 1), [], keep=keep)
+
+
+def _ranked_by_sorting(me: Scored, earlier: list[Scored], keep: float) -> bool:
+    """The rule as the module docstring states it, computed the plain way: count for every design
+    of the group how many dominate it, sort the whole group by (count, objectives, arrival), and
+    see whether the new design (last to arrive) lands inside ceil(keep · group)."""
+    from search.front import dominates
+
+    group = [*earlier, me]
+    counts = [sum(dominates(o, d) for o in group if o is not d) for d in group]
+    if counts[-1] == 0:
+        return True
+    order = sorted(range(len(group)), key=lambda i: (counts[i], group[i].keys, i))
+    return order.index(len(group) - 1) < math.ceil(keep * len(group))
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(0, 10), st.integers(0, 6), st.sampled_from([NAN, 0.0, 0.05, 0.2])
+        ),
+        min_size=1,
+        max_size=14,
+    ),
+    st.sampled_from([0.25, 0.5, 0.75]),
+)
+@settings(max_examples=400, deadline=None)
+def test_the_early_exits_give_the_plain_ranking(rows: list[tuple[int, int, float]], keep: float) -> None:
+    # small integer grids, so that equal costs, equal accuracies and overlapping intervals (ties at
+    # every level of the sort) are common
+    group = [s(acc / 10, float(macs), ci) for acc, macs, ci in rows]
+    assert goes_on(group[-1], group[:-1], keep) == _ranked_by_sorting(group[-1], group[:-1], keep)
