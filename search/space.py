@@ -16,6 +16,7 @@ sampled, and a cost-only front is exact.
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass, fields, replace
@@ -213,15 +214,9 @@ class Space:
     def points(self, input_size: int) -> list[Point]:
         """Every design, as deployed (the base's own classes and channels), with its analytic costs
         at ``input_size`` (batch 1); designs the family cannot build (a γ that leaves a part
-        empty) are left out."""
-        out = []
-        for design in self.designs():
-            try:
-                costs = design_costs(self.base.deployed(design), input_size)
-            except SpecError:
-                continue
-            out.append(Point(design, costs))
-        return out
+        empty) are left out. Costed once per process for each space and input: a run asks for
+        them when it checks the budget, in its worker and in its summary."""
+        return list(_points(self, input_size))
 
 
 @dataclass(frozen=True)
@@ -234,6 +229,18 @@ class Point:
 
     def within(self, budgets: dict[str, float]) -> bool:
         return all(self.costs[k] <= v for k, v in budgets.items() if k in self.costs)
+
+
+@functools.lru_cache(maxsize=8)
+def _points(space: Space, input_size: int) -> tuple[Point, ...]:
+    out = []
+    for design in space.designs():
+        try:
+            costs = design_costs(space.base.deployed(design), input_size)
+        except SpecError:
+            continue
+        out.append(Point(design, costs))
+    return tuple(out)
 
 
 def design_costs(config: Config, size: int) -> dict[str, float]:
