@@ -3,7 +3,9 @@ deployed, then short seeded trainings with successive halving (CSPNet paper, Wan
 2020, compares designs the same way at ImageNet scale).
 
 Everything a trial measures is one scalar user attribute (``trials_dataframe()`` has a column
-each), written as soon as it is known, so a pruned or failed trial keeps what it reached:
+each). They are written in batches, one transaction each (``search.storage.AttrWriter``): at each
+halving rung, which the other workers compare against, after the first timed epoch, which the
+progress estimate reads, and when the trial ends, so a pruned or failed trial keeps what it reached:
 
 - costs of the deployed network at ``--input``: ``macs``, ``mflops`` (2·MACs/1e6), ``params``,
   ``cio`` (conv and pool layers), ``input``, ``proxy_input``;
@@ -19,7 +21,7 @@ from __future__ import annotations
 
 import io
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import optuna
@@ -31,7 +33,16 @@ from search.results import WEIGHTS_ATTR
 from search.space import Space, design_costs, suggest
 from search.spec import KEEP, OBJECTIVES, SearchSpec
 
-__all__ = ["Evaluator", "rung_key"]
+__all__ = ["Evaluator", "Writer", "rung_key"]
+
+Writer = Callable[[optuna.Trial, Mapping[str, Any]], None]
+"""Writes a batch of user attributes to a running trial."""
+
+
+def each_key(trial: optuna.Trial, values: Mapping[str, Any]) -> None:
+    """Optuna's own writer: ``set_user_attr`` per key."""
+    for key, value in values.items():
+        trial.set_user_attr(key, value)
 
 
 def rung_key(epochs: int) -> str:
@@ -43,9 +54,15 @@ class Evaluator:
     accuracy of the same topology trained at the proxy input, each only when needed."""
 
     def __init__(
-        self, spec: SearchSpec, num_classes: int, in_channels: int, artifacts: str | None = None
+        self,
+        spec: SearchSpec,
+        num_classes: int,
+        in_channels: int,
+        artifacts: str | None = None,
+        write: Writer = each_key,
     ) -> None:
         self.spec = spec
+        self.write = write
         self.artifacts = artifacts
         self.space: Space = spec.space
         self.num_classes = num_classes
@@ -72,19 +89,28 @@ class Evaluator:
         return [float(table[o]) for o in self.spec.objectives]  # type: ignore[arg-type]
 
     def __call__(
-        self, trial: optuna.Trial, check: Callable[[optuna.Trial], None] | None = None
+        self,
+        trial: optuna.Trial,
+        check: Callable[[optuna.Trial], None] | None = None,
+        given: Mapping[str, Any] | None = None,
     ) -> list[float]:
-        """Score ``trial``, writing each measurement to it as it comes; ``check`` runs once the
-        design is chosen, before anything is measured. Raises ``TrialPruned`` when a measured
-        budget rules the design out or halving stops it: the trial is then pruned with what it
-        reached, never completed with a made-up value."""
-        attrs: dict[str, Any] = {}
+        """Score ``trial``, writing its measurements (and the ``given`` attributes) to it; ``check``
+        runs once the design is chosen, before anything is measured. Raises ``TrialPruned`` when a
+        measured budget rules the design out or halving stops it: the trial is then pruned with
+        what it reached, never completed with a made-up value."""
+        note = _Notes(trial, self.write, given or {})
+        try:
+            return self._score(trial, check, note.attrs, note)
+        finally:
+            note.flush()
 
-        def note(**values: Any) -> None:
-            attrs.update(values)
-            for key, value in values.items():
-                trial.set_user_attr(key, value)
-
+    def _score(
+        self,
+        trial: optuna.Trial,
+        check: Callable[[optuna.Trial], None] | None,
+        attrs: dict[str, Any],
+        note: _Notes,
+    ) -> list[float]:
         design = suggest(trial, self.space)
         note(design=design.label)
         if check is not None:
@@ -109,16 +135,12 @@ class Evaluator:
             self._train(trial, design, attrs, note)
         return self.values(attrs)
 
-    def _latency(self, network: Any, note: Any) -> float:
+    def _latency(self, network: Any, note: _Notes) -> float:
         """Time the deployed network on every device: ONNX Runtime where it runs there (the
         objective), eager torch beside it. Returns the worst median, for the latency budget."""
-        import torch
-
-        from costmodel.torch_build import build
         from search.latency import check_runtime, time_network
 
-        torch.manual_seed(self.spec.seed)
-        model = build(network)
+        model = seeded_build(network, self.spec.seed)
         threads = self.spec.latency_threads
         batch = self.spec.latency_batch
         worst = 0.0
@@ -147,12 +169,11 @@ class Evaluator:
             worst = max(worst, lat.median_ms)
         return worst
 
-    def _train(self, trial: optuna.Trial, design: Any, attrs: dict[str, Any], note: Any) -> None:
+    def _train(self, trial: optuna.Trial, design: Any, attrs: dict[str, Any], note: _Notes) -> None:
         """Every seed trained rung by rung; after each rung but the last, halving decides whether
         the design goes on (``search.halving``)."""
         import torch
 
-        from costmodel.torch_build import build
         from search.halving import goes_on
         from search.train import Trainer, TrainSettings, t_interval
 
@@ -161,9 +182,10 @@ class Evaluator:
         network = expand(proxy, self.spec.proxy)
         trainers = []
         for seed in self.spec.seed_list:
-            torch.manual_seed(seed)  # initial weights depend on the design and seed, not on history
             settings = TrainSettings(seed=seed)
-            trainers.append(Trainer(build(network), self.data, self.split, settings, self.prepared))
+            trainers.append(
+                Trainer(seeded_build(network, seed), self.data, self.split, settings, self.prepared)
+            )
         note(seeds=list(self.spec.seed_list), validation_images=len(self.split.validation))
         note(train_threads=torch.get_num_threads())
         rungs = self.spec.rungs
@@ -172,7 +194,8 @@ class Evaluator:
                 tr.advance(epochs)
                 if "seconds_per_epoch" not in attrs:  # the first training: the run's estimate
                     note(seconds_per_epoch=tr.seconds / tr.epochs)
-                    if self.first_epoch is not None:
+                    if self.first_epoch is not None:  # it reads the stored seconds per epoch
+                        note.flush()
                         self.first_epoch()
                         self.first_epoch = None
             scores = [tr.accuracy(self.split.validation) for tr in trainers]
@@ -189,6 +212,8 @@ class Evaluator:
             attrs.update(reached)  # written once the design stops or finishes: one write per key
             if len(rungs) > 1:  # what the other designs compare against at this rung, now
                 note(**{rung_key(epochs): interval.mean, f"rung{epochs}_ci95": ci})
+            if r < len(rungs) - 1:
+                note.flush()  # the others compare against this rung from now on
             if r < len(rungs) - 1 and not self._goes_on(trial, attrs, epochs, goes_on):
                 note(
                     **reached, halted=f"stopped by halving at rung {r + 1} of {len(rungs)} ({epochs} epochs)"
@@ -214,6 +239,36 @@ class Evaluator:
             keys.append(-value if OBJECTIVES[name] == "maximize" else value)
             half.append(float(ci) if name == "accuracy" and ci is not None else math.nan)
         return Scored(tuple(keys), tuple(half))
+
+
+class _Notes:
+    """A trial's measurements: all of them kept here (``attrs``), the ones not yet stored written
+    to the trial as one batch at each ``flush``."""
+
+    def __init__(self, trial: optuna.Trial, write: Writer, given: Mapping[str, Any]) -> None:
+        self.trial, self.write = trial, write
+        self.attrs: dict[str, Any] = {}
+        self.pending: dict[str, Any] = dict(given)
+
+    def __call__(self, **values: Any) -> None:
+        self.attrs.update(values)
+        self.pending.update(values)
+
+    def flush(self) -> None:
+        if self.pending:
+            self.write(self.trial, self.pending)
+            self.pending.clear()
+
+
+def seeded_build(network: Any, seed: int) -> Any:
+    """The torch model of ``network`` with initial weights that depend on the design and ``seed``
+    alone, never on what ran before in the process."""
+    import torch
+
+    from costmodel.torch_build import build
+
+    torch.manual_seed(seed)
+    return build(network)
 
 
 def _upload_weights(trainers: list[Any], trial: optuna.Trial, folder: str) -> str:

@@ -45,7 +45,7 @@ from search.front import pareto_trials
 from search.results import ARTIFACTS_ATTR, is_feasible, result_of
 from search.space import Design, Point
 from search.spec import SEED_MAX, SPEC_ATTR, SearchSpec, Snapshot
-from search.storage import HEARTBEAT_S, MAX_RETRY, open_storage
+from search.storage import HEARTBEAT_S, MAX_RETRY, AttrWriter, open_storage
 
 __all__ = ["DesignSampler", "Job", "feasible_points", "run_worker", "run_workers", "snapshot", "taken"]
 
@@ -88,12 +88,21 @@ class DesignSampler(BaseSampler):
 
     def __init__(self, space: Sequence[Design], seed: int) -> None:
         self.designs = list(space)
+        self.keys = [_key(d.params) for d in self.designs]
         self.rng = random.Random(seed)
         self.chosen: dict[int, dict[str, Any]] = {}  # trial number → its design's parameters
+        self.held: set[tuple[tuple[str, Any], ...]] = set()  # as the last read of the study saw
 
     def free(self, study: optuna.Study) -> list[Design]:
-        held = taken(study.get_trials(deepcopy=False))
-        return [d for d in self.designs if _key(d.params) not in held]
+        """The designs the study does not hold, read from the storage now."""
+        self.held = taken(study.get_trials(deepcopy=False))
+        return self.known_free()
+
+    def known_free(self) -> list[Design]:
+        """The designs free as the last read saw them, less those this sampler chose since: no
+        read. Another worker's later choice is caught by the duplicate check."""
+        held = self.held | {_key(p) for p in self.chosen.values()}
+        return [d for d, key in zip(self.designs, self.keys, strict=True) if key not in held]
 
     def infer_relative_search_space(
         self, study: optuna.Study, trial: FrozenTrial
@@ -184,9 +193,12 @@ def _duplicate(trial: optuna.Trial) -> int | None:
     return None
 
 
-def _record_constraints(trial: optuna.Trial) -> None:
+def _record_constraints(trial: optuna.Trial, spec: SearchSpec) -> None:
     """The constraints also as the ``constraints`` list optuna-dashboard reads to show a trial as
-    infeasible (Optuna 5 stores them as ``constraints:NAME`` keys); before the trial is told."""
+    infeasible (Optuna 5 stores them as ``constraints:NAME`` keys); before the trial is told. A
+    search without budgets sets none, and reads nothing."""
+    if not spec.budgets():
+        return
     constraints = trial.storage.get_trial(trial._trial_id).constraints
     if constraints:
         trial.storage.set_trial_system_attr(trial._trial_id, "constraints", list(constraints.values()))
@@ -227,7 +239,9 @@ def run_worker(
         import torch
 
         torch.set_num_threads(threads)
-    evaluate = Evaluator(spec, stored["num_classes"], stored["in_channels"], stored.get(ARTIFACTS_ATTR))
+    evaluate = Evaluator(
+        spec, stored["num_classes"], stored["in_channels"], stored.get(ARTIFACTS_ATTR), AttrWriter(storage)
+    )
     worker = f"{socket.gethostname()}:{os.getpid()}"
     if progress is not None:
         evaluate.first_epoch = lambda: progress(snapshot(study.get_trials(deepcopy=False), spec, target))
@@ -239,21 +253,20 @@ def run_worker(
             raise DuplicateDesignError(f"design {trial.params} is held by trial {other}")
 
     def objective(trial: optuna.Trial) -> list[float]:
-        trial.set_user_attr("worker", worker)
         try:
-            return evaluate(trial, check_duplicate)
+            return evaluate(trial, check_duplicate, {"worker": worker})
         except (optuna.TrialPruned, DuplicateDesignError):
             raise
         except Exception as err:  # the study goes on; the reason stays with the trial
             trial.set_user_attr("error", f"{type(err).__name__}: {err}"[:500])
             raise
         finally:
-            _record_constraints(trial)
+            _record_constraints(trial, spec)
 
     def after(study: optuna.Study, trial: FrozenTrial) -> None:
-        sampler.chosen.pop(trial.number, None)
-        if not sampler.free(study):
+        if not sampler.known_free():
             study.stop()
+        sampler.chosen.pop(trial.number, None)
         if progress is not None:
             progress(snapshot(study.get_trials(deepcopy=False), spec, target))
 
