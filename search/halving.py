@@ -20,9 +20,9 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from search.front import Scored, dominates
+from search.front import Scored
 
-__all__ = ["goes_on"]
+__all__ = ["dominated_counts", "goes_on"]
 
 
 def goes_on(me: Scored, earlier: Sequence[Scored], keep: float) -> bool:
@@ -30,31 +30,32 @@ def goes_on(me: Scored, earlier: Sequence[Scored], keep: float) -> bool:
     the same rung. The first design always goes on; a design on the group's front always does.
 
     The group is ranked by how many of the group dominate each design, then by its objectives,
-    then by arrival (``me`` last); ``me`` goes on when fewer than ``ceil(keep · group)`` designs
-    rank ahead of it. Only ``me``'s place is needed, so each count stops as soon as it exceeds
-    ``me``'s and the ranking stops once the quota is reached."""
+    then by arrival (``me`` last); ``me`` goes on when it ranks inside ``ceil(keep · group)``."""
     if not 0 < keep < 1:
         raise ValueError(f"keep {keep} must be a fraction in (0, 1)")
     group = [*earlier, me]
-
-    def beaten(i: int, cap: int) -> int:
-        """How many of the group dominate ``group[i]``, counted up to ``cap + 1``."""
-        n = 0
-        for j, other in enumerate(group):
-            if j != i and dominates(other, group[i]):
-                n += 1
-                if n > cap:
-                    break
-        return n
-
-    mine = beaten(len(group) - 1, len(group))
-    if mine == 0:
+    beaten = dominated_counts(group)
+    if beaten[-1] == 0:
         return True
     quota = math.ceil(keep * len(group))
-    ahead = 0
-    for i, other in enumerate(earlier):
-        if (beaten(i, mine), other.keys) <= (mine, me.keys):  # arrival breaks a tie: it came first
-            ahead += 1
-            if ahead >= quota:
-                return False
-    return True
+    order = sorted(range(len(group)), key=lambda i: (beaten[i], group[i].keys, i))
+    return order.index(len(group) - 1) < quota
+
+
+def dominated_counts(group: Sequence[Scored]) -> list[int]:
+    """For each design of ``group``, how many of the others dominate it (``search.front.dominates``:
+    better or tied on every objective, better and not tied on one), all pairs at once with numpy:
+    a group is every design that reached a rung, so it grows with the study."""
+    import numpy as np
+
+    keys = np.array([g.keys for g in group], dtype=float)
+    half = np.array([g.half_widths for g in group], dtype=float)
+    a, b = keys[:, None, :], keys[None, :, :]  # [i, j]: does a = group[i] dominate b = group[j]?
+    ha, hb = half[:, None, :], half[None, :, :]
+    exact = np.isnan(ha) | np.isnan(hb)
+    with np.errstate(invalid="ignore"):
+        overlap = (a - ha <= b + hb) & (b - hb <= a + ha)
+    tied = np.where(exact, a == b, overlap)
+    better = ~tied & (a < b)
+    dominates = np.all(tied | better, axis=2) & np.any(better, axis=2)
+    return [int(n) for n in dominates.sum(axis=0)]

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from search.front import Scored
-from search.halving import goes_on
+from search.front import Scored, dominates
+from search.halving import dominated_counts, goes_on
 
 NAN = math.nan
 
@@ -61,8 +61,6 @@ def _ranked_by_sorting(me: Scored, earlier: list[Scored], keep: float) -> bool:
     """The rule as the module docstring states it, computed the plain way: count for every design
     of the group how many dominate it, sort the whole group by (count, objectives, arrival), and
     see whether the new design (last to arrive) lands inside ceil(keep · group)."""
-    from search.front import dominates
-
     group = [*earlier, me]
     counts = [sum(dominates(o, d) for o in group if o is not d) for d in group]
     if counts[-1] == 0:
@@ -73,17 +71,18 @@ def _ranked_by_sorting(me: Scored, earlier: list[Scored], keep: float) -> bool:
 
 @given(
     st.lists(
-        st.tuples(
-            st.integers(0, 10), st.integers(0, 6), st.sampled_from([NAN, 0.0, 0.05, 0.2])
-        ),
+        st.tuples(st.integers(0, 10), st.integers(0, 6), st.sampled_from([NAN, 0.0, 0.05, 0.2])),
         min_size=1,
         max_size=14,
     ),
     st.sampled_from([0.25, 0.5, 0.75]),
 )
 @settings(max_examples=400, deadline=None)
-def test_the_early_exits_give_the_plain_ranking(rows: list[tuple[int, int, float]], keep: float) -> None:
+def test_the_vectorised_counts_give_the_plain_ranking(
+    rows: list[tuple[int, int, float]], keep: float
+) -> None:
     # small integer grids, so that equal costs, equal accuracies and overlapping intervals (ties at
     # every level of the sort) are common
     group = [s(acc / 10, float(macs), ci) for acc, macs, ci in rows]
     assert goes_on(group[-1], group[:-1], keep) == _ranked_by_sorting(group[-1], group[:-1], keep)
+    assert dominated_counts(group) == [sum(dominates(o, d) for o in group if o is not d) for d in group]
