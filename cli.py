@@ -677,7 +677,8 @@ DesignsOpt = Annotated[
     typer.Option(
         "--designs",
         help="Folder for the front's design files (JSON, any command's MODEL), ONNX files of the deployed "
-        "networks and proxy-trained weights (default <study>-designs).",
+        "networks and proxy-trained weights (default <study>-designs; <study>-front for a cost-only "
+        "search). A folder holding another search's front is refused, never replaced.",
     ),
 ]
 
@@ -722,13 +723,13 @@ def search(
     designs: DesignsOpt = None,
 ) -> None:
     from reports.output import check_files, check_folder
+    from search.designs import check_owner, default_folder, designs_owner
     from search.storage import check_study_name
     from search.study import run_search
 
     # every output is checked before a study exists, not after the whole search has run
     target = _pareto_target(plot, check_study_name(study))
     check_files(target.parent, [target.name], "--plot")
-    folder = check_folder(designs if designs is not None else Path(f"{study}-designs"), "--designs")
     if base is not None and family is not None:
         raise SpecError("--family is the old name of --base; give only --base")
     options = {
@@ -754,6 +755,9 @@ def search(
         "seed": seed,
     }
     given = {k: v for k, v in options.items() if v is not None}
+    owner = designs_owner(given, storage, study)
+    folder = check_folder(designs if designs is not None else default_folder(owner, study), "--designs")
+    check_owner(folder, owner)
     try:
         with _progress(study) as progress:
             result = run_search(given, trials, storage, study, workers, resume, progress)
@@ -763,13 +767,14 @@ def search(
         )
         raise SystemExit(130) from None
     _show_search(result, study, target)
-    _write_designs(result, folder)
+    _write_designs(result, folder, owner)
 
 
-def _write_designs(result: SearchResult, folder: Path) -> None:
-    """The front's design files, ONNX files and proxy weights, and the commands that reuse them."""
+def _write_designs(result: SearchResult, folder: Path, owner: dict[str, object]) -> None:
+    """The front's design files, ONNX files and proxy weights, the record of the search they come
+    from, and the commands that reuse them."""
     from reports.output import replace_folder
-    from search.designs import front_designs, front_files, proxy_weights
+    from search.designs import OWNER_FILE, front_designs, front_files, owner_record, proxy_weights
 
     front = front_designs(result)
 
@@ -778,6 +783,7 @@ def _write_designs(result: SearchResult, folder: Path) -> None:
         typer.echo(f"exporting {i}/{len(front)} to ONNX: {name}, the deployed network at {px} px", err=True)
 
     files = front_files(front, onnx=True, weights=proxy_weights(result), progress=exporting)
+    files[OWNER_FILE] = owner_record(owner)
     replace_folder(folder, files, "--designs")
     kinds = sorted({name.removeprefix(d.stem) for d in front for name in files if name.startswith(d.stem)})
     typer.echo(f"front designs: {len(front)} in {folder}/ ({', '.join(kinds)}); reuse one with:")

@@ -13,16 +13,33 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from optuna.trial import FrozenTrial
 
+from costmodel import SpecError
 from costmodel.specs import DESIGN_FORMAT, ModelSpec, load_network
 from search.results import WEIGHTS_ATTR, result_of
 from search.space import Design
-from search.spec import SearchResult
+from search.spec import SearchResult, SearchSpec
+from search.storage import masked, normalize_url
 
-__all__ = ["FrontDesign", "design_of", "front_designs", "front_files", "proxy_weights"]
+__all__ = [
+    "OWNER_FILE",
+    "FrontDesign",
+    "check_owner",
+    "default_folder",
+    "design_of",
+    "designs_owner",
+    "front_designs",
+    "front_files",
+    "owner_record",
+    "proxy_weights",
+]
+
+OWNER_FILE = ".cspcost-search.json"
+"""In a designs folder: which search wrote it, so that a different search never replaces its front."""
 
 COSTS = ("mflops", "macs", "params", "cio")
 MEASURED = (
@@ -140,3 +157,57 @@ def proxy_weights(result: SearchResult) -> dict[int, bytes]:
             with store.open_reader(artifact) as fh:
                 out[t.number] = fh.read()
     return out
+
+
+def designs_owner(given: dict[str, Any], storage: str | None, study: str) -> dict[str, Any]:
+    """Which search a designs folder belongs to: a measured study (its name and storage, so resuming
+    it replaces its own front), or a cost-only search, which stores no study (its options, so only
+    the same search run again replaces it)."""
+    spec = SearchSpec(**given)
+    owner: dict[str, Any]
+    if spec.trains or spec.times:
+        owner = {"search": "study", "study": study, "storage": masked(normalize_url(storage))}
+    else:
+        owner = {"search": "cost-only front", "options": spec.to_attrs()}
+    return dict(json.loads(json.dumps(owner)))  # as it reads back from the file
+
+
+def default_folder(owner: dict[str, Any], study: str) -> Path:
+    """``<study>-designs`` for a measured study, ``<study>-front`` for a cost-only search: the two
+    never share a folder, though both take the study name."""
+    return Path(f"{study}-designs" if owner["search"] == "study" else f"{study}-front")
+
+
+def owner_record(owner: dict[str, Any]) -> bytes:
+    """The content of ``OWNER_FILE``."""
+    return (json.dumps(owner, indent=1) + "\n").encode()
+
+
+def check_owner(folder: Path, owner: dict[str, Any]) -> None:
+    """Refuse, before any work, a designs folder that holds another search's front (the files it
+    wrote are the user's now). A folder without a record (none yet, or written before records)
+    passes; ``reports.output.check_folder`` has already refused one holding anything of the user's."""
+    record = folder / OWNER_FILE
+    if not record.is_file():  # a pipe or a device is not read
+        return
+    try:
+        with open(record, "rb") as fh:
+            theirs = json.loads(fh.read(1 << 20))
+    except (OSError, ValueError):
+        theirs = None
+    if theirs == owner:
+        return
+    raise SpecError(
+        f"--designs {str(folder)[:120]} holds the front of another search ({_describe(theirs)}); "
+        f"give --designs a new folder, or remove that one to replace it"
+    )
+
+
+def _describe(owner: Any) -> str:
+    if isinstance(owner, dict) and owner.get("search") == "study":
+        return f"study {owner.get('study')!r} in {owner.get('storage')}"
+    if isinstance(owner, dict) and isinstance(owner.get("options"), dict):
+        options = owner["options"]
+        objectives = ",".join(map(str, options.get("objectives", [])))
+        return f"a cost-only front of {options.get('base')}, objectives {objectives}"
+    return f"one this cspcost cannot read: {OWNER_FILE}"

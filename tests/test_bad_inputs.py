@@ -914,6 +914,20 @@ SEARCH_CASES = [
         mentions="s-pareto.png",
         files={"s-pareto.png": b"my picture"},
     ),
+    case(
+        "search-designs-of-another-study",
+        *S,
+        mentions="study 'other' in sqlite:///other.db",
+        files={
+            "cspcost-designs/.cspcost-search.json": json.dumps(
+                {"search": "study", "study": "other", "storage": "sqlite:///other.db"}
+            ),
+            "cspcost-designs/.cspcost-manifest.json": json.dumps(
+                {"written_by": "cspcost", "files": [".cspcost-search.json", "01-x.json"]}
+            ),
+            "cspcost-designs/01-x.json": '{"base": "densenet121"}',
+        },
+    ),
     case("search-storage-not-a-url", *S, "--storage", "search.db", mentions="'search.db'"),
     case(
         "search-storage-unknown-scheme", *S, "--storage", "redis://localhost", mentions="'redis://localhost'"
@@ -1115,6 +1129,7 @@ def _tripwire(*_: object, **__: object) -> None:
 def setup_case(here: Path, c: Case) -> None:
     for name, content in c.files.items():
         path = here / name
+        path.parent.mkdir(parents=True, exist_ok=True)
         if isinstance(content, bytes):
             path.write_bytes(content)
         else:
