@@ -427,10 +427,16 @@ def reproduce(
 PLOT_SUFFIXES = (".png", ".svg", ".pdf")
 
 
-def _pareto_target(plot: Path | None, study: str) -> Path:
-    """Where the Pareto plot goes: ``--plot`` (a folder gets ``<study>-pareto.png`` inside it)."""
+PARETO_FILE = "pareto.png"
+"""The Pareto-front plot's name inside the designs folder, its default place: a plot belongs with the
+front it shows, and a designs folder belongs to one search, so another search never replaces it."""
+
+
+def _pareto_target(plot: Path | None, study: str) -> Path | None:
+    """Where ``--plot`` puts the Pareto plot (a folder gets ``<study>-pareto.png`` inside it);
+    ``None``: the default, ``PARETO_FILE`` in the designs folder."""
     if plot is None:
-        return Path(f"{study}-pareto.png")
+        return None
     if plot.is_dir():
         return plot / f"{study}-pareto.png"
     if plot.suffix.lower() not in PLOT_SUFFIXES:
@@ -476,10 +482,10 @@ def _duration(seconds: float) -> str:
     return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.0f} min"
 
 
-def _show_search(result: SearchResult, study: str, target: Path) -> None:
-    """The summary line, the Pareto table and the Pareto-front plot (written to ``target``) of a
-    finished search. The text comes first and needs neither pandas nor matplotlib: a cost-only
-    search shows its front before they load."""
+def _show_search(result: SearchResult, study: str, target: Path | None) -> bytes | None:
+    """The summary line, the Pareto table and the Pareto-front plot of a finished search: written to
+    ``target`` (``--plot``), else returned as PNG bytes for the designs folder. The text comes first
+    and needs neither pandas nor matplotlib: a cost-only search shows its front before they load."""
     from reports.search_text import front_notes, render_pareto, resolutions, summary_line
     from search.front import explain_infeasible
 
@@ -493,16 +499,23 @@ def _show_search(result: SearchResult, study: str, target: Path) -> None:
     typer.echo(render_pareto(rows, title=title))
     for line in front_notes(result):
         typer.echo(line)
-    _write_pareto_plot(result, rows, study, target)
+    image = _pareto_plot(result, rows, study, target.suffix[1:].lower() if target else "png")
+    if target is None:
+        return image
+    from reports.output import write_files
+
+    write_files(target.parent, {target.name: image}, "--plot")
+    typer.echo(f"Pareto-front plot: {target}")
+    return None
 
 
-def _write_pareto_plot(result: SearchResult, rows: Sequence[TrialRow], study: str, target: Path) -> None:
-    """The Pareto-front plot of ``rows`` written to ``target``; pandas and matplotlib load here."""
+def _pareto_plot(result: SearchResult, rows: Sequence[TrialRow], study: str, fmt: str) -> bytes:
+    """The Pareto-front plot of ``rows`` as a ``fmt`` (png, svg, pdf) file; pandas and matplotlib
+    load here."""
     import io
 
     from matplotlib.figure import Figure
 
-    from reports.output import write_files
     from reports.search_report import (
         label_resolutions,
         pareto_plot,
@@ -517,9 +530,8 @@ def _write_pareto_plot(result: SearchResult, rows: Sequence[TrialRow], study: st
     label_resolutions(ax, result.spec)
     ax.set_title(resolutions_title(result.spec, study))
     buf = io.BytesIO()
-    fig.savefig(buf, format=target.suffix[1:].lower(), dpi=120, bbox_inches="tight")
-    write_files(target.parent, {target.name: buf.getvalue()}, "--plot")
-    typer.echo(f"Pareto-front plot: {target}")
+    fig.savefig(buf, format=fmt, dpi=120, bbox_inches="tight")
+    return buf.getvalue()
 
 
 # The options of ``cspcost search``.
@@ -670,15 +682,19 @@ ResumeOpt = Annotated[
 ]
 PlotOpt = Annotated[
     Path | None,
-    typer.Option("--plot", help="Where to save the Pareto-front PNG (default <study>-pareto.png)."),
+    typer.Option(
+        "--plot",
+        help="Where to save the Pareto-front plot (.png, .svg or .pdf; a folder gets <study>-pareto.png; "
+        "default pareto.png in the designs folder).",
+    ),
 ]
 DesignsOpt = Annotated[
     Path | None,
     typer.Option(
         "--designs",
         help="Folder for the front's design files (JSON, any command's MODEL), ONNX files of the deployed "
-        "networks and proxy-trained weights (default <study>-designs; <study>-front for a cost-only "
-        "search). A folder holding another search's front is refused, never replaced.",
+        "networks, proxy-trained weights and the Pareto plot (default <study>-designs; <study>-front for "
+        "a cost-only search). A folder holding another search's front is refused, never replaced.",
     ),
 ]
 
@@ -729,7 +745,8 @@ def search(
 
     # every output is checked before a study exists, not after the whole search has run
     target = _pareto_target(plot, check_study_name(study))
-    check_files(target.parent, [target.name], "--plot")
+    if target is not None:
+        check_files(target.parent, [target.name], "--plot")
     if base is not None and family is not None:
         raise SpecError("--family is the old name of --base; give only --base")
     options = {
@@ -766,13 +783,14 @@ def search(
             f"interrupted: finished trials are stored; continue with --study {study} --resume", err=True
         )
         raise SystemExit(130) from None
-    _show_search(result, study, target)
-    _write_designs(result, folder, owner)
+    image = _show_search(result, study, target)
+    _write_designs(result, folder, owner, image)
 
 
-def _write_designs(result: SearchResult, folder: Path, owner: dict[str, object]) -> None:
-    """The front's design files, ONNX files and proxy weights, the record of the search they come
-    from, and the commands that reuse them."""
+def _write_designs(result: SearchResult, folder: Path, owner: dict[str, object], image: bytes | None) -> None:
+    """The front's design files, ONNX files and proxy weights, the Pareto plot (``image``, unless
+    ``--plot`` put it elsewhere), the record of the search they come from, and the commands that
+    reuse them."""
     from reports.output import replace_folder
     from search.designs import OWNER_FILE, front_designs, front_files, owner_record, proxy_weights
 
@@ -784,7 +802,11 @@ def _write_designs(result: SearchResult, folder: Path, owner: dict[str, object])
 
     files = front_files(front, onnx=True, weights=proxy_weights(result), progress=exporting)
     files[OWNER_FILE] = owner_record(owner)
+    if image is not None:
+        files[PARETO_FILE] = image
     replace_folder(folder, files, "--designs")
+    if image is not None:
+        typer.echo(f"Pareto-front plot: {folder / PARETO_FILE}")
     kinds = sorted({name.removeprefix(d.stem) for d in front for name in files if name.startswith(d.stem)})
     typer.echo(f"front designs: {len(front)} in {folder}/ ({', '.join(kinds)}); reuse one with:")
     for d in front[:3]:

@@ -67,7 +67,7 @@ def normalize_url(url: str | None) -> str:
 
 
 STUDY_NAME_MAX = 100
-"""Longest study name: it also names the default Pareto plot file, ``<study>-pareto.png``."""
+"""Longest study name: it also names the default designs folder, ``<study>-designs``."""
 
 
 def check_study_name(name: str) -> str:
@@ -81,8 +81,8 @@ def check_study_name(name: str) -> str:
     bad = [c for c in ("/", "\\", "\0") if c in name]
     if bad or name in (".", ".."):
         raise SpecError(
-            f"--study {name!r} holds a path separator or is '.'/'..'; the name also names the plot "
-            f"file, so use letters, digits, '-' and '_' (--plot chooses the plot's path)"
+            f"--study {name!r} holds a path separator or is '.'/'..'; the name also names the designs "
+            f"folder, so use letters, digits, '-' and '_' (--designs chooses the folder)"
         )
     return name
 

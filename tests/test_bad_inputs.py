@@ -907,12 +907,12 @@ SEARCH_CASES = [
         files={"mine.png": b"my picture"},
     ),
     case(
-        "search-plot-default-over-users-file",
+        "search-plot-default-over-users-file",  # the default plot goes in the designs folder
         *S,
         "--study",
         "s",
-        mentions="s-pareto.png",
-        files={"s-pareto.png": b"my picture"},
+        mentions="s-designs",
+        files={"s-designs/pareto.png": b"my picture"},
     ),
     case(
         "search-designs-of-another-study",

@@ -94,6 +94,10 @@ def test_a_second_cost_only_search_leaves_the_first_ones_front_alone(tmp_path: P
     folder = tmp_path / "cspcost-front"
     kept = digest(folder)
     assert any(name.endswith(".onnx") for name in kept)
+    # the plot belongs with its front: inside the folder, where another search cannot replace it
+    assert (folder / "pareto.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert f"Pareto-front plot: {folder / 'pareto.png'}" in first.stdout
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cspcost-front"]
     assert json.loads((folder / OWNER_FILE).read_text())["options"]["base"] == "tinydensenet"
 
     second = search("tinypeleenet")
