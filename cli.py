@@ -528,7 +528,7 @@ def _pareto_plot(result: SearchResult, rows: Sequence[TrialRow], study: str, fmt
     fig = Figure(figsize=(6.4, 5.0))  # tall enough for the accuracy label beside a two-line title
     ax = pareto_plot(frame, *plot_axes(result.spec.objectives), ax=fig.subplots())
     label_resolutions(ax, result.spec)
-    ax.set_title(resolutions_title(result.spec, study))
+    ax.set_title(resolutions_title(result.spec, None if result.exact else study))
     buf = io.BytesIO()
     fig.savefig(buf, format=fmt, dpi=120, bbox_inches="tight")
     return buf.getvalue()

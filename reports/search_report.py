@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.ticker import EngFormatter
 
 from reports.search_text import PARETO_COLUMNS, TIE_RULE, front_notes, resolutions, row_cell, shown
 from reports.text import TextTable
@@ -44,6 +45,10 @@ AXIS_LABELS = {
     "accuracy": "validation accuracy, mean over seeds",
     "latency_ms": "median latency (ms)",
 }
+
+
+COUNTS = ("params", "cio")
+"""Axes of plain counts, in millions or thousands: their ticks take SI prefixes."""
 
 
 def trials_frame(rows: Sequence[TrialRow]) -> pd.DataFrame:
@@ -73,9 +78,11 @@ def plot_axes(objectives: Sequence[str]) -> tuple[str, str]:
     return costs[0], "params" if costs[0] != "params" else "mflops"
 
 
-def resolutions_title(spec: SearchSpec, study: str) -> str:
-    """A plot title naming the base, the study and both resolutions."""
-    return f"{spec.base}, study {study}\n{resolutions(spec)}"
+def resolutions_title(spec: SearchSpec, study: str | None) -> str:
+    """A plot title naming the base, the study (``None``: the exact front of a cost-only search,
+    which no study holds) and both resolutions."""
+    where = f"study {study}" if study is not None else "exact front of the enumeration"
+    return f"{spec.base}, {where}\n{resolutions(spec)}"
 
 
 def label_resolutions(ax: Axes, spec: SearchSpec) -> Axes:
@@ -133,6 +140,9 @@ def pareto_plot(frame: pd.DataFrame, x: str = "mflops", y: str = "accuracy", ax:
         ax.set_xscale("log")
     ax.set_xlabel(AXIS_LABELS.get(x, x))
     ax.set_ylabel(AXIS_LABELS.get(y, y))
+    for name, axis in ((x, ax.xaxis), (y, ax.yaxis)):
+        if name in COUNTS:  # 12.5 M, not 1.25 beside a "1e7" in the corner
+            axis.set_major_formatter(EngFormatter(sep=" "))
     ax.grid(True, alpha=0.3)
     if len(data):
         ax.legend(loc="best", fontsize=8)

@@ -25,7 +25,7 @@ from costmodel import SpecError
 from costmodel.families.common import FUSIONS
 from search.front import pareto_trials
 from search.space import Point
-from search.spec import SearchResult, SearchSpec
+from search.spec import NOT_STORED, SearchResult, SearchSpec
 
 __all__ = ["check_budget_reachable", "exact_front", "space_note"]
 
@@ -94,9 +94,7 @@ def exact_front(spec: SearchSpec, study_name: str = "cspcost") -> SearchResult:
         f"exact front by enumeration: {len(front)} designs in {took:.3f} s "
         f"({len(points) / took:,.0f} designs/s); no sampler, no study stored",
     ]
-    return SearchResult(
-        study_name, "(enumeration, not stored)", spec, len(trials), trials, front, notes=notes
-    )
+    return SearchResult(study_name, NOT_STORED, spec, len(trials), trials, front, notes=notes)
 
 
 def _as_trial(number: int, point: Point, objectives: Sequence[str], input_size: int) -> FrozenTrial:

@@ -206,6 +206,10 @@ class Snapshot:
     seconds per epoch of the run's first training (halving stops many designs earlier)."""
 
 
+NOT_STORED = "(enumeration, not stored)"
+"""``SearchResult.storage`` of a cost-only search's exact front: no study holds it."""
+
+
 @dataclass(frozen=True)
 class SearchResult:
     study_name: str
@@ -222,6 +226,11 @@ class SearchResult:
     """Front trial number → accuracy on the test split (``mean``, ``ci95``, ``seeds``)."""
     correlations: dict[str, float] = field(default_factory=dict)
     """Spearman ρ of measured latency against MACs and CIO (``search.final.rank_correlations``)."""
+
+    @property
+    def exact(self) -> bool:
+        """The front is the exact one of the enumeration (a cost-only search), not a study's."""
+        return self.storage == NOT_STORED
 
     def count(self, *states: TrialState) -> int:
         return sum(t.state in states for t in self.trials)

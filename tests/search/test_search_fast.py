@@ -498,6 +498,30 @@ def test_the_plot_tells_designs_halving_stopped_from_over_budget_ones() -> None:
     assert points["feasible"] == [[0.2, 0.9]]
 
 
+def test_the_plot_reads_counts_in_si_units_and_names_an_exact_front() -> None:
+    """A CIO axis in the tens of millions reads "12 M" at its ticks, not 1.2 beside a "1e7" in the
+    corner; the exact front of a cost-only search is titled as such, not as a study it never was."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from reports.search_report import pareto_plot, resolutions_title, trials_frame
+    from search.exact import exact_front
+    from search.results import trial_rows
+
+    spec = SearchSpec(objectives=("macs", "cio"))
+    trials = [
+        _trial(0, [1.0, 11_000_000.0], mflops=1400.0, cio=11_000_000, params=5_000_000),
+        _trial(1, [2.0, 16_000_000.0], mflops=2800.0, cio=16_000_000, params=7_000_000),
+    ]
+    ax = pareto_plot(trials_frame(trial_rows(trials, pareto_trials(trials, spec))), "mflops", "cio")
+    ticks = ax.yaxis.get_major_formatter().format_ticks([10_000_000, 12_500_000, 15_000_000])
+    assert ticks == ["10 M", "12.5 M", "15 M"]  # 10·10⁶, 12.5·10⁶, 15·10⁶
+    assert ax.yaxis.get_offset_text().get_text() == ""
+    exact = exact_front(SearchSpec(objectives=("macs", "params")))
+    assert exact.exact and "exact front of the enumeration" in resolutions_title(exact.spec, None)
+    assert "study s" in resolutions_title(spec, "s")
+
+
 def test_search_section_of_the_html_report() -> None:
     import matplotlib
 
