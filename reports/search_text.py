@@ -58,6 +58,11 @@ def summary_line(result: SearchResult, rows: Sequence[TrialRow] | None = None) -
     (``rows``: ``result.rows()``, when the caller already has them)."""
     rows = result.rows() if rows is None else rows
     deaths = "".join(_worker_death(i, code) for i, code in enumerate(result.worker_exits) if code != 0)
+    if result.exact:
+        return (
+            f"cost-only search of {result.spec.base}: {len(rows)} design{_s(len(rows))} within the "
+            f"budget, each costed exactly; no study stored"
+        )
     if not rows:
         return f"study {result.study_name!r} in {result.storage}: no trials{deaths}"
     counts = ", ".join(f"{n} {s.lower()}" for s, n in Counter(r.state for r in rows).most_common())
@@ -70,6 +75,10 @@ def summary_line(result: SearchResult, rows: Sequence[TrialRow] | None = None) -
         + (f", {dropped} racing claims of a design already held dropped" if dropped else "")
         + deaths
     )
+
+
+def _s(n: int) -> str:
+    return "" if n == 1 else "s"
 
 
 def _worker_death(index: int, code: int) -> str:

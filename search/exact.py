@@ -91,7 +91,7 @@ def exact_front(spec: SearchSpec, study_name: str = "cspcost") -> SearchResult:
     took = time.perf_counter() - started
     notes = [
         space_note(spec, points, feasible),
-        f"exact front by enumeration: {len(front)} designs in {took:.3f} s "
+        f"exact front by enumeration: {len(front)} design{'' if len(front) == 1 else 's'} in {took:.3f} s "
         f"({len(points) / took:,.0f} designs/s); no sampler, no study stored",
     ]
     return SearchResult(study_name, NOT_STORED, spec, len(trials), trials, front, notes=notes)

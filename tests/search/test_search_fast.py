@@ -522,6 +522,17 @@ def test_the_plot_reads_counts_in_si_units_and_names_an_exact_front() -> None:
     assert "study s" in resolutions_title(spec, "s")
 
 
+def test_a_cost_only_search_is_summarised_as_designs_not_as_a_study() -> None:
+    from reports.search_text import summary_line
+    from search.exact import exact_front
+
+    spec = SearchSpec(objectives=("macs", "params"))
+    n = len(list(spec.space.designs()))  # no budget: every design of the space is costed
+    line = summary_line(exact_front(spec))
+    expected = f"cost-only search of tinydensenet: {n} designs within the budget, each costed exactly; "
+    assert line == expected + "no study stored"
+
+
 def test_search_section_of_the_html_report() -> None:
     import matplotlib
 
