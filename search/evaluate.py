@@ -32,17 +32,12 @@ from search.front import Scored
 from search.results import WEIGHTS_ATTR
 from search.space import Space, design_costs, suggest
 from search.spec import KEEP, OBJECTIVES, SearchSpec
+from search.storage import each_key
 
 __all__ = ["Evaluator", "Writer", "rung_key"]
 
 Writer = Callable[[optuna.Trial, Mapping[str, Any]], None]
 """Writes a batch of user attributes to a running trial."""
-
-
-def each_key(trial: optuna.Trial, values: Mapping[str, Any]) -> None:
-    """Optuna's own writer: ``set_user_attr`` per key."""
-    for key, value in values.items():
-        trial.set_user_attr(key, value)
 
 
 def rung_key(epochs: int) -> str:
@@ -100,7 +95,7 @@ class Evaluator:
         what it reached, never completed with a made-up value."""
         note = _Notes(trial, self.write, given or {})
         try:
-            return self._score(trial, check, note.attrs, note)
+            return self._score(trial, check, note)
         finally:
             note.flush()
 
@@ -108,9 +103,9 @@ class Evaluator:
         self,
         trial: optuna.Trial,
         check: Callable[[optuna.Trial], None] | None,
-        attrs: dict[str, Any],
         note: _Notes,
     ) -> list[float]:
+        attrs = note.attrs
         design = suggest(trial, self.space)
         note(design=design.label)
         if check is not None:
@@ -132,7 +127,7 @@ class Evaluator:
                     note(skipped="over the latency budget")
                     raise optuna.TrialPruned("over the latency budget")
         if self.data is not None:  # loaded when accuracy is an objective (spec.trains)
-            self._train(trial, design, attrs, note)
+            self._train(trial, design, note)
         return self.values(attrs)
 
     def _latency(self, network: Any, note: _Notes) -> float:
@@ -169,9 +164,10 @@ class Evaluator:
             worst = max(worst, lat.median_ms)
         return worst
 
-    def _train(self, trial: optuna.Trial, design: Any, attrs: dict[str, Any], note: _Notes) -> None:
+    def _train(self, trial: optuna.Trial, design: Any, note: _Notes) -> None:
         """Every seed trained rung by rung; after each rung but the last, halving decides whether
         the design goes on (``search.halving``)."""
+        attrs = note.attrs
         import torch
 
         from search.halving import goes_on

@@ -31,6 +31,7 @@ __all__ = [
     "AttrWriter",
     "check_exists",
     "check_study_name",
+    "each_key",
     "masked",
     "normalize_url",
     "open_storage",
@@ -127,6 +128,12 @@ KNOWN_SCHEMA = "v3.2.0.a"
 table ``AttrWriter`` writes to directly; any other revision gets Optuna's public call per key."""
 
 
+def each_key(trial: optuna.Trial, values: Mapping[str, Any]) -> None:
+    """Optuna's own way to write a batch of user attributes: ``set_user_attr`` per key."""
+    for key, value in values.items():
+        trial.set_user_attr(key, value)
+
+
 class AttrWriter:
     """Writes a batch of a running trial's user attributes in one transaction.
 
@@ -146,8 +153,7 @@ class AttrWriter:
         if not values:
             return
         if not self.direct:
-            for key, value in values.items():
-                trial.set_user_attr(key, value)
+            each_key(trial, values)
             return
         import sqlalchemy as sa
         from optuna.storages._rdb.models import TrialModel
